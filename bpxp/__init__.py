@@ -1,0 +1,26 @@
+"""bpxp — backpropagation for multi-layer perceptrons, written once against the Python Array API standard.
+
+The same forward pass, error terms δ and updates run on NumPy, CuPy, PyTorch, JAX and array-api-strict.
+"""
+
+from . import activations, losses, metrics, network, optimizers
+from ._backend import BackendInfo, backends, to_numpy
+from .model import MLP
+from .network import Gradients
+from .train import History
+
+__version__ = "0.1.0"
+__all__ = [
+    "MLP",
+    "BackendInfo",
+    "Gradients",
+    "History",
+    "__version__",
+    "activations",
+    "backends",
+    "losses",
+    "metrics",
+    "network",
+    "optimizers",
+    "to_numpy",
+]

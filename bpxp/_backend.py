@@ -1,0 +1,224 @@
+"""The one place that knows which array libraries exist.
+
+Everything else in bpxp takes its namespace ``xp`` from its inputs (``array_namespace``) and never asks which
+library it runs on. This module turns backend *names* into namespaces, devices and dtypes, lists what is installed,
+brings any backend's array back to NumPy, and holds the few library quirks that need a named workaround.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+
+@dataclass(frozen=True)
+class _BackendSpec:
+    module: str  # what must be importable
+    install: str  # how a user gets it
+
+
+_BACKENDS: dict[str, _BackendSpec] = {
+    "numpy": _BackendSpec("numpy", "pip install numpy"),
+    "cupy": _BackendSpec("cupy", "pip install 'bpxp[cupy]' (needs an NVIDIA GPU with CUDA 12)"),
+    "torch": _BackendSpec("torch", "pip install 'bpxp[torch]'"),
+    "jax": _BackendSpec("jax", "pip install 'bpxp[jax]'"),
+    "array_api_strict": _BackendSpec("array_api_strict", "pip install 'bpxp[strict]'"),
+}
+BACKEND_NAMES: tuple[str, ...] = tuple(_BACKENDS)
+DTYPE_NAMES: tuple[str, ...] = ("float32", "float64")
+
+
+def check_backend_name(backend: Any) -> str:
+    """Return ``backend`` if it names a known backend, else raise a ValueError listing the valid names."""
+    if not isinstance(backend, str) or backend not in _BACKENDS:
+        raise ValueError(f"`backend` must be one of {list(BACKEND_NAMES)}, got {backend!r}")
+    return backend
+
+
+def namespace(backend: str) -> Any:
+    """The Array API namespace of a backend named by a string, imported on first use.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists the known ones).
+    ImportError
+        For a known backend that is not installed (the message says how to install it).
+    """
+    spec = _BACKENDS[check_backend_name(backend)]
+    if importlib.util.find_spec(spec.module) is None:
+        raise ImportError(f"backend {backend!r} is not installed; install it with: {spec.install}")
+    if backend == "numpy":
+        return importlib.import_module("array_api_compat.numpy")
+    if backend == "cupy":
+        return importlib.import_module("array_api_compat.cupy")
+    if backend == "torch":
+        return importlib.import_module("array_api_compat.torch")
+    if backend == "jax":
+        return importlib.import_module("jax.numpy")
+    return importlib.import_module("array_api_strict")
+
+
+def backend_name(xp: Any) -> str:
+    """The backend name of a namespace returned by ``array_namespace``."""
+    checks = {
+        "numpy": array_api_compat.is_numpy_namespace,
+        "cupy": array_api_compat.is_cupy_namespace,
+        "torch": array_api_compat.is_torch_namespace,
+        "jax": array_api_compat.is_jax_namespace,
+        "array_api_strict": array_api_compat.is_array_api_strict_namespace,
+    }
+    for name, is_it in checks.items():
+        if is_it(xp):
+            return name
+    raise TypeError(f"arrays of namespace {getattr(xp, '__name__', xp)!r} are not supported; "
+                    f"bpxp runs on {list(BACKEND_NAMES)}")
+
+
+def array_backend(x: Any) -> str | None:
+    """The backend name of an array, or None for host data (NumPy arrays, lists, scalars)."""
+    if isinstance(x, np.ndarray | np.generic | list | tuple | int | float):
+        return None
+    try:
+        return backend_name(array_api_compat.array_namespace(x))
+    except TypeError:
+        return None
+
+
+def devices(xp: Any) -> list[Any]:
+    """The devices a namespace can place arrays on (the Array API inspection API)."""
+    with warnings.catch_warnings():
+        # torch's device listing probes legacy device types and warns about 'mkldnn' (torch 2.13).
+        warnings.simplefilter("ignore", UserWarning)
+        listed = list(xp.__array_namespace_info__().devices())
+    # jax lists None (its default placement) first; torch lists its shape-only 'meta' device; strict lists
+    # test devices that disallow float64. None of these hold real numbers for training.
+    return [d for d in listed if d is not None and str(d) != "meta"]
+
+
+def device_label(device: Any) -> str:
+    """A short human name for a device: 'cpu', 'cuda:0', 'device1'."""
+    quoted = re.fullmatch(r"[\w.]*Device\('(.+)'\)", str(device))  # array_api_strict.Device('device1')
+    if quoted:
+        return quoted.group(1)
+    platform, index = getattr(device, "platform", None), getattr(device, "id", None)  # jax
+    if platform is not None and index is not None:
+        return f"{platform}:{index}"
+    return str(device)
+
+
+def resolve_device(xp: Any, device: Any) -> Any:
+    """Turn ``device`` (None, a label such as 'cuda:0' or 'device1', or a device object) into a device object."""
+    if device is None:
+        return None
+    available = devices(xp)
+    for candidate in available:
+        if device is candidate or device == candidate:
+            return candidate
+    if isinstance(device, str | int):
+        wanted = str(device)
+        for candidate in available:
+            label = device_label(candidate)
+            if wanted in (label, str(candidate)) or label == f"{wanted}:0" or label.endswith(f":{wanted}"):
+                return candidate
+    raise ValueError(f"`device` must be one of {[device_label(d) for d in available]} for backend "
+                     f"{backend_name(xp)!r}, got {device!r}")
+
+
+def resolve_dtype(xp: Any, dtype: Any) -> Any:
+    """The namespace's floating dtype for ``dtype`` ('float32', 'float64', or a dtype object)."""
+    name = dtype if isinstance(dtype, str) else next(
+        (n for n in DTYPE_NAMES if dtype == getattr(xp, n)), None)
+    if name not in DTYPE_NAMES:
+        raise ValueError(f"`dtype` must be one of {list(DTYPE_NAMES)}, got {dtype!r}")
+    if name == "float64" and backend_name(xp) == "jax" and not _jax_x64_enabled():
+        # JAX silently computes in float32 unless x64 mode is on before arrays are made.
+        raise ValueError("`dtype` 'float64' on backend 'jax' needs 64-bit mode: run "
+                         "jax.config.update('jax_enable_x64', True) first (or set JAX_ENABLE_X64=1)")
+    return getattr(xp, name)
+
+
+def _jax_x64_enabled() -> bool:
+    import jax
+
+    return bool(jax.config.read("jax_enable_x64"))
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """Copy any backend's array (on any device) into a NumPy array on the host.
+
+    Examples
+    --------
+    >>> import bpxp, numpy as np
+    >>> bpxp.to_numpy(np.arange(3.0))
+    array([0., 1., 2.])
+    """
+    if isinstance(x, np.ndarray):
+        return x
+    if array_api_compat.is_cupy_array(x):
+        return x.get()
+    if array_api_compat.is_torch_array(x):
+        return x.detach().cpu().numpy()
+    if array_api_compat.is_array_api_strict_namespace(array_api_compat.array_namespace(x)):
+        import array_api_strict
+
+        # arrays on strict's test devices refuse implicit conversion, as a GPU array would
+        return np.asarray(array_api_strict.asarray(x, device=array_api_strict.Device("CPU_DEVICE")))
+    return np.asarray(x)
+
+
+def compile_step(step: Any, xp: Any) -> Any:
+    """Compile a pure training step where the library rewards it: ``jax.jit`` on JAX, unchanged elsewhere.
+
+    JAX dispatches every eager operation separately (~1 ms for a tiny step); compiled once, the same step runs
+    in tens of microseconds. A different batch shape (the ragged last batch) compiles once more and is cached.
+    """
+    if array_api_compat.is_jax_namespace(xp):
+        import jax
+
+        return jax.jit(step)
+    return step
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """One row of :func:`backends`: whether a backend is installed, its version and its devices."""
+
+    name: str
+    installed: bool
+    version: str | None = None
+    devices: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+def backends() -> list[BackendInfo]:
+    """List every backend bpxp knows: installed or not, its version, and its usable devices.
+
+    Importing a backend to list its devices happens here only, never at ``import bpxp``.
+
+    Examples
+    --------
+    >>> import bpxp
+    >>> [b.name for b in bpxp.backends()]
+    ['numpy', 'cupy', 'torch', 'jax', 'array_api_strict']
+    """
+    rows = []
+    for name, spec in _BACKENDS.items():
+        if importlib.util.find_spec(spec.module) is None:
+            rows.append(BackendInfo(name, installed=False, note=spec.install))
+            continue
+        version = getattr(importlib.import_module(spec.module), "__version__", None)
+        try:
+            found = [device_label(d) for d in devices(namespace(name))]
+            note = "" if found else "no device found"
+        except Exception as error:  # e.g. CuPy installed on a machine without a CUDA driver
+            found, note = [], f"unusable here: {type(error).__name__}: {error}".splitlines()[0]
+        rows.append(BackendInfo(name, installed=True, version=version, devices=found, note=note))
+    return rows

@@ -1,0 +1,41 @@
+"""Randomness on the host: seeded NumPy draws, cast there and moved once to the network's device.
+
+The Array API has no random numbers, and drawing on the host means one seed gives the same numbers on every
+backend. Initial weights follow the activation that reads a layer's output:
+
+- Glorot/Xavier uniform for sigmoid, tanh, identity and softmax layers:  W ~ U(−r, r), r = √(6 / (n_in + n_out))
+- He normal for relu and leaky_relu layers:                           W ~ N(0, 2 / n_in)
+
+Biases start at zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+_HE_ACTIVATIONS = frozenset({"relu", "leaky_relu"})
+
+
+def initial_parameters(layer_sizes: Sequence[int], activation_names: Sequence[str], *, bias: bool,
+                       dtype: str, random_state) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+    """Draw W¹ … Wᴸ (and zero biases) from ``numpy.random.default_rng(random_state)`` in ``dtype``."""
+    rng = np.random.default_rng(random_state)
+    weights = []
+    for n_in, n_out, activation in zip(layer_sizes[:-1], layer_sizes[1:], activation_names):
+        if activation in _HE_ACTIVATIONS:
+            W = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
+        else:
+            limit = np.sqrt(6.0 / (n_in + n_out))
+            W = rng.uniform(-limit, limit, size=(n_in, n_out))
+        weights.append(W.astype(dtype))
+    biases = [np.zeros(n_out, dtype=dtype) for n_out in layer_sizes[1:]] if bias else None
+    return weights, biases
+
+
+def permutations(n_samples: int, random_state) -> Iterator[np.ndarray]:
+    """An endless stream of permutations of range(n_samples), one per epoch, from a seeded Generator."""
+    rng = np.random.default_rng(random_state)
+    while True:
+        yield rng.permutation(n_samples)

@@ -1,0 +1,138 @@
+"""The API boundary: user data in, checked once, on the network's namespace and device.
+
+"Inputs follow the network": NumPy arrays, lists and scalars are moved to the network's backend and device once
+per call. An array of another backend, or on another device, is refused with an error that says how to fix it:
+nothing is mixed, broadcast, truncated or cast silently. Every check here runs once per public call, never in
+the training loop. Validation of values (finiteness, label range) runs with the network's own namespace, so a
+GPU network checks its data on the GPU and reads back one boolean.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._backend import array_backend, backend_name, device_label
+
+_NUMERIC_KINDS = "iuf"
+
+
+def _describe_dtype(x: Any) -> str:
+    return str(getattr(x, "dtype", type(x).__name__))
+
+
+def to_network(x: Any, *, name: str, xp: Any, device: Any, dtype: Any = None, float_name: str | None = None):
+    """Move ``x`` onto the network's namespace and device, refusing other backends and devices.
+
+    ``float_name`` ('float32'/'float64') casts host data on the host before the move and ``dtype`` (the
+    namespace's dtype object) casts backend arrays; without them integer data stays integer.
+    """
+    target = backend_name(xp)
+    source = array_backend(x)
+    if source is None:
+        try:
+            host = np.asarray(x)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"`{name}` must be a rectangular array of numbers, got {type(x).__name__} "
+                             f"that NumPy cannot read as one ({error})") from None
+        if host.dtype.kind not in _NUMERIC_KINDS:
+            raise TypeError(f"`{name}` must hold real numbers (integer or floating), got dtype {host.dtype}")
+        if float_name is not None:
+            host = host.astype(float_name, copy=False)
+        return xp.asarray(host, device=device)
+    if source != target:
+        raise TypeError(
+            f"`{name}` is a {source} array but this network runs on {target}; convert it with "
+            f"bpxp.to_numpy({name}) (it is then moved to {target} once per call), or build the network with "
+            f"backend={source!r}")
+    here = _device_of(x)
+    if device is not None and here != device:
+        raise ValueError(f"`{name}` is on device {device_label(here)} but the network is on "
+                         f"{device_label(device)}; move it there first (e.g. xp.asarray({name}, device=net.device))")
+    if not xp.isdtype(x.dtype, ("real floating", "integral")):
+        raise TypeError(f"`{name}` must hold real numbers (integer or floating), got dtype {_describe_dtype(x)}")
+    if dtype is not None and x.dtype != dtype:
+        x = xp.astype(x, dtype)
+    return x
+
+
+def shape_of(x: Any, *, name: str) -> tuple[int, ...]:
+    """The shape of a backend array or of host data (lists included), without moving it."""
+    if array_backend(x) is not None:
+        return tuple(x.shape)
+    try:
+        return np.shape(np.asarray(x))
+    except (ValueError, TypeError):
+        raise ValueError(f"`{name}` must be a rectangular array of numbers, got {type(x).__name__}") from None
+
+
+def _device_of(x: Any) -> Any:
+    import array_api_compat
+
+    return array_api_compat.device(x)
+
+
+def check_finite(x: Any, *, name: str, xp: Any) -> None:
+    """Raise if ``x`` holds NaN or ±inf (one host read)."""
+    if xp.isdtype(x.dtype, "real floating") and not bool(xp.all(xp.isfinite(x))):
+        raise ValueError(f"`{name}` contains NaN or infinite values; remove or impute them first")
+
+
+def features(X: Any, *, n_features: int, xp: Any, device: Any, dtype: Any, float_name: str,
+             name: str = "X") -> Any:
+    """Check and convert a feature matrix X of shape (n_samples, n_features) to the network's dtype."""
+    X = to_network(X, name=name, xp=xp, device=device, dtype=dtype, float_name=float_name)
+    if X.ndim != 2:
+        hint = f"; for one sample use {name}.reshape(1, -1), for one feature {name}.reshape(-1, 1)" \
+            if X.ndim == 1 else ""
+        raise ValueError(f"`{name}` must be 2-D (n_samples, n_features), got shape {tuple(X.shape)}{hint}")
+    if X.shape[0] == 0:
+        raise ValueError(f"`{name}` is empty (shape {tuple(X.shape)}); expected at least one sample")
+    if X.shape[1] != n_features:
+        raise ValueError(f"`{name}` has {X.shape[1]} columns but the network's input layer has {n_features} "
+                         f"(layer_sizes[0])")
+    check_finite(X, name=name, xp=xp)
+    return X
+
+
+def targets(y: Any, *, n_rows: int, n_outputs: int, task: str, loss: str, xp: Any, device: Any, dtype: Any,
+            float_name: str, name: str = "y", rows_of: str = "X") -> Any:
+    """Check and convert targets to an (n_rows, n_outputs) float array.
+
+    A 1-D ``y`` is one column when the network has one output, and class labels in [0, n_outputs) — one-hot
+    encoded here — when it is a multi-class classifier.
+    """
+    y = to_network(y, name=name, xp=xp, device=device)
+    if y.ndim == 0 or y.ndim > 2:
+        raise ValueError(f"`{name}` must be 1-D or 2-D, got shape {tuple(y.shape)}")
+    if y.shape[0] != n_rows:
+        raise ValueError(f"`{name}` has {y.shape[0]} rows but `{rows_of}` has {n_rows}")
+    check_finite(y, name=name, xp=xp)
+    if y.ndim == 1 and n_outputs > 1:
+        if task != "multiclass":
+            raise ValueError(f"`{name}` has shape {tuple(y.shape)} but the network has {n_outputs} outputs; "
+                             f"pass `{name}` of shape ({n_rows}, {n_outputs})")
+        return one_hot(y, n_outputs, xp=xp, dtype=dtype, name=name)
+    Y = xp.reshape(y, (n_rows, 1)) if y.ndim == 1 else y
+    if Y.shape[1] != n_outputs:
+        raise ValueError(f"`{name}` has {Y.shape[1]} columns but the network has {n_outputs} outputs "
+                         f"(layer_sizes[-1])")
+    Y = xp.astype(Y, dtype) if Y.dtype != dtype else Y
+    if loss in ("binary_cross_entropy", "cross_entropy"):
+        if not bool(xp.all((Y >= 0.0) & (Y <= 1.0))):
+            raise ValueError(f"`{name}` must lie in [0, 1] for loss {loss!r} (probabilities or 0/1 labels), "
+                             f"got values from {float(xp.min(Y))} to {float(xp.max(Y))}")
+    return Y
+
+
+def one_hot(labels: Any, n_classes: int, *, xp: Any, dtype: Any, name: str = "y") -> Any:
+    """Integer class labels (n,) → one-hot rows (n, n_classes), after checking each label is in range."""
+    if xp.isdtype(labels.dtype, "real floating") and not bool(xp.all(labels == xp.round(labels))):
+        raise ValueError(f"`{name}` as class labels must be whole numbers, got non-integer values")
+    low, high = float(xp.min(labels)), float(xp.max(labels))
+    if low < 0 or high >= n_classes:
+        raise ValueError(f"`{name}` holds class labels from {low:g} to {high:g}; expected labels in "
+                         f"[0, {n_classes}) for a network with {n_classes} outputs")
+    classes = xp.arange(n_classes, dtype=labels.dtype, device=_device_of(labels))
+    return xp.astype(xp.expand_dims(labels, axis=1) == classes, dtype)

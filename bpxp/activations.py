@@ -1,0 +1,124 @@
+"""Activation functions f and their backward passes, written once for every Array API namespace.
+
+Each activation is a pair: ``forward(Z) → A = f(Z)`` and ``backward(G, A) → G ⊙ f′(Z)``, the vector-Jacobian
+product that turns ∂ℓ/∂A into ∂ℓ/∂Z. Every f′ here is computed from the output A (as in the tutorials'
+``sigmoid′ = A·(1 − A)``), so the forward pass never has to keep Z.
+
+Softmax is not elementwise: its backward is ``A ⊙ (G − Σₖ G ⊙ A)`` along each row, and it is allowed as the
+output activation only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LEAKY_SLOPE = 0.01
+
+
+class Activation:
+    """An activation f with its backward pass; subclasses implement :meth:`forward` and :meth:`backward`."""
+
+    name = ""
+    hidden_allowed = True
+
+    def forward(self, Z: Any, *, xp: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, G: Any, A: Any, *, xp: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Sigmoid(Activation):
+    """σ(z) = 1 / (1 + e⁻ᶻ), computed as ½·tanh(z/2) + ½; σ′ = A·(1 − A).
+
+    The tanh form is the same function, never overflows (|z| = 1000 gives 0 or 1 with no warning) and costs
+    as few operations as the textbook form.
+    """
+
+    name = "sigmoid"
+
+    def forward(self, Z, *, xp):
+        return 0.5 * xp.tanh(0.5 * Z) + 0.5
+
+    def backward(self, G, A, *, xp):
+        return G * (A * (1.0 - A))
+
+
+class Tanh(Activation):
+    """tanh(z); tanh′ = 1 − A²."""
+
+    name = "tanh"
+
+    def forward(self, Z, *, xp):
+        return xp.tanh(Z)
+
+    def backward(self, G, A, *, xp):
+        return G * (1.0 - A * A)
+
+
+class ReLU(Activation):
+    """max(z, 0); relu′ = 1 where A > 0, else 0."""
+
+    name = "relu"
+
+    def forward(self, Z, *, xp):
+        return xp.maximum(Z, 0.0)
+
+    def backward(self, G, A, *, xp):
+        return xp.where(A > 0, G, 0.0)
+
+
+class LeakyReLU(Activation):
+    """z where z > 0, else 0.01·z; its derivative is 1 or 0.01 (A > 0 exactly where Z > 0)."""
+
+    name = "leaky_relu"
+
+    def forward(self, Z, *, xp):
+        return xp.where(Z > 0, Z, LEAKY_SLOPE * Z)
+
+    def backward(self, G, A, *, xp):
+        return xp.where(A > 0, G, LEAKY_SLOPE * G)
+
+
+class Identity(Activation):
+    """f(z) = z; f′ = 1, so the backward pass hands G through unchanged."""
+
+    name = "identity"
+
+    def forward(self, Z, *, xp):
+        return Z
+
+    def backward(self, G, A, *, xp):
+        return G
+
+
+class Softmax(Activation):
+    """softmaxₖ(z) = e^{zₖ − max z} / Σⱼ e^{zⱼ − max z} per row; backward A ⊙ (G − Σₖ Gₖ·Aₖ)."""
+
+    name = "softmax"
+    hidden_allowed = False
+
+    def forward(self, Z, *, xp):
+        E = xp.exp(Z - xp.max(Z, axis=1, keepdims=True))
+        return E / xp.sum(E, axis=1, keepdims=True)
+
+    def backward(self, G, A, *, xp):
+        return A * (G - xp.sum(G * A, axis=1, keepdims=True))
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a for a in (Sigmoid(), Tanh(), ReLU(), LeakyReLU(), Identity(), Softmax())
+}
+HIDDEN_ACTIVATIONS = tuple(name for name, a in ACTIVATIONS.items() if a.hidden_allowed)
+
+
+def get_activation(name: Any, *, argument: str = "activation", hidden: bool = False) -> Activation:
+    """Look an activation up by name; the error lists the valid names for that place."""
+    valid = HIDDEN_ACTIVATIONS if hidden else tuple(ACTIVATIONS)
+    if not isinstance(name, str) or name not in valid:
+        extra = " (softmax is for the output layer only)" if name == "softmax" else ""
+        raise ValueError(f"`{argument}` must be one of {list(valid)}, got {name!r}{extra}")
+    return ACTIVATIONS[name]

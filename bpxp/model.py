@@ -1,0 +1,358 @@
+"""``bpxp.MLP``: a multi-layer perceptron that holds its parameters on one backend and device.
+
+The class is the user-facing edge: it checks arguments and inputs once per call, then hands arrays to the pure
+math of ``bpxp.network``, ``bpxp.optimizers`` and ``bpxp.train``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from numbers import Integral
+from typing import Any
+
+import array_api_compat
+
+from . import _backend, _host, _inputs, metrics, train
+from .activations import get_activation
+from .losses import get_loss
+from .network import Gradients, forward_pass, gradients
+from .optimizers import get_optimizer
+
+
+class MLP:
+    """A multi-layer perceptron trained by backpropagation, on any Array API backend.
+
+    Parameters
+    ----------
+    layer_sizes : sequence of int
+        Units per layer, input first: ``(6, 2, 1)`` is 6 inputs, one hidden layer of 2, one output.
+    hidden : str
+        Activation of the hidden layers: 'sigmoid', 'tanh', 'relu', 'leaky_relu' or 'identity'.
+    output : str
+        Activation of the output layer: any hidden one, or 'softmax'.
+    loss : str
+        'mse' (½·mean of squared errors), 'binary_cross_entropy' (sigmoid output) or 'cross_entropy'
+        (softmax output).
+    bias : bool
+        Whether layers have biases bˡ.
+    dtype : {'float32', 'float64'}
+        Floating dtype of parameters and computation.
+    backend : str
+        'numpy', 'cupy', 'torch', 'jax' or 'array_api_strict'.
+    device : str or device, optional
+        Where the parameters live, e.g. 'cuda:0' or a device object; the backend's default when None.
+    random_state : int or numpy.random.Generator, optional
+        Seed of the host ``numpy.random.default_rng`` that draws initial weights (Glorot uniform before
+        sigmoid/tanh/identity/softmax, He normal before relu/leaky_relu; zero biases). The same seed gives the
+        same initial weights on every backend.
+
+    Notes
+    -----
+    What ``predict`` and ``score`` do follows from the output layer:
+
+    - sigmoid, 1 unit → binary classifier: labels ``ŷ > ½``, score = accuracy;
+    - softmax, or sigmoid with several units and loss 'mse' (the Iris tutorial) → multi-class: labels
+      ``argmax ŷ``, score = accuracy;
+    - sigmoid with several units and 'binary_cross_entropy' → multi-label, score = subset accuracy;
+    - any other output → regression: ``predict`` returns ŷ, score = R².
+
+    Examples
+    --------
+    >>> import bpxp, numpy as np
+    >>> net = bpxp.MLP([2, 3, 1], dtype="float64", random_state=0)
+    >>> X, y = np.array([[0., 1.], [1., 0.]]), np.array([1., 0.])
+    >>> [w.shape for w in net.weights]
+    [(2, 3), (3, 1)]
+    >>> net.backward(X, y).deltas[-1].shape
+    (2, 1)
+    """
+
+    def __init__(self, layer_sizes: Sequence[int], *, hidden: str = "sigmoid", output: str = "sigmoid",
+                 loss: str = "mse", bias: bool = True, dtype: str = "float32", backend: str = "numpy",
+                 device: Any = None, random_state: Any = None):
+        sizes = _check_layer_sizes(layer_sizes)
+        if not isinstance(bias, bool):
+            raise TypeError(f"`bias` must be True or False, got {bias!r}")
+        self._configure(sizes, hidden, output, loss, backend, dtype, device)
+        names = [hidden] * (len(sizes) - 2) + [output]
+        host_weights, host_biases = _host.initial_parameters(
+            sizes, names, bias=bias, dtype=self.dtype_name, random_state=random_state)
+        self._set_parameters(host_weights, host_biases)
+
+    @classmethod
+    def from_weights(cls, weights: Sequence[Any], biases: Sequence[Any] | None = None, *,
+                     hidden: str = "sigmoid", output: str = "sigmoid", loss: str = "mse",
+                     backend: str | None = None, dtype: str | None = None, device: Any = None) -> MLP:
+        """A network with the given parameters (NumPy arrays, lists, or one backend's arrays).
+
+        ``weights[l]`` has shape (nₗ₋₁, nₗ); ``biases[l]`` shape (nₗ,), or ``biases=None`` for a network
+        without biases. The backend, dtype and device follow the arrays when not named (NumPy and float64 for
+        host data, float32 for host float32 data). The arrays are copied: training never changes them.
+
+        Examples
+        --------
+        >>> import bpxp, numpy as np
+        >>> net = bpxp.MLP.from_weights([np.ones((4, 2)), np.ones((2, 3))])
+        >>> net.layer_sizes, net.dtype_name, net.biases
+        ((4, 2, 3), 'float64', None)
+        """
+        if isinstance(weights, str) or not isinstance(weights, Sequence) or len(weights) == 0:
+            raise TypeError(f"`weights` must be a non-empty list of 2-D arrays, got {type(weights).__name__}")
+        if biases is not None and (isinstance(biases, str) or not isinstance(biases, Sequence)
+                                   or len(biases) != len(weights)):
+            raise ValueError(f"`biases` must be None or a list of {len(weights)} arrays (one per layer), "
+                             f"got {biases!r:.80}")
+        arrays = [*weights, *(biases or ())]
+        backend, dtype, device = _infer_placement(arrays, backend, dtype, device)
+        net = cls.__new__(cls)
+        sizes = _layer_sizes_of(weights)
+        net._configure(sizes, hidden, output, loss, backend, dtype, device)
+        net._set_parameters(list(weights), None if biases is None else list(biases))
+        return net
+
+    # -- configuration -------------------------------------------------------------------------------------
+    def _configure(self, sizes, hidden, output, loss, backend, dtype, device):
+        self.layer_sizes = sizes
+        self.hidden = get_activation(hidden, argument="hidden", hidden=True).name
+        self.output = get_activation(output, argument="output").name
+        self.loss = get_loss(loss, output=self.output).name
+        if self.output == "softmax" and sizes[-1] < 2:
+            raise ValueError("`output` 'softmax' needs at least 2 output units (layer_sizes[-1]), got "
+                             f"{sizes[-1]}; use 'sigmoid' for one")
+        self.backend = _backend.check_backend_name(backend)
+        self._xp = _backend.namespace(backend)
+        self.dtype = _backend.resolve_dtype(self._xp, dtype)
+        self.dtype_name = next(n for n in _backend.DTYPE_NAMES if getattr(self._xp, n) == self.dtype)
+        self.device = _backend.resolve_device(self._xp, device)
+        n_hidden = len(sizes) - 2
+        self._activations = tuple(
+            [get_activation(self.hidden, hidden=True)] * n_hidden + [get_activation(self.output)])
+        self._loss = get_loss(self.loss, output=self.output)
+        self.task = _task(self.output, self.loss, sizes[-1])
+
+    def _set_parameters(self, weights: list[Any], biases: list[Any] | None) -> None:
+        moved = [self._parameter(w, f"weights[{i}]") for i, w in enumerate(weights)]
+        for i, W in enumerate(moved):
+            if tuple(W.shape) != self.layer_sizes[i:i + 2]:
+                raise ValueError(f"`weights[{i}]` has shape {tuple(W.shape)}, expected "
+                                 f"{self.layer_sizes[i:i + 2]} (n_in, n_out)")
+        if self.device is None:
+            self.device = array_api_compat.device(moved[0])
+        self.weights = moved
+        self.biases = None
+        if biases is not None:
+            self.biases = [self._parameter(b, f"biases[{i}]") for i, b in enumerate(biases)]
+            for i, b in enumerate(self.biases):
+                if tuple(b.shape) != (self.layer_sizes[i + 1],):
+                    raise ValueError(f"`biases[{i}]` has shape {tuple(b.shape)}, expected "
+                                     f"({self.layer_sizes[i + 1]},)")
+
+    def _parameter(self, array: Any, name: str) -> Any:
+        moved = _inputs.to_network(array, name=name, xp=self._xp, device=self.device, dtype=self.dtype,
+                                   float_name=self.dtype_name)
+        _inputs.check_finite(moved, name=name, xp=self._xp)
+        return self._xp.asarray(moved, copy=True)  # never share memory with the caller's array
+
+    # -- properties ------------------------------------------------------------------------------------------
+    @property
+    def xp(self) -> Any:
+        """The Array API namespace the parameters live in."""
+        return self._xp
+
+    @property
+    def n_layers(self) -> int:
+        """Number of weight layers L (hidden layers + output)."""
+        return len(self.weights)
+
+    def __repr__(self) -> str:
+        return (f"MLP({list(self.layer_sizes)}, hidden={self.hidden!r}, output={self.output!r}, "
+                f"loss={self.loss!r}, bias={self.biases is not None}, dtype={self.dtype_name!r}, "
+                f"backend={self.backend!r}, device={_backend.device_label(self.device)!r})")
+
+    # -- inputs ----------------------------------------------------------------------------------------------
+    def _features(self, X: Any, name: str = "X") -> Any:
+        return _inputs.features(X, n_features=self.layer_sizes[0], xp=self._xp, device=self.device,
+                                dtype=self.dtype, float_name=self.dtype_name, name=name)
+
+    def _targets(self, y: Any, n_rows: int, name: str = "y", rows_of: str = "X") -> Any:
+        return _inputs.targets(y, n_rows=n_rows, n_outputs=self.layer_sizes[-1], task=self.task,
+                               loss=self.loss, xp=self._xp, device=self.device, dtype=self.dtype,
+                               float_name=self.dtype_name, name=name, rows_of=rows_of)
+
+    @property
+    def _parameters(self) -> tuple[tuple, tuple | None]:
+        return tuple(self.weights), None if self.biases is None else tuple(self.biases)
+
+    # -- the math ------------------------------------------------------------------------------------------
+    def forward(self, X: Any) -> Any:
+        """Outputs Ŷ = Aᴸ, shape (n_samples, layer_sizes[-1]), in the network's namespace and device."""
+        weights, biases = self._parameters
+        A, _ = forward_pass(self._features(X), weights, biases, self._activations, xp=self._xp)
+        return A[-1]
+
+    def backward(self, X: Any, y: Any) -> Gradients:
+        """One forward and backward pass: ∂L/∂Wˡ, ∂L/∂bˡ, the per-sample δˡ, the activations and L.
+
+        Nothing is updated. See :class:`bpxp.network.Gradients` for the shapes.
+        """
+        X = self._features(X)
+        Y = self._targets(y, X.shape[0])
+        weights, biases = self._parameters
+        return gradients(X, Y, weights, biases, self._activations, self._loss, xp=self._xp)
+
+    def loss_value(self, X: Any, y: Any) -> float:
+        """The loss L of the current weights on (X, y), as a Python float."""
+        X = self._features(X)
+        Y = self._targets(y, X.shape[0])
+        weights, biases = self._parameters
+        A, Z = forward_pass(X, weights, biases, self._activations, xp=self._xp)
+        return float(self._loss.value(Y, A[-1], Z, xp=self._xp))
+
+    def fit(self, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: int | None = None,
+            optimizer: Any = "sgd", shuffle: bool = True, validation_data: tuple | None = None,
+            early_stopping: int | None = None, random_state: Any = None,
+            callback: Callable[[int, train.History], None] | None = None) -> train.History:
+        """Train by backpropagation; return the per-epoch :class:`~bpxp.train.History`.
+
+        Parameters
+        ----------
+        X : array, shape (n_samples, layer_sizes[0])
+        y : array, shape (n_samples, layer_sizes[-1]), or (n_samples,) for one output or class labels
+        epochs : int
+            Passes over the data.
+        learning_rate : float
+            η. With ``optimizer='sgd'`` each step is exactly ``W ← W − η·∂L/∂W``.
+        batch_size : int, optional
+            Rows per step; None (or ≥ n_samples) is full-batch gradient descent.
+        optimizer : {'sgd', 'momentum', 'adam'} or bpxp.optimizers.Optimizer
+            'momentum' is μ = 0.9; pass ``bpxp.optimizers.Momentum(0.5)`` etc. for other settings.
+        shuffle : bool
+            Mini-batches from a fresh host permutation each epoch (seeded by ``random_state``); in order if False.
+        validation_data : (X_val, y_val), optional
+            Scored after every epoch into ``History.val_loss``.
+        early_stopping : int, optional
+            Patience: stop when ``val_loss`` has not improved for that many epochs, and restore the weights of
+            the best epoch. Needs ``validation_data``.
+        random_state : int or numpy.random.Generator, optional
+            Seed of the shuffling permutations.
+        callback : callable(epoch, history), optional
+            Called after each epoch (after the loss is read), e.g. for a progress bar.
+        """
+        xp = self._xp
+        X = self._features(X)
+        Y = self._targets(y, X.shape[0])
+        schedule = train.Schedule(
+            epochs=train.positive_int(epochs, "epochs"),
+            batch_size=X.shape[0] if batch_size is None else train.positive_int(batch_size, "batch_size"),
+            shuffle=_check_bool(shuffle, "shuffle"),
+            random_state=random_state,
+            early_stopping=None if early_stopping is None else train.positive_int(early_stopping,
+                                                                                  "early_stopping"))
+        learning_rate = train.positive_float(learning_rate, "learning_rate")
+        rule = get_optimizer(optimizer)
+        validation = self._validation(validation_data)
+        if schedule.early_stopping is not None and validation is None:
+            raise ValueError("`early_stopping` needs `validation_data` to watch: pass "
+                             "validation_data=(X_val, y_val)")
+        weights, biases = self._parameters
+        weights, biases, state, history = train.run(
+            weights, biases, X, Y, activations=self._activations, loss=self._loss, optimizer=rule,
+            learning_rate=learning_rate, schedule=schedule, validation=validation, callback=callback, xp=xp)
+        self.weights = list(weights)
+        self.biases = None if biases is None else list(biases)
+        self.optimizer_state_ = state
+        return history
+
+    def _validation(self, validation_data: Any) -> tuple | None:
+        if validation_data is None:
+            return None
+        if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
+            raise TypeError("`validation_data` must be a pair (X_val, y_val), got "
+                            f"{type(validation_data).__name__}")
+        X_val = self._features(validation_data[0], name="validation_data[0]")
+        Y_val = self._targets(validation_data[1], X_val.shape[0], name="validation_data[1]",
+                              rows_of="validation_data[0]")
+        return X_val, Y_val
+
+    # -- predictions ---------------------------------------------------------------------------------------
+    def predict(self, X: Any) -> Any:
+        """Class labels for classifiers (shape (n,), or (n, k) 0/1 for multi-label), outputs for regressors.
+
+        A regressor with one output returns shape (n,), as scikit-learn does. See the class Notes.
+        """
+        xp, P = self._xp, self.forward(X)
+        integers = xp.__array_namespace_info__().default_dtypes(device=self.device)["integral"]
+        if self.task == "multiclass":
+            return xp.argmax(P, axis=1)
+        if self.task == "binary":
+            return xp.astype(P[:, 0] > 0.5, integers)
+        if self.task == "multilabel":
+            return xp.astype(P > 0.5, integers)
+        return P[:, 0] if P.shape[1] == 1 else P
+
+    def score(self, X: Any, y: Any) -> float:
+        """Accuracy for classifiers, R² for regressors (see the class Notes)."""
+        X = self._features(X)
+        Y = self._targets(y, X.shape[0])
+        weights, biases = self._parameters
+        A, _ = forward_pass(X, weights, biases, self._activations, xp=self._xp)
+        if self.task == "regression":
+            return float(metrics.r2(Y, A[-1], xp=self._xp))
+        return float(metrics.accuracy(Y, A[-1], task=self.task, xp=self._xp))
+
+
+def _task(output: str, loss: str, n_outputs: int) -> str:
+    if output == "softmax":
+        return "multiclass"
+    if output == "sigmoid":
+        if n_outputs == 1:
+            return "binary"
+        return "multilabel" if loss == "binary_cross_entropy" else "multiclass"
+    return "regression"
+
+
+def _check_bool(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"`{name}` must be True or False, got {value!r}")
+    return value
+
+
+def _check_layer_sizes(layer_sizes: Any) -> tuple[int, ...]:
+    if isinstance(layer_sizes, str) or not isinstance(layer_sizes, Sequence):
+        raise TypeError(f"`layer_sizes` must be a sequence of positive integers such as (4, 8, 3), "
+                        f"got {layer_sizes!r}")
+    if len(layer_sizes) < 2:
+        raise ValueError(f"`layer_sizes` needs at least an input and an output size, got {list(layer_sizes)}")
+    for size in layer_sizes:
+        if isinstance(size, bool) or not isinstance(size, Integral) or size < 1:
+            raise ValueError(f"`layer_sizes` must hold positive integers, got {list(layer_sizes)}")
+    return tuple(int(s) for s in layer_sizes)
+
+
+def _layer_sizes_of(weights: Sequence[Any]) -> tuple[int, ...]:
+    shapes = [_inputs.shape_of(w, name=f"weights[{i}]") for i, w in enumerate(weights)]
+    for i, shape in enumerate(shapes):
+        if len(shape) != 2:
+            raise ValueError(f"`weights[{i}]` must be 2-D (n_in, n_out), got shape {shape}")
+    for i in range(1, len(shapes)):
+        if shapes[i][0] != shapes[i - 1][1]:
+            raise ValueError(f"`weights[{i}]` has {shapes[i][0]} rows but `weights[{i - 1}]` has "
+                             f"{shapes[i - 1][1]} columns; consecutive layers must chain (n_in = previous n_out)")
+    return (shapes[0][0], *(s[1] for s in shapes))
+
+
+def _infer_placement(arrays: list[Any], backend: str | None, dtype: str | None, device: Any):
+    """Backend, dtype and device of ``from_weights`` from the arrays where the caller named none."""
+    found = {_backend.array_backend(a) for a in arrays} - {None}
+    if len(found) > 1:
+        raise TypeError(f"`weights` and `biases` mix arrays of backends {sorted(found)}; convert them to one "
+                        f"(bpxp.to_numpy works for all)")
+    source = found.pop() if found else None
+    backend = backend or source or "numpy"
+    if dtype is None:
+        first = arrays[0]
+        kind = str(getattr(first, "dtype", ""))
+        dtype = "float32" if kind.endswith("float32") else "float64"
+    if device is None and source == backend:
+        device = array_api_compat.device(arrays[0])
+    return backend, dtype, device

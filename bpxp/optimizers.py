@@ -1,0 +1,96 @@
+"""Update rules θ ← θ − η·(direction), as pure functions of (parameters, gradients, state).
+
+``init(params, xp=...)`` makes an optimizer's state; ``update(params, grads, state, learning_rate, xp=...)``
+returns the new parameters and state without modifying its arguments. Parameters, gradients and state are
+tuples of arrays (a JAX pytree too), so one update compiles under ``jax.jit`` as it is.
+
+- ``SGD``:       θ ← θ − η·g                                       (one step of the seed tutorials)
+- ``Momentum``:  v ← μ·v + g;  θ ← θ − η·v                          (``torch.optim.SGD(momentum=μ)``)
+- ``Adam``:      m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;
+                 θ ← θ − η·(m / (1−β₁ᵗ)) / (√(v / (1−β₂ᵗ)) + ε)      (Kingma & Ba 2015; ``torch.optim.Adam``)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class Optimizer:
+    """Base class: an optimizer with no state."""
+
+    name = ""
+
+    def init(self, params: tuple, *, xp: Any) -> tuple:
+        return ()
+
+    def update(self, params: tuple, grads: tuple, state: tuple, learning_rate: float, *, xp: Any):
+        raise NotImplementedError  # pragma: no cover - abstract
+
+
+@dataclass(frozen=True)
+class SGD(Optimizer):
+    """Plain gradient descent: θ ← θ − η·∂L/∂θ."""
+
+    name = "sgd"
+
+    def update(self, params, grads, state, learning_rate, *, xp):
+        return tuple(p - learning_rate * g for p, g in zip(params, grads)), state
+
+
+@dataclass(frozen=True)
+class Momentum(Optimizer):
+    """Heavy-ball momentum as ``torch.optim.SGD(momentum=μ, dampening=0)``: v ← μ·v + g; θ ← θ − η·v."""
+
+    momentum: float = 0.9
+    name = "momentum"
+
+    def init(self, params, *, xp):
+        return tuple(xp.zeros_like(p) for p in params)
+
+    def update(self, params, grads, state, learning_rate, *, xp):
+        velocity = tuple(self.momentum * v + g for v, g in zip(state, grads))
+        return tuple(p - learning_rate * v for p, v in zip(params, velocity)), velocity
+
+
+@dataclass(frozen=True)
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015) with the defaults and bias correction of ``torch.optim.Adam``.
+
+    The state keeps β₁ᵗ and β₂ᵗ as 0-d arrays, multiplied once per step, so the step count never has to be
+    read on the host.
+    """
+
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    name = "adam"
+
+    def init(self, params, *, xp):
+        zeros = tuple(xp.zeros_like(p) for p in params)
+        one = xp.ones_like(params[0][0, 0])  # a 0-d array of the parameters' dtype and device
+        return zeros, zeros, one, one
+
+    def update(self, params, grads, state, learning_rate, *, xp):
+        first, second, beta1_power, beta2_power = state
+        beta1_power, beta2_power = beta1_power * self.beta1, beta2_power * self.beta2
+        first = tuple(self.beta1 * m + (1.0 - self.beta1) * g for m, g in zip(first, grads))
+        second = tuple(self.beta2 * v + (1.0 - self.beta2) * (g * g) for v, g in zip(second, grads))
+        params = tuple(
+            p - learning_rate * (m / (1.0 - beta1_power)) / (xp.sqrt(v / (1.0 - beta2_power)) + self.eps)
+            for p, m, v in zip(params, first, second)
+        )
+        return params, (first, second, beta1_power, beta2_power)
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+
+
+def get_optimizer(optimizer: Any) -> Optimizer:
+    """An optimizer from its name (with default settings) or an :class:`Optimizer` instance."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
+        raise ValueError(f"`optimizer` must be one of {list(OPTIMIZERS)} or a bpxp.optimizers.Optimizer, "
+                         f"got {optimizer!r}")
+    return OPTIMIZERS[optimizer]()
