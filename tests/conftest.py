@@ -1,0 +1,129 @@
+"""One backend fixture runs every test on every installed backend.
+
+``pytest --backend NAME`` (repeatable) narrows the run to some backends; each nox session runs the whole suite
+once on its own. Missing libraries skip; CuPy skips with "no CUDA device" where none exists. array-api-strict
+also runs on its non-default ``device1``, which behaves like an accelerator (no implicit NumPy conversion, no
+mixing of devices) and so catches device leaks on the CPU. Functions tagged with ``lazy_xp_function`` in a test
+module run under ``jax.jit`` on the JAX backend.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import bpxp
+from bpxp import _backend
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+# (id, backend name, device label): the backend matrix of the suite.
+VARIANTS = [
+    ("numpy", "numpy", None),
+    ("array_api_strict", "array_api_strict", None),
+    ("array_api_strict-device1", "array_api_strict", "device1"),
+    ("torch", "torch", None),
+    ("jax", "jax", None),
+    ("cupy", "cupy", None),
+]
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A backend under test: its name, namespace and device (None: the library's default)."""
+
+    name: str
+    xp: Any
+    device: Any
+
+    def asarray(self, host, dtype=None):
+        """Host data on this backend and device (float64 unless ``dtype`` says otherwise)."""
+        host = np.asarray(host)
+        if dtype is not None:
+            host = host.astype(dtype)
+        return self.xp.asarray(host, device=self.device)
+
+    def mlp(self, *args, **kwargs) -> bpxp.MLP:
+        return bpxp.MLP(*args, backend=self.name, device=self.device, **kwargs)
+
+    def from_weights(self, *args, **kwargs) -> bpxp.MLP:
+        return bpxp.MLP.from_weights(*args, backend=self.name, device=self.device, **kwargs)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--backend", action="append", default=[], choices=_backend.BACKEND_NAMES,
+                     help="run the suite on this backend only (repeatable); default: every installed one")
+
+
+def pytest_configure(config):
+    wanted = config.getoption("--backend") or list(_backend.BACKEND_NAMES)
+    config.bpxp_backends = wanted
+    if "jax" in wanted and importlib.util.find_spec("jax") is not None:
+        import jax
+
+        # float64 on JAX needs 64-bit mode before any array exists; float32 tests pass dtype explicitly.
+        jax.config.update("jax_enable_x64", True)
+    if "torch" in wanted and importlib.util.find_spec("torch") is not None:
+        import torch
+
+        torch.set_num_threads(1)  # two threads on a 2-core machine make tiny steps 10x slower
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames:
+        wanted = metafunc.config.bpxp_backends
+        chosen = [v for v in VARIANTS if v[1] in wanted]
+        metafunc.parametrize("backend", chosen, ids=[v[0] for v in chosen], indirect=True)
+
+
+def _cuda_device_count() -> int:
+    try:
+        import cupy
+
+        return cupy.cuda.runtime.getDeviceCount()
+    except Exception:
+        return 0
+
+
+@pytest.fixture
+def backend(request):
+    _, name, device_label = request.param
+    if importlib.util.find_spec(_backend._BACKENDS[name].module) is None:
+        pytest.skip(f"{name} is not installed")
+    if name == "cupy" and _cuda_device_count() == 0:
+        pytest.skip("no CUDA device")
+    xp = _backend.namespace(name)
+    device = _backend.resolve_device(xp, device_label)
+    from array_api_extra.testing import patch_lazy_xp_functions
+
+    with patch_lazy_xp_functions(request, xp=xp):
+        yield Backend(name, xp, device)
+
+
+@pytest.fixture
+def admissions_csv() -> Path:
+    path = SHARED_DATA / "binary.csv"
+    if not path.exists():
+        pytest.skip(f"seed data not found at {path} (the shared/ folder beside the checkout)")
+    return path
+
+
+def assert_close(actual, expected, *, dtype: str, float64_atol: float = 1e-10, float32_rtol: float = 1e-5):
+    """Compare a backend array (or list of them) with a float64 NumPy reference at dtype-aware tolerance."""
+    if isinstance(expected, list | tuple):
+        assert len(actual) == len(expected)
+        for a, e in zip(actual, expected):
+            assert_close(a, e, dtype=dtype, float64_atol=float64_atol, float32_rtol=float32_rtol)
+        return
+    a, e = bpxp.to_numpy(actual), bpxp.to_numpy(expected)
+    if dtype == "float64":
+        np.testing.assert_allclose(a, e, rtol=0, atol=float64_atol)
+    else:
+        np.testing.assert_allclose(a, e, rtol=float32_rtol, atol=float32_rtol * max(1.0, np.abs(e).max()))
