@@ -1,0 +1,79 @@
+"""The step functions are pure, device-faithful and free of host syncs.
+
+Tagged with ``lazy_xp_function``, they run under ``jax.jit`` on the JAX backend, where any host read
+(``float()``, ``bool()``, NumPy conversion) inside them is an error. On array-api-strict's ``device1`` any
+array created on the wrong device is an error. Neither backend lets a hidden sync or device leak pass.
+"""
+
+import numpy as np
+import pytest
+from array_api_compat import device
+from array_api_extra.testing import lazy_xp_function
+from conftest import assert_close
+
+from bpxp.activations import ACTIVATIONS
+from bpxp.losses import LOSSES
+from bpxp.network import backward_pass, forward_pass, gradients
+from bpxp.optimizers import SGD, Adam, Momentum
+from bpxp.train import make_step
+
+lazy_xp_function(forward_pass)
+lazy_xp_function(backward_pass)
+lazy_xp_function(gradients)
+for optimizer_class in (SGD, Momentum, Adam):
+    lazy_xp_function((optimizer_class, "update"))
+    lazy_xp_function((optimizer_class, "init"))
+
+
+def _arrays(backend, dtype="float64"):
+    rng = np.random.default_rng(0)
+    X = backend.asarray(rng.normal(size=(6, 3)), dtype)
+    Y = backend.asarray(np.eye(2)[rng.integers(0, 2, size=6)], dtype)
+    weights = (backend.asarray(rng.normal(size=(3, 4)), dtype), backend.asarray(rng.normal(size=(4, 2)), dtype))
+    biases = (backend.asarray(rng.normal(size=4), dtype), backend.asarray(rng.normal(size=2), dtype))
+    return X, Y, weights, biases
+
+
+@pytest.mark.parametrize(("output", "loss"), [("sigmoid", "mse"), ("softmax", "cross_entropy"),
+                                              ("sigmoid", "binary_cross_entropy")])
+def test_forward_and_backward_run_without_host_reads(backend, output, loss):
+    X, Y, weights, biases = _arrays(backend)
+    activations = (ACTIVATIONS["tanh"], ACTIVATIONS[output])
+    A, Z = forward_pass(X, weights, biases, activations, xp=backend.xp)
+    grads = backward_pass(A, Z, Y, weights, activations, LOSSES[loss], with_biases=True, xp=backend.xp)
+    again = gradients(X, Y, weights, biases, activations, LOSSES[loss], xp=backend.xp)
+    assert_close(grads.weights, list(again.weights), dtype="float64", float64_atol=1e-14)
+    for array in (*grads.weights, *grads.biases, *grads.deltas, grads.loss):
+        assert device(array) == device(X)
+
+
+@pytest.mark.parametrize("optimizer", [SGD(), Momentum(0.8), Adam()])
+def test_optimizer_updates_run_without_host_reads_and_leave_inputs_alone(backend, optimizer):
+    _, _, weights, biases = _arrays(backend)
+    params = (*weights, *biases)
+    before = [np.array(backend_to_numpy(p)) for p in params]
+    state = optimizer.init(params, xp=backend.xp)
+    new, state = optimizer.update(params, params, state, 0.1, xp=backend.xp)
+    new, state = optimizer.update(new, params, state, 0.1, xp=backend.xp)
+    for original, p in zip(before, params):
+        np.testing.assert_array_equal(backend_to_numpy(p), original)  # pure: inputs untouched
+    assert all(n.shape == p.shape and n.dtype == p.dtype for n, p in zip(new, params))
+
+
+def test_training_step_is_one_pure_compiled_function(backend):
+    """The step that ``fit`` runs: compiled once with jax.jit on JAX, the plain function elsewhere."""
+    X, Y, weights, biases = _arrays(backend, "float32")
+    activations = (ACTIVATIONS["sigmoid"], ACTIVATIONS["softmax"])
+    step = make_step(activations, LOSSES["cross_entropy"], Adam(), 0.01, xp=backend.xp)
+    state = Adam().init((*weights, *biases), xp=backend.xp)
+    w1, b1, state1, loss1 = step(weights, biases, state, X, Y)
+    w2, b2, _, loss2 = step(weights, biases, state, X, Y)  # same inputs, same outputs: no hidden state
+    assert_close(list(w1), list(w2), dtype="float32", float32_rtol=0)
+    assert float(loss1) == float(loss2)
+    assert w1[0].dtype == backend.xp.float32 and loss1.dtype == backend.xp.float32
+
+
+def backend_to_numpy(x):
+    import bpxp
+
+    return bpxp.to_numpy(x)
