@@ -57,7 +57,7 @@ def main(argv=None) -> int:
 
         jax.config.update("jax_enable_x64", True)
     X = FLOWERS if args.csv is None else flowers_from_csv(args.csv)
-    net, grads, before, after = run(X, backend=args.backend, dtype=args.dtype)
+    _net, grads, before, after = run(X, backend=args.backend, dtype=args.dtype)
     print(f"MSE before the step   tutorial {PUBLISHED['mse_before']:.17f}   bpxp {before:.17f}")
     print(f"MSE after the step    tutorial {PUBLISHED['mse_after']:.17f}   bpxp {after:.17f}")
     k = 3

@@ -22,7 +22,7 @@ def data():
 
 
 def test_x_with_the_wrong_number_of_columns(net, data):
-    X, y = data
+    _X, y = data
     with pytest.raises(ValueError, match=r"`X` has 5 columns but the network's input layer has 4"):
         net.fit(np.ones((10, 5)), y, epochs=1, learning_rate=0.1)
     with pytest.raises(ValueError, match=r"`X` has 2 columns"):
@@ -159,7 +159,7 @@ def test_from_weights_checks_that_layers_chain():
 def test_an_array_of_another_backend_is_refused_with_a_fix(backend, data):
     if backend.name == "numpy":
         pytest.skip("needs a second backend")
-    X, y = data
+    X, _y = data
     numpy_net = bpxp.MLP([4, 3], random_state=0)
     foreign = backend.asarray(X)
     with pytest.raises(TypeError, match=rf"`X` is a {backend.name} array but this network runs on numpy; "

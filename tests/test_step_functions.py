@@ -66,8 +66,8 @@ def test_training_step_is_one_pure_compiled_function(backend):
     activations = (ACTIVATIONS["sigmoid"], ACTIVATIONS["softmax"])
     step = make_step(activations, LOSSES["cross_entropy"], Adam(), 0.01, xp=backend.xp)
     state = Adam().init((*weights, *biases), xp=backend.xp)
-    w1, b1, state1, loss1 = step(weights, biases, state, X, Y)
-    w2, b2, _, loss2 = step(weights, biases, state, X, Y)  # same inputs, same outputs: no hidden state
+    w1, _b1, _state1, loss1 = step(weights, biases, state, X, Y)
+    w2, _b2, _, loss2 = step(weights, biases, state, X, Y)  # same inputs, same outputs: no hidden state
     assert_close(list(w1), list(w2), dtype="float32", float32_rtol=0)
     assert float(loss1) == float(loss2)
     assert w1[0].dtype == backend.xp.float32 and loss1.dtype == backend.xp.float32

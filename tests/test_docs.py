@@ -1,0 +1,17 @@
+"""The examples in docstrings run as written."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["bpxp._backend", "bpxp.model", "bpxp.network", "bpxp.activations", "bpxp.losses",
+           "bpxp.optimizers", "bpxp.train", "bpxp.metrics"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name, request):
+    if "numpy" not in request.config.bpxp_backends:
+        pytest.skip("doctests run in the numpy session")
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
