@@ -8,6 +8,7 @@ synchronisation in training. Shuffled batches are gathered on the device from on
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,9 +51,13 @@ class History:
         return len(self.loss)
 
 
+@functools.lru_cache(maxsize=64)
 def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimizer, learning_rate: float,
               *, xp: Any) -> Callable:
-    """Build the pure training step for one architecture, compiled for the namespace where that pays."""
+    """Build the pure training step for one architecture, compiled for the namespace where that pays.
+
+    Cached: calling ``fit`` again with the same architecture and settings reuses the compiled step.
+    """
 
     def step(weights, biases, state, X, Y):
         grads = gradients(X, Y, weights, biases, activations, loss, xp=xp)
