@@ -174,6 +174,18 @@ def to_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
+def subtract_in_place(target: Any, update: Any) -> Any:
+    """``target − update``, written into ``target`` where the library allows; return the result.
+
+    NumPy, CuPy, PyTorch and array-api-strict arrays are mutable: the in-place subtraction reuses the
+    parameter's memory, so large networks never hold two copies of their weights. JAX arrays are immutable:
+    Python falls back to ``target = target − update``, a new array — which is why callers must use the value
+    this returns (a bare ``p -= u`` in a loop would lose the update on JAX).
+    """
+    target -= update
+    return target
+
+
 def compile_step(step: Any, xp: Any) -> Any:
     """Compile a pure training step where the library rewards it: ``jax.jit`` on JAX, unchanged elsewhere.
 

@@ -95,15 +95,23 @@ class Identity(Activation):
         return G
 
 
+def log_softmax(Z, *, xp):
+    """log softmax(z) = z − max z − log Σⱼ e^{zⱼ − max z}, per row: finite for any finite z."""
+    S = Z - xp.max(Z, axis=1, keepdims=True)
+    return S - xp.log(xp.sum(xp.exp(S), axis=1, keepdims=True))
+
+
 class Softmax(Activation):
-    """softmaxₖ(z) = e^{zₖ − max z} / Σⱼ e^{zⱼ − max z} per row; backward A ⊙ (G − Σₖ Gₖ·Aₖ)."""
+    """softmaxₖ(z) = exp(log softmax(z))ₖ per row; backward A ⊙ (G − Σₖ Gₖ·Aₖ).
+
+    Computed through :func:`log_softmax`, the same numbers the cross-entropy loss uses.
+    """
 
     name = "softmax"
     hidden_allowed = False
 
     def forward(self, Z, *, xp):
-        E = xp.exp(Z - xp.max(Z, axis=1, keepdims=True))
-        return E / xp.sum(E, axis=1, keepdims=True)
+        return xp.exp(log_softmax(Z, xp=xp))
 
     def backward(self, G, A, *, xp):
         return A * (G - xp.sum(G * A, axis=1, keepdims=True))

@@ -1,7 +1,7 @@
 """Losses L = (1/m)·Σᵢ ℓᵢ over a batch of m samples, and the output layer's error term δᴸ = ∂ℓᵢ/∂Zᴸ.
 
-Y and the output Ŷ = Aᴸ have shape (m, k). The per-sample δ is what the tutorials print; the batch gradient
-is ∂L/∂Wᴸ = Aᴸ⁻¹ᵀ·δᴸ / m.
+Y and the output Ŷ = Aᴸ = f(Zᴸ) have shape (m, k). The per-sample δ is what the tutorials print; the batch
+gradient is ∂L/∂Wᴸ = Aᴸ⁻¹ᵀ·δᴸ / m.
 
 =======================  ======================================  ==========================  =============
 name                     ℓᵢ                                      δᴸ                          output
@@ -13,26 +13,30 @@ cross_entropy            −Σₖ yₖ log ŷₖ                           Ŷ �
 
 ``mse`` is half the mean over all m·k elements, the convention of both seed tutorials and of scikit-learn.
 The two cross-entropies are computed from the logits Zᴸ, so log(0) never happens and |z| = 1000 stays finite.
+
+Each loss has two methods: :meth:`Loss.output` — Ŷ, Σᵢ ℓᵢ and ``scale``·δᴸ in one pass, sharing the work (the
+training step calls it with scale = 1/m) — and :meth:`Loss.value`, the mean L of given outputs.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .activations import Activation
+from .activations import Activation, log_softmax
 
 
 class Loss:
-    """A loss: :meth:`value` (the batch mean L) and :meth:`value_and_delta` (L and δᴸ, sharing work)."""
+    """A loss: :meth:`output` for training and backprop, :meth:`value` for evaluation."""
 
     name = ""
     required_output: str | None = None  # the output activation a fused δ needs
-    is_classification = True
 
-    def value(self, Y: Any, A: Any, Z: Any, *, xp: Any) -> Any:  # pragma: no cover - abstract
+    def output(self, Y: Any, Z: Any, f: Activation, *, scale: float, xp: Any):  # pragma: no cover - abstract
+        """Return (Ŷ = f(Z), Σᵢ ℓᵢ as a 0-d array, scale·δᴸ)."""
         raise NotImplementedError
 
-    def value_and_delta(self, Y, A, Z, output: Activation, *, xp):  # pragma: no cover - abstract
+    def value(self, Y: Any, A: Any, Z: Any, *, xp: Any) -> Any:  # pragma: no cover - abstract
+        """L = (1/m)·Σᵢ ℓᵢ for outputs A = f(Z)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -40,48 +44,56 @@ class Loss:
 
 
 class MeanSquaredError(Loss):
-    """L = ½·mean((Ŷ − Y)²) over all elements; δᴸ = f′(Zᴸ) ⊙ (Ŷ − Y)/k."""
+    """Σᵢ ℓᵢ = (1/2k)·Σᵢₖ (ŷ − y)²; δᴸ = f′(Zᴸ) ⊙ (Ŷ − Y)/k."""
 
     name = "mse"
-    is_classification = False
+
+    def output(self, Y, Z, f, *, scale, xp):
+        A = f.forward(Z, xp=xp)
+        D = A - Y
+        k = Y.shape[1]
+        factor = scale / k
+        return A, (0.5 / k) * xp.sum(D * D), f.backward(D if factor == 1.0 else D * factor, A, xp=xp)
 
     def value(self, Y, A, Z, *, xp):
         D = A - Y
         return 0.5 * xp.mean(D * D)
 
-    def value_and_delta(self, Y, A, Z, output, *, xp):
-        D = A - Y
-        k = Y.shape[1]
-        return 0.5 * xp.mean(D * D), output.backward(D if k == 1 else D * (1.0 / k), A, xp=xp)
+
+def _binary_cross_entropy_total(Y, Z, *, xp):
+    """Σᵢₖ [max(z, 0) − z·y + log(1 + e^{−|z|})] = −Σᵢₖ [y log σ(z) + (1 − y) log(1 − σ(z))]."""
+    return xp.sum(xp.maximum(Z, 0.0) - Z * Y + xp.log1p(xp.exp(-xp.abs(Z))))
 
 
 class BinaryCrossEntropy(Loss):
-    """L = −(1/m)·Σᵢₖ [y log σ(z) + (1−y) log(1−σ(z))] = (1/m)·Σᵢₖ [max(z,0) − z·y + log(1 + e^{−|z|})]."""
+    """Σᵢ ℓᵢ from the logits (see :func:`_binary_cross_entropy_total`); with σ output, δᴸ = Ŷ − Y."""
 
     name = "binary_cross_entropy"
     required_output = "sigmoid"
 
-    def value(self, Y, A, Z, *, xp):
-        per_element = xp.maximum(Z, 0.0) - Z * Y + xp.log1p(xp.exp(-xp.abs(Z)))
-        return xp.sum(per_element) / Y.shape[0]
+    def output(self, Y, Z, f, *, scale, xp):
+        A = f.forward(Z, xp=xp)
+        D = A - Y
+        return A, _binary_cross_entropy_total(Y, Z, xp=xp), D if scale == 1.0 else D * scale
 
-    def value_and_delta(self, Y, A, Z, output, *, xp):
-        return self.value(Y, A, Z, xp=xp), A - Y
+    def value(self, Y, A, Z, *, xp):
+        return _binary_cross_entropy_total(Y, Z, xp=xp) / Y.shape[0]
 
 
 class CrossEntropy(Loss):
-    """L = −(1/m)·Σᵢₖ y·log softmax(z), with log softmax(z) = z − max z − log Σ e^{z − max z}."""
+    """Σᵢ ℓᵢ = −Σᵢₖ y·log softmax(z); with softmax output, δᴸ = Ŷ − Y and Ŷ = exp(log softmax(z))."""
 
     name = "cross_entropy"
     required_output = "softmax"
 
-    def value(self, Y, A, Z, *, xp):
-        S = Z - xp.max(Z, axis=1, keepdims=True)
-        log_softmax = S - xp.log(xp.sum(xp.exp(S), axis=1, keepdims=True))
-        return -xp.sum(Y * log_softmax) / Y.shape[0]
+    def output(self, Y, Z, f, *, scale, xp):
+        log_probabilities = log_softmax(Z, xp=xp)
+        A = xp.exp(log_probabilities)  # the softmax, from the same logs (Softmax.forward computes it so too)
+        D = A - Y
+        return A, -xp.sum(Y * log_probabilities), D if scale == 1.0 else D * scale
 
-    def value_and_delta(self, Y, A, Z, output, *, xp):
-        return self.value(Y, A, Z, xp=xp), A - Y
+    def value(self, Y, A, Z, *, xp):
+        return -xp.sum(Y * log_softmax(Z, xp=xp)) / Y.shape[0]
 
 
 LOSSES: dict[str, Loss] = {loss.name: loss for loss in (MeanSquaredError(), BinaryCrossEntropy(), CrossEntropy())}

@@ -14,6 +14,9 @@ Backpropagation:
     δˡ = (δˡ⁺¹ · Wˡ⁺¹ᵀ) ⊙ fˡ′(Zˡ)          the error carried back one layer
     ∂L/∂Wˡ = Aˡ⁻¹ᵀ · δˡ / m                ∂L/∂bˡ = Σᵢ δˡᵢ / m
 
+The code carries Gˡ = δˡ/m rather than δˡ: the recursion is linear, so the 1/m is applied once, to the output
+layer, instead of twice per layer. ``gradients`` hands the learner the per-sample δˡ = m·Gˡ.
+
 Every step is a batched matrix product or an elementwise operation: there is no loop over samples. The
 functions here are pure: they return new arrays and never modify their arguments.
 
@@ -55,47 +58,56 @@ class Gradients:
     loss: Any
 
 
-def forward_pass(X: Any, weights, biases, activations: tuple[Activation, ...], *, xp: Any):
+def forward_pass(X: Any, weights, biases, activations: tuple[Activation, ...], *, xp: Any, output: bool = True):
     """Run the network forward.
 
     Returns
     -------
     A : list of arrays
-        A⁰ = X, A¹, …, Aᴸ = Ŷ.
+        A⁰ = X, A¹, …, Aᴸ = Ŷ; without Aᴸ when ``output=False`` (the training step lets the loss compute Ŷ,
+        sharing its work with the loss).
     Z : array, shape (m, n_L)
         The output layer's pre-activation Zᴸ (the losses use it for numerically stable logs).
     """
     A = [X]
+    last = len(weights) - 1
     for layer, (W, f) in enumerate(zip(weights, activations)):
         Z = A[-1] @ W
         if biases is not None:
-            Z = Z + biases[layer]
-        A.append(f.forward(Z, xp=xp))
+            Z += biases[layer]  # Z is a fresh array: adding in place saves an allocation (new array on JAX)
+        if layer < last or output:
+            A.append(f.forward(Z, xp=xp))
     return A, Z
 
 
-def backward_pass(A: list[Any], Z: Any, Y: Any, weights, activations: tuple[Activation, ...], loss: Loss,
-                  *, with_biases: bool, xp: Any) -> Gradients:
-    """Carry the error terms back from the output layer and form the gradients.
+def backward_pass(A: list[Any], G: Any, weights, activations: tuple[Activation, ...], *, with_biases: bool,
+                  keep: bool, xp: Any):
+    """Carry the error back from the output layer and form the gradients.
 
-    ``A`` and ``Z`` come from :func:`forward_pass`; ``Y`` has the output's shape (m, n_L).
+    ``G`` is the output layer's δᴸ/m (the batch-mean error), so that every gradient is a plain product:
+    ∂L/∂Wˡ = Aˡ⁻¹ᵀ·Gˡ, ∂L/∂bˡ = Σᵢ Gˡᵢ, and Gˡ⁻¹ = (Gˡ·Wˡᵀ) ⊙ fˡ⁻¹′.
+
+    Returns (dW, db or None, [G¹ … Gᴸ] when ``keep`` else None).
     """
-    m = A[0].shape[0]
     n_layers = len(weights)
-    value, delta = loss.value_and_delta(Y, A[-1], Z, activations[-1], xp=xp)
-    dW, db, deltas = [None] * n_layers, [None] * n_layers, [None] * n_layers
+    dW, db = [None] * n_layers, [None] * n_layers
+    kept = [None] * n_layers if keep else None
     for layer in range(n_layers - 1, -1, -1):
-        deltas[layer] = delta
-        dW[layer] = (A[layer].T @ delta) / m
+        if keep:
+            kept[layer] = G
+        dW[layer] = A[layer].T @ G
         if with_biases:
-            db[layer] = xp.sum(delta, axis=0) / m
+            db[layer] = xp.sum(G, axis=0)
         if layer > 0:
-            delta = activations[layer - 1].backward(delta @ weights[layer].T, A[layer], xp=xp)
-    return Gradients(dW, db if with_biases else None, deltas, A, value)
+            G = activations[layer - 1].backward(G @ weights[layer].T, A[layer], xp=xp)
+    return dW, db if with_biases else None, kept
 
 
 def gradients(X: Any, Y: Any, weights, biases, activations: tuple[Activation, ...], loss: Loss,
               *, xp: Any) -> Gradients:
-    """Forward then backward on one batch: ∂L/∂Wˡ, ∂L/∂bˡ, δˡ and L."""
-    A, Z = forward_pass(X, weights, biases, activations, xp=xp)
-    return backward_pass(A, Z, Y, weights, activations, loss, with_biases=biases is not None, xp=xp)
+    """Forward then backward on one batch: ∂L/∂Wˡ, ∂L/∂bˡ, the per-sample δˡ and L."""
+    m = X.shape[0]
+    A, Z = forward_pass(X, weights, biases, activations, xp=xp, output=False)
+    Y_hat, total, G = loss.output(Y, Z, activations[-1], scale=1.0 / m, xp=xp)
+    dW, db, kept = backward_pass(A, G, weights, activations, with_biases=biases is not None, keep=True, xp=xp)
+    return Gradients(dW, db, [G * m for G in kept], [*A, Y_hat], total / m)

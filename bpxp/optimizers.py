@@ -1,8 +1,10 @@
-"""Update rules θ ← θ − η·(direction), as pure functions of (parameters, gradients, state).
+"""Update rules θ ← θ − η·d, where the direction d comes from the gradients and the optimizer's state.
 
-``init(params, xp=...)`` makes an optimizer's state; ``update(params, grads, state, learning_rate, xp=...)``
-returns the new parameters and state without modifying its arguments. Parameters, gradients and state are
-tuples of arrays (a JAX pytree too), so one update compiles under ``jax.jit`` as it is.
+``init(params, xp=...)`` makes an optimizer's state; ``direction(grads, state, xp=...)`` returns (d, new state);
+``update(params, grads, state, learning_rate, xp=...)`` returns the new parameters and state. All three are pure:
+they never modify their arguments. (The training step applies θ ← θ − η·d in place where the library allows,
+through ``bpxp._backend.subtract_in_place``.) Parameters, gradients and state are tuples of arrays — a JAX pytree
+— so an update compiles under ``jax.jit`` as it is.
 
 - ``SGD``:       θ ← θ − η·g                                       (one step of the seed tutorials)
 - ``Momentum``:  v ← μ·v + g;  θ ← θ − η·v                          (``torch.optim.SGD(momentum=μ)``)
@@ -24,8 +26,13 @@ class Optimizer:
     def init(self, params: tuple, *, xp: Any) -> tuple:
         return ()
 
-    def update(self, params: tuple, grads: tuple, state: tuple, learning_rate: float, *, xp: Any):
+    def direction(self, grads: tuple, state: tuple, *, xp: Any) -> tuple[tuple, tuple]:
         raise NotImplementedError  # pragma: no cover - abstract
+
+    def update(self, params: tuple, grads: tuple, state: tuple, learning_rate: float, *, xp: Any):
+        """θ ← θ − η·d, functionally."""
+        directions, state = self.direction(grads, state, xp=xp)
+        return tuple(p - learning_rate * d for p, d in zip(params, directions)), state
 
 
 @dataclass(frozen=True)
@@ -34,8 +41,8 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def update(self, params, grads, state, learning_rate, *, xp):
-        return tuple(p - learning_rate * g for p, g in zip(params, grads)), state
+    def direction(self, grads, state, *, xp):
+        return grads, state
 
 
 @dataclass(frozen=True)
@@ -48,9 +55,9 @@ class Momentum(Optimizer):
     def init(self, params, *, xp):
         return tuple(xp.zeros_like(p) for p in params)
 
-    def update(self, params, grads, state, learning_rate, *, xp):
+    def direction(self, grads, state, *, xp):
         velocity = tuple(self.momentum * v + g for v, g in zip(state, grads))
-        return tuple(p - learning_rate * v for p, v in zip(params, velocity)), velocity
+        return velocity, velocity
 
 
 @dataclass(frozen=True)
@@ -71,16 +78,14 @@ class Adam(Optimizer):
         one = xp.ones_like(params[0][0, 0])  # a 0-d array of the parameters' dtype and device
         return zeros, zeros, one, one
 
-    def update(self, params, grads, state, learning_rate, *, xp):
+    def direction(self, grads, state, *, xp):
         first, second, beta1_power, beta2_power = state
         beta1_power, beta2_power = beta1_power * self.beta1, beta2_power * self.beta2
         first = tuple(self.beta1 * m + (1.0 - self.beta1) * g for m, g in zip(first, grads))
         second = tuple(self.beta2 * v + (1.0 - self.beta2) * (g * g) for v, g in zip(second, grads))
-        params = tuple(
-            p - learning_rate * (m / (1.0 - beta1_power)) / (xp.sqrt(v / (1.0 - beta2_power)) + self.eps)
-            for p, m, v in zip(params, first, second)
-        )
-        return params, (first, second, beta1_power, beta2_power)
+        directions = tuple((m / (1.0 - beta1_power)) / (xp.sqrt(v / (1.0 - beta2_power)) + self.eps)
+                           for m, v in zip(first, second))
+        return directions, (first, second, beta1_power, beta2_power)
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "adam": Adam}

@@ -16,10 +16,10 @@ from numbers import Integral, Real
 from typing import Any
 
 from . import _host
-from ._backend import compile_step
+from ._backend import compile_step, subtract_in_place
 from .activations import Activation
 from .losses import Loss
-from .network import forward_pass, gradients
+from .network import backward_pass, forward_pass
 from .optimizers import Optimizer
 
 
@@ -54,19 +54,25 @@ class History:
 @functools.lru_cache(maxsize=64)
 def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimizer, learning_rate: float,
               *, xp: Any) -> Callable:
-    """Build the pure training step for one architecture, compiled for the namespace where that pays.
+    """Build the training step for one architecture, compiled for the namespace where that pays.
 
-    Cached: calling ``fit`` again with the same architecture and settings reuses the compiled step.
+    ``step(weights, biases, state, total, X, Y) → (weights, biases, state, total + Σᵢ ℓᵢ)``: forward, backward
+    and θ ← θ − η·d. The parameters are updated in place where the library allows (``subtract_in_place``), so
+    the step returns the arrays it was given on NumPy, CuPy, PyTorch and array-api-strict, and new ones on JAX.
+    The running loss ``total`` stays on the device. Cached: ``fit`` with the same settings reuses the step.
     """
 
-    def step(weights, biases, state, X, Y):
-        grads = gradients(X, Y, weights, biases, activations, loss, xp=xp)
+    def step(weights, biases, state, total, X, Y):
+        A, Z = forward_pass(X, weights, biases, activations, xp=xp, output=False)
+        _, batch_total, G = loss.output(Y, Z, activations[-1], scale=1.0 / X.shape[0], xp=xp)
+        dW, db, _ = backward_pass(A, G, weights, activations, with_biases=biases is not None, keep=False, xp=xp)
+        del A, G
         n_layers = len(weights)
-        params = (*weights, *(biases or ()))
-        updates = (*grads.weights, *(grads.biases or ()))
-        params, state = optimizer.update(params, updates, state, learning_rate, xp=xp)
-        new_biases = None if biases is None else tuple(params[n_layers:])
-        return tuple(params[:n_layers]), new_biases, state, grads.loss
+        directions, state = optimizer.direction((*dW, *(db or ())), state, xp=xp)
+        params = tuple(subtract_in_place(p, learning_rate * d)
+                       for p, d in zip((*weights, *(biases or ())), directions))
+        new_biases = None if biases is None else params[n_layers:]
+        return params[:n_layers], new_biases, state, total + batch_total
 
     return compile_step(step, xp)
 
@@ -106,36 +112,31 @@ def run(weights: tuple, biases: tuple | None, X: Any, Y: Any, *, activations: tu
     """Train from (weights, biases); return the final (or best) parameters, the optimizer state and History.
 
     Inputs are already checked and on the network's device; nothing in the loop validates, looks up a
-    namespace or reads the device except the once-per-epoch loss read.
+    namespace or reads the device except the once-per-epoch loss read. Parameters may be updated in place.
     """
     step = make_step(activations, loss, optimizer, learning_rate, xp=xp)
     state = optimizer.init((*weights, *(biases or ())), xp=xp)
     n = X.shape[0]
     batch = min(schedule.batch_size, n)
+    bounds = [(start, min(start + batch, n)) for start in range(0, n, batch)]
+    device = _device_of(X)
+    zero = xp.zeros((), dtype=X.dtype, device=device)
     # Full-batch gradients do not depend on row order: shuffling would only cost a gather.
     orders = _host.permutations(n, schedule.random_state) if schedule.shuffle and batch < n else None
-    device = _device_of(X)
+    in_order = [(X, Y)] if batch == n else [(X[a:b, ...], Y[a:b, ...]) for a, b in bounds]
     history, best, since_best = History(), None, 0
     for epoch in range(schedule.epochs):
-        order = None if orders is None else xp.asarray(next(orders), device=device)
-        total = None
-        for start in range(0, n, batch):
-            stop = min(start + batch, n)
-            if order is None:
-                X_batch, Y_batch = X[start:stop, ...], Y[start:stop, ...]
-            else:
-                rows = order[start:stop]
-                X_batch, Y_batch = xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
-            weights, biases, state, batch_loss = step(weights, biases, state, X_batch, Y_batch)
-            weighted = batch_loss * (stop - start)
-            total = weighted if total is None else total + weighted
+        batches = in_order if orders is None else _shuffled(X, Y, next(orders), bounds, device, xp=xp)
+        total = zero
+        for X_batch, Y_batch in batches:
+            weights, biases, state, total = step(weights, biases, state, total, X_batch, Y_batch)
         history.loss.append(float(total) / n)  # the one host read of the epoch
         if validation is not None:
             X_val, Y_val = validation
             A, Z = forward_pass(X_val, weights, biases, activations, xp=xp)
             history.val_loss.append(float(loss.value(Y_val, A[-1], Z, xp=xp)))
             if best is None or history.val_loss[-1] < history.val_loss[history.best_epoch]:
-                best, since_best, history.best_epoch = (weights, biases, state), 0, epoch
+                best, since_best, history.best_epoch = _snapshot(weights, biases, state, xp=xp), 0, epoch
             else:
                 since_best += 1
         if callback is not None:
@@ -146,6 +147,20 @@ def run(weights: tuple, biases: tuple | None, X: Any, Y: Any, *, activations: tu
     if schedule.early_stopping is not None and best is not None:
         weights, biases, state = best
     return weights, biases, state, history
+
+
+def _shuffled(X, Y, permutation, bounds, device, *, xp):
+    """Batches gathered on the device from one host permutation, moved once per epoch."""
+    order = xp.asarray(permutation, device=device)
+    for a, b in bounds:
+        rows = order[a:b]
+        yield xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
+
+
+def _snapshot(weights, biases, state, *, xp):
+    """Copies of the parameters (the step updates them in place) and the optimizer state as it is."""
+    copy = lambda arrays: None if arrays is None else tuple(xp.asarray(a, copy=True) for a in arrays)  # noqa: E731
+    return copy(weights), copy(biases), state
 
 
 def _device_of(x: Any) -> Any:

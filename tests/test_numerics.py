@@ -27,9 +27,11 @@ def test_cross_entropies_from_logits_are_finite_at_extreme_logits(backend, loss,
     Z = backend.asarray(EXTREME, dtype)
     Y = backend.asarray([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]], dtype)  # the worst case: confidently wrong
     A = ACTIVATIONS[output].forward(Z, xp=backend.xp)
-    value, delta = LOSSES[loss].value_and_delta(Y, A, Z, ACTIVATIONS[output], xp=backend.xp)
+    Y_hat, total, delta = LOSSES[loss].output(Y, Z, ACTIVATIONS[output], scale=1.0, xp=backend.xp)
+    value = LOSSES[loss].value(Y, A, Z, xp=backend.xp)
     assert np.isfinite(float(value)) and float(value) > 900  # ≈ 1000 per wrong confident sample
-    assert np.all(np.isfinite(bpxp.to_numpy(delta)))
+    assert float(total) == pytest.approx(2 * float(value), rel=1e-6)
+    assert np.all(np.isfinite(bpxp.to_numpy(delta))) and np.all(np.isfinite(bpxp.to_numpy(Y_hat)))
 
 
 def test_cross_entropy_is_exact_where_the_naive_formula_is_fine(backend):

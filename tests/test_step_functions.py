@@ -20,8 +20,12 @@ from bpxp.train import make_step
 lazy_xp_function(forward_pass)
 lazy_xp_function(backward_pass)
 lazy_xp_function(gradients)
+for loss_class in {type(loss) for loss in LOSSES.values()}:
+    lazy_xp_function((loss_class, "output"))
+    lazy_xp_function((loss_class, "value"))
 for optimizer_class in (SGD, Momentum, Adam):
     lazy_xp_function((optimizer_class, "update"))
+    lazy_xp_function((optimizer_class, "direction"))
     lazy_xp_function((optimizer_class, "init"))
 
 
@@ -39,11 +43,13 @@ def _arrays(backend, dtype="float64"):
 def test_forward_and_backward_run_without_host_reads(backend, output, loss):
     X, Y, weights, biases = _arrays(backend)
     activations = (ACTIVATIONS["tanh"], ACTIVATIONS[output])
-    A, Z = forward_pass(X, weights, biases, activations, xp=backend.xp)
-    grads = backward_pass(A, Z, Y, weights, activations, LOSSES[loss], with_biases=True, xp=backend.xp)
-    again = gradients(X, Y, weights, biases, activations, LOSSES[loss], xp=backend.xp)
-    assert_close(grads.weights, list(again.weights), dtype="float64", float64_atol=1e-14)
-    for array in (*grads.weights, *grads.biases, *grads.deltas, grads.loss):
+    A, Z = forward_pass(X, weights, biases, activations, xp=backend.xp, output=False)
+    Y_hat, total, G = LOSSES[loss].output(Y, Z, activations[-1], scale=1 / 6, xp=backend.xp)
+    dW, db, kept = backward_pass(A, G, weights, activations, with_biases=True, keep=True, xp=backend.xp)
+    grads = gradients(X, Y, weights, biases, activations, LOSSES[loss], xp=backend.xp)
+    assert_close(dW, list(grads.weights), dtype="float64", float64_atol=1e-14)
+    assert_close(db, list(grads.biases), dtype="float64", float64_atol=1e-14)
+    for array in (*dW, *db, *kept, *grads.deltas, grads.loss, total, Y_hat):
         assert device(array) == device(X)
 
 
@@ -60,17 +66,24 @@ def test_optimizer_updates_run_without_host_reads_and_leave_inputs_alone(backend
     assert all(n.shape == p.shape and n.dtype == p.dtype for n, p in zip(new, params))
 
 
-def test_training_step_is_one_pure_compiled_function(backend):
-    """The step that ``fit`` runs: compiled once with jax.jit on JAX, the plain function elsewhere."""
+def test_training_step_is_one_compiled_function_with_no_hidden_state(backend):
+    """The step that ``fit`` runs: compiled once with jax.jit on JAX, the plain function elsewhere.
+
+    It updates the parameters it is given in place where the library allows, so each call gets fresh copies.
+    """
     X, Y, weights, biases = _arrays(backend, "float32")
     activations = (ACTIVATIONS["sigmoid"], ACTIVATIONS["softmax"])
     step = make_step(activations, LOSSES["cross_entropy"], Adam(), 0.01, xp=backend.xp)
+    assert step is make_step(activations, LOSSES["cross_entropy"], Adam(), 0.01, xp=backend.xp)  # cached
+    copies = lambda arrays: tuple(backend.xp.asarray(a, copy=True) for a in arrays)  # noqa: E731
+    zero = backend.xp.zeros((), dtype=backend.xp.float32, device=device(X))
     state = Adam().init((*weights, *biases), xp=backend.xp)
-    w1, _b1, _state1, loss1 = step(weights, biases, state, X, Y)
-    w2, _b2, _, loss2 = step(weights, biases, state, X, Y)  # same inputs, same outputs: no hidden state
+    w1, _, _, total1 = step(copies(weights), copies(biases), state, zero, X, Y)
+    w2, _, _, total2 = step(copies(weights), copies(biases), state, zero, X, Y)
     assert_close(list(w1), list(w2), dtype="float32", float32_rtol=0)
-    assert float(loss1) == float(loss2)
-    assert w1[0].dtype == backend.xp.float32 and loss1.dtype == backend.xp.float32
+    assert float(total1) == float(total2) > 0
+    assert w1[0].dtype == backend.xp.float32 and total1.dtype == backend.xp.float32
+    assert float(zero) == 0.0  # the running total is never updated in place
 
 
 def backend_to_numpy(x):
