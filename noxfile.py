@@ -66,6 +66,13 @@ def cupy(session: nox.Session) -> None:
     _pytest(session, "cupy")
 
 
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Benchmarks (not tests): bpxp on each backend next to hand-written NumPy, scikit-learn and PyTorch."""
+    session.install("-e", ".[jax,cli]", TORCH, "threadpoolctl")
+    session.run("python", "benchmarks/run.py", *session.posargs, env={"OMP_NUM_THREADS": "2"})
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff: style, imports, and no array library imported by the math modules (TID251)."""

@@ -9,6 +9,8 @@ Every implementation computes the same thing per epoch: forward, backward, a pla
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 import bpxp
@@ -215,7 +217,7 @@ class Torch(Implementation):
         sizes = self.workload.layer_sizes
         activation = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}[self.workload.hidden]
         layers = []
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             linear = nn.Linear(n_in, n_out)
             with self.torch.no_grad():
                 linear.weight.copy_(self.torch.from_numpy(self.initial[0][i].T.copy()))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .activations import Activation, log_softmax
+from .activations import Activation, log_softmax, shifted_exp
 
 
 class Loss:
@@ -81,16 +81,17 @@ class BinaryCrossEntropy(Loss):
 
 
 class CrossEntropy(Loss):
-    """Σᵢ ℓᵢ = −Σᵢₖ y·log softmax(z); with softmax output, δᴸ = Ŷ − Y and Ŷ = exp(log softmax(z))."""
+    """Σᵢ ℓᵢ = −Σᵢₖ y·log softmax(z) = Σᵢₖ y·(log Σⱼ e^{Sⱼ} − Sₖ), S = z − max z; with softmax, δᴸ = Ŷ − Y."""
 
     name = "cross_entropy"
     required_output = "softmax"
 
     def output(self, Y, Z, f, *, scale, xp):
-        log_probabilities = log_softmax(Z, xp=xp)
-        A = xp.exp(log_probabilities)  # the softmax, from the same logs (Softmax.forward computes it so too)
+        S, E = shifted_exp(Z, xp=xp)
+        row_sums = xp.sum(E, axis=1, keepdims=True)
+        A = E / row_sums  # the softmax, computed as Softmax.forward does
         D = A - Y
-        return A, -xp.sum(Y * log_probabilities), D if scale == 1.0 else D * scale
+        return A, xp.sum(Y * (xp.log(row_sums) - S)), D if scale == 1.0 else D * scale
 
     def value(self, Y, A, Z, *, xp):
         return -xp.sum(Y * log_softmax(Z, xp=xp)) / Y.shape[0]

@@ -22,6 +22,8 @@ class Optimizer:
     """Base class: an optimizer with no state."""
 
     name = ""
+    # True when d = g exactly: the training step may then fold η into the gradients themselves.
+    direction_is_gradient = False
 
     def init(self, params: tuple, *, xp: Any) -> tuple:
         return ()
@@ -40,6 +42,7 @@ class SGD(Optimizer):
     """Plain gradient descent: θ ← θ − η·∂L/∂θ."""
 
     name = "sgd"
+    direction_is_gradient = True
 
     def direction(self, grads, state, *, xp):
         return grads, state
