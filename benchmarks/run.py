@@ -94,16 +94,18 @@ def check_same_weights(implementations, workload) -> dict[str, float]:
 
 
 def peak_memory(implementation, workload) -> int | None:
-    """Peak bytes traced (NumPy allocations) during one training run; None where tracemalloc cannot see them."""
+    """Peak bytes a training run holds: the parameters it starts from plus the peak of NumPy allocations
+    traced during the run (the data set is not counted). None where tracemalloc cannot see the allocations."""
     if isinstance(implementation, Torch) or getattr(implementation, "backend", "numpy") != "numpy":
         return None
     implementation.reset()
+    parameters = sum(p.nbytes for p in implementation.parameters())
     tracemalloc.start()
     tracemalloc.reset_peak()
     implementation.train(min(workload.epochs, 2))
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    return peak
+    return parameters + peak
 
 
 def run_workload(workload, matmul_f32: float, quick: bool) -> dict:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .reductions import row_sums
+
 LEAKY_SLOPE = 0.01
 
 
@@ -119,10 +121,10 @@ class Softmax(Activation):
 
     def forward(self, Z, *, xp):
         _, E = shifted_exp(Z, xp=xp)
-        return E / xp.sum(E, axis=1, keepdims=True)
+        return E / row_sums(E, xp=xp)
 
     def backward(self, G, A, *, xp):
-        return A * (G - xp.sum(G * A, axis=1, keepdims=True))
+        return A * (G - row_sums(G * A, xp=xp))
 
 
 ACTIVATIONS: dict[str, Activation] = {

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from .activations import Activation, log_softmax, shifted_exp
+from .reductions import row_sums
 
 
 class Loss:
@@ -31,8 +32,9 @@ class Loss:
     name = ""
     required_output: str | None = None  # the output activation a fused δ needs
 
-    def output(self, Y: Any, Z: Any, f: Activation, *, scale: float, xp: Any):  # pragma: no cover - abstract
-        """Return (Ŷ = f(Z), Σᵢ ℓᵢ as a 0-d array, scale·δᴸ)."""
+    def output(self, Y: Any, Z: Any, f: Activation, *, scale: float, xp: Any,
+               ones: Any = None):  # pragma: no cover - abstract
+        """Return (Ŷ = f(Z), Σᵢ ℓᵢ as a 0-d array, scale·δᴸ); ``ones`` (k, 1) serves row sums if given."""
         raise NotImplementedError
 
     def value(self, Y: Any, A: Any, Z: Any, *, xp: Any) -> Any:  # pragma: no cover - abstract
@@ -48,7 +50,7 @@ class MeanSquaredError(Loss):
 
     name = "mse"
 
-    def output(self, Y, Z, f, *, scale, xp):
+    def output(self, Y, Z, f, *, scale, xp, ones=None):
         A = f.forward(Z, xp=xp)
         D = A - Y
         k = Y.shape[1]
@@ -71,7 +73,7 @@ class BinaryCrossEntropy(Loss):
     name = "binary_cross_entropy"
     required_output = "sigmoid"
 
-    def output(self, Y, Z, f, *, scale, xp):
+    def output(self, Y, Z, f, *, scale, xp, ones=None):
         A = f.forward(Z, xp=xp)
         D = A - Y
         return A, _binary_cross_entropy_total(Y, Z, xp=xp), D if scale == 1.0 else D * scale
@@ -86,12 +88,12 @@ class CrossEntropy(Loss):
     name = "cross_entropy"
     required_output = "softmax"
 
-    def output(self, Y, Z, f, *, scale, xp):
+    def output(self, Y, Z, f, *, scale, xp, ones=None):
         S, E = shifted_exp(Z, xp=xp)
-        row_sums = xp.sum(E, axis=1, keepdims=True)
-        A = E / row_sums  # the softmax, computed as Softmax.forward does
+        sums = row_sums(E, xp=xp, ones=ones)
+        A = E / sums  # the softmax, computed as Softmax.forward does
         D = A - Y
-        return A, xp.sum(Y * (xp.log(row_sums) - S)), D if scale == 1.0 else D * scale
+        return A, xp.sum(Y * (xp.log(sums) - S)), D if scale == 1.0 else D * scale
 
     def value(self, Y, A, Z, *, xp):
         return -xp.sum(Y * log_softmax(Z, xp=xp)) / Y.shape[0]

@@ -30,6 +30,7 @@ from typing import Any
 
 from .activations import Activation
 from .losses import Loss
+from .reductions import column_sums
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,13 @@ def forward_pass(X: Any, weights, biases, activations: tuple[Activation, ...], *
 
 
 def backward_pass(A: list[Any], G: Any, weights, activations: tuple[Activation, ...], *, with_biases: bool,
-                  keep: bool, xp: Any):
+                  keep: bool, xp: Any, ones: Any = None):
     """Carry the error back from the output layer and form the gradients.
 
     ``G`` is the output layer's δᴸ/m (the batch-mean error), so that every gradient is a plain product:
     ∂L/∂Wˡ = Aˡ⁻¹ᵀ·Gˡ, ∂L/∂bˡ = Σᵢ Gˡᵢ, and Gˡ⁻¹ = (Gˡ·Wˡᵀ) ⊙ fˡ⁻¹′.
 
+    ``ones`` is an optional (1, m) row of ones for the bias sums 1ᵀ·Gˡ (see ``bpxp.reductions``).
     Returns (dW, db or None, [G¹ … Gᴸ] when ``keep`` else None).
     """
     n_layers = len(weights)
@@ -97,7 +99,7 @@ def backward_pass(A: list[Any], G: Any, weights, activations: tuple[Activation, 
             kept[layer] = G
         dW[layer] = A[layer].T @ G
         if with_biases:
-            db[layer] = xp.sum(G, axis=0)
+            db[layer] = column_sums(G, xp=xp, ones=ones)
         if layer > 0:
             G = activations[layer - 1].backward(G @ weights[layer].T, A[layer], xp=xp)
     return dW, db if with_biases else None, kept

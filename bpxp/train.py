@@ -56,10 +56,11 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
               *, xp: Any) -> Callable:
     """Build the training step for one architecture, compiled for the namespace where that pays.
 
-    ``step(weights, biases, state, total, X, Y) → (weights, biases, state, total + Σᵢ ℓᵢ)``: forward, backward
+    ``step(weights, biases, state, total, X, Y, ones) → (weights, biases, state, total + Σᵢ ℓᵢ)``: forward, backward
     and θ ← θ − η·d. The parameters are updated in place where the library allows (``subtract_in_place``), so
     the step returns the arrays it was given on NumPy, CuPy, PyTorch and array-api-strict, and new ones on JAX.
-    The running loss ``total`` stays on the device. Cached: ``fit`` with the same settings reuses the step.
+    The running loss ``total`` stays on the device; ``ones`` holds a (1, batch) row of ones for the bias sums and a
+    (k, 1) column for the output's row sums (``bpxp.reductions``), made once per batch size by the caller. Cached: ``fit`` with the same settings reuses the step.
 
     For plain SGD (d = g) η is folded into the output layer's error, G = η·δᴸ/m: backpropagation is linear in
     G, so every layer's product is already η·∂L/∂W and the update is a bare subtraction — two array operations
@@ -67,11 +68,13 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
     """
     fold = optimizer.direction_is_gradient
 
-    def step(weights, biases, state, total, X, Y):
+    def step(weights, biases, state, total, X, Y, ones):
         scale = (learning_rate if fold else 1.0) / X.shape[0]
         A, Z = forward_pass(X, weights, biases, activations, xp=xp, output=False)
-        _, batch_total, G = loss.output(Y, Z, activations[-1], scale=scale, xp=xp)
-        dW, db, _ = backward_pass(A, G, weights, activations, with_biases=biases is not None, keep=False, xp=xp)
+        ones_batch, ones_outputs = ones
+        _, batch_total, G = loss.output(Y, Z, activations[-1], scale=scale, xp=xp, ones=ones_outputs)
+        dW, db, _ = backward_pass(A, G, weights, activations, with_biases=biases is not None, keep=False, xp=xp,
+                                  ones=ones_batch)
         del A, G
         grads = [*dW, *db] if biases is not None else dW
         params = [*weights, *biases] if biases is not None else weights
@@ -134,12 +137,16 @@ def run(weights: tuple, biases: tuple | None, X: Any, Y: Any, *, activations: tu
     # Full-batch gradients do not depend on row order: shuffling would only cost a gather.
     orders = _host.permutations(n, schedule.random_state) if schedule.shuffle and batch < n else None
     in_order = [(X, Y)] if batch == n else [(X[a:b, ...], Y[a:b, ...]) for a, b in bounds]
+    ones_outputs = xp.ones((Y.shape[1], 1), dtype=X.dtype, device=device)
+    ones = {size: (xp.ones((1, size), dtype=X.dtype, device=device), ones_outputs)
+            for size in {b - a for a, b in bounds}}
     history, best, since_best = History(), None, 0
     for epoch in range(schedule.epochs):
         batches = in_order if orders is None else _shuffled(X, Y, next(orders), bounds, device, xp=xp)
         total = zero
         for X_batch, Y_batch in batches:
-            weights, biases, state, total = step(weights, biases, state, total, X_batch, Y_batch)
+            weights, biases, state, total = step(weights, biases, state, total, X_batch, Y_batch,
+                                                 ones[X_batch.shape[0]])
         history.loss.append(float(total) / n)  # the one host read of the epoch
         if validation is not None:
             X_val, Y_val = validation
