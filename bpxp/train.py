@@ -60,7 +60,8 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
     and θ ← θ − η·d. The parameters are updated in place where the library allows (``subtract_in_place``), so
     the step returns the arrays it was given on NumPy, CuPy, PyTorch and array-api-strict, and new ones on JAX.
     The running loss ``total`` stays on the device; ``ones`` holds a (1, batch) row of ones for the bias sums and a
-    (k, 1) column for the output's row sums (``bpxp.reductions``), made once per batch size by the caller. Cached: ``fit`` with the same settings reuses the step.
+    (k, 1) column for the output's row sums (``bpxp.reductions``), made once per batch size by the caller.
+    Cached: ``fit`` with the same settings reuses the step.
 
     For plain SGD (d = g) η is folded into the output layer's error, G = η·δᴸ/m: backpropagation is linear in
     G, so every layer's product is already η·∂L/∂W and the update is a bare subtraction — two array operations
