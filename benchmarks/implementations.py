@@ -177,6 +177,7 @@ class ScikitLearn(Implementation):
             shuffle=False, tol=0.0, n_iter_no_change=10**9, warm_start=True, max_iter=1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", UserWarning)  # "batch_size ... clipped" on the few rows below
             # a one-epoch fit on a few rows (every class among them) builds the layers; then our weights go in
             rows = np.union1d(np.unique(self.y, return_index=True)[1], np.arange(min(50, len(self.y))))
             self.model.fit(self.X[rows], self.y[rows])

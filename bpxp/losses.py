@@ -63,8 +63,11 @@ class MeanSquaredError(Loss):
 
 
 def _binary_cross_entropy_total(Y, Z, *, xp):
-    """Σᵢₖ [max(z, 0) − z·y + log(1 + e^{−|z|})] = −Σᵢₖ [y log σ(z) + (1 − y) log(1 − σ(z))]."""
-    return xp.sum(xp.maximum(Z, 0.0) - Z * Y + xp.log1p(xp.exp(-xp.abs(Z))))
+    """Σᵢₖ [log(1 + eᶻ) − z·y] = −Σᵢₖ [y log σ(z) + (1 − y) log(1 − σ(z))].
+
+    log(1 + eᶻ) is ``logaddexp(0, z)``, which every library computes without overflow (1000 at z = 1000).
+    """
+    return xp.sum(xp.logaddexp(0.0, Z) - Z * Y)
 
 
 class BinaryCrossEntropy(Loss):
