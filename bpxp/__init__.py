@@ -5,6 +5,7 @@ The same forward pass, error terms δ and updates run on NumPy, CuPy, PyTorch, J
 
 from . import activations, losses, metrics, network, optimizers
 from ._backend import BackendInfo, backends, to_numpy
+from .checkpoint import load
 from .model import MLP
 from .network import Gradients
 from .train import History
@@ -18,6 +19,7 @@ __all__ = [
     "__version__",
     "activations",
     "backends",
+    "load",
     "losses",
     "metrics",
     "network",

@@ -211,7 +211,8 @@ class MLP:
     def fit(self, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: int | None = None,
             optimizer: Any = "sgd", shuffle: bool = True, validation_data: tuple | None = None,
             early_stopping: int | None = None, random_state: Any = None,
-            callback: Callable[[int, train.History], None] | None = None) -> train.History:
+            callback: Callable[[int, train.History], None] | None = None, l2: float = 0.0,
+            optimizer_state: Any = None) -> train.History:
         """Train by backpropagation; return the per-epoch :class:`~bpxp.train.History`.
 
         Parameters
@@ -237,6 +238,16 @@ class MLP:
             Seed of the shuffling permutations.
         callback : callable(epoch, history), optional
             Called after each epoch (after the loss is read), e.g. for a progress bar.
+        l2 : float
+            L2 penalty α (scikit-learn's ``alpha``): each batch's loss gains (α/2m)·Σ‖Wˡ‖².
+        optimizer_state : optional
+            Continue from this optimizer state (e.g. ``net.optimizer_state_`` of an earlier ``fit`` with the same
+            optimizer) instead of a fresh one: momentum and Adam's moments carry over.
+
+        Notes
+        -----
+        The parameters are updated in place where the backend allows (NumPy, CuPy, PyTorch, array-api-strict):
+        arrays taken from ``net.weights`` before ``fit`` change with it.
         """
         xp = self._xp
         X = self._features(X)
@@ -249,6 +260,7 @@ class MLP:
             early_stopping=None if early_stopping is None else train.positive_int(early_stopping,
                                                                                   "early_stopping"))
         learning_rate = train.positive_float(learning_rate, "learning_rate")
+        l2 = 0.0 if l2 == 0 else train.positive_float(l2, "l2")
         rule = get_optimizer(optimizer)
         validation = self._validation(validation_data)
         if schedule.early_stopping is not None and validation is None:
@@ -257,10 +269,11 @@ class MLP:
         weights, biases = self._parameters
         weights, biases, state, history = train.run(
             weights, biases, X, Y, activations=self._activations, loss=self._loss, optimizer=rule,
-            learning_rate=learning_rate, schedule=schedule, validation=validation, callback=callback, xp=xp)
+            learning_rate=learning_rate, schedule=schedule, validation=validation, callback=callback, xp=xp, l2=l2,
+            state=optimizer_state)
         self.weights = list(weights)
         self.biases = None if biases is None else list(biases)
-        self.optimizer_state_ = state
+        self.optimizer_, self.optimizer_state_ = rule, state
         return history
 
     def _validation(self, validation_data: Any) -> tuple | None:
@@ -273,6 +286,47 @@ class MLP:
         Y_val = self._targets(validation_data[1], X_val.shape[0], name="validation_data[1]",
                               rows_of="validation_data[0]")
         return X_val, Y_val
+
+    # -- pickling --------------------------------------------------------------------------------------------
+    def __getstate__(self) -> dict:
+        """Pickle with NumPy copies of every array and the backend by name (modules do not pickle)."""
+        from .checkpoint import _flatten
+
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_xp", "weights", "biases", "device",
+                                                                      "dtype", "optimizer_state_")}
+        state["weights"] = [_backend.to_numpy(w) for w in self.weights]
+        state["biases"] = None if self.biases is None else [_backend.to_numpy(b) for b in self.biases]
+        state["device"] = _backend.device_label(self.device)
+        flat, structure = _flatten(getattr(self, "optimizer_state_", None))
+        state["optimizer_state_"] = ([_backend.to_numpy(a) for a in flat], structure)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickle onto the same backend and device label (a different machine must have them)."""
+        from .checkpoint import _unflatten
+
+        state = dict(state)
+        weights, biases = state.pop("weights"), state.pop("biases")
+        flat, structure = state.pop("optimizer_state_")
+        self.__dict__.update(state)
+        self._xp = _backend.namespace(self.backend)
+        self.dtype = _backend.resolve_dtype(self._xp, self.dtype_name)
+        self.device = _backend.resolve_device(self._xp, self.device)
+        self._set_parameters(weights, biases)
+        if structure is not None:
+            moved = [self._xp.asarray(a, device=self.device) for a in flat]
+            self.optimizer_state_ = _unflatten(moved, structure)
+
+    # -- checkpoints ---------------------------------------------------------------------------------------
+    def save(self, path: Any, *, extra: dict | None = None):
+        """Write the network to ``path`` (``.npz`` + JSON metadata, atomically); load it with :func:`bpxp.load`.
+
+        The parameters, the configuration and the optimizer state of the last ``fit`` are saved; ``extra`` adds
+        JSON-serialisable entries to the metadata. Returns the path.
+        """
+        from .checkpoint import save
+
+        return save(self, path, extra=extra)
 
     # -- predictions ---------------------------------------------------------------------------------------
     def predict(self, X: Any) -> Any:

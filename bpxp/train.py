@@ -53,7 +53,7 @@ class History:
 
 @functools.lru_cache(maxsize=64)
 def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimizer, learning_rate: float,
-              *, xp: Any) -> Callable:
+              *, xp: Any, l2: float = 0.0) -> Callable:
     """Build the training step for one architecture, compiled for the namespace where that pays.
 
     ``step(weights, biases, state, total, X, Y, ones) → (weights, biases, state, total + Σᵢ ℓᵢ)``: forward, backward
@@ -66,6 +66,9 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
     For plain SGD (d = g) η is folded into the output layer's error, G = η·δᴸ/m: backpropagation is linear in
     G, so every layer's product is already η·∂L/∂W and the update is a bare subtraction — two array operations
     (and one temporary array) fewer per parameter.
+
+    ``l2`` = α adds the penalty (α/2m)·Σₗ‖Wˡ‖² to each batch's loss, as scikit-learn's ``alpha`` does: the
+    weights' gradients gain (α/m)·Wˡ; biases are not penalised.
     """
     fold = optimizer.direction_is_gradient
 
@@ -77,6 +80,9 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
         dW, db, _ = backward_pass(A, G, weights, activations, with_biases=biases is not None, keep=False, xp=xp,
                                   ones=ones_batch)
         del A, G
+        if l2:
+            dW = [d + (l2 * scale) * W for d, W in zip(dW, weights)]
+            batch_total = batch_total + (0.5 * l2) * sum(xp.sum(W * W) for W in weights)
         grads = [*dW, *db] if biases is not None else dW
         params = [*weights, *biases] if biases is not None else weights
         if fold:
@@ -122,14 +128,15 @@ class Schedule:
 
 def run(weights: tuple, biases: tuple | None, X: Any, Y: Any, *, activations: tuple[Activation, ...],
         loss: Loss, optimizer: Optimizer, learning_rate: float, schedule: Schedule, validation: tuple | None,
-        callback: Callable | None, xp: Any):
+        callback: Callable | None, xp: Any, l2: float = 0.0, state: Any = None):
     """Train from (weights, biases); return the final (or best) parameters, the optimizer state and History.
 
     Inputs are already checked and on the network's device; nothing in the loop validates, looks up a
     namespace or reads the device except the once-per-epoch loss read. Parameters may be updated in place.
     """
-    step = make_step(activations, loss, optimizer, learning_rate, xp=xp)
-    state = optimizer.init((*weights, *(biases or ())), xp=xp)
+    step = make_step(activations, loss, optimizer, learning_rate, xp=xp, l2=l2)
+    if state is None:
+        state = optimizer.init((*weights, *(biases or ())), xp=xp)
     n = X.shape[0]
     batch = min(schedule.batch_size, n)
     bounds = [(start, min(start + batch, n)) for start in range(0, n, batch)]
@@ -142,12 +149,21 @@ def run(weights: tuple, biases: tuple | None, X: Any, Y: Any, *, activations: tu
     ones = {size: (xp.ones((1, size), dtype=X.dtype, device=device), ones_outputs)
             for size in {b - a for a, b in bounds}}
     history, best, since_best = History(), None, 0
+    # With nothing to decide per epoch, each epoch's loss is read after the next epoch's steps are queued:
+    # still one read per epoch, but an asynchronous device (JAX, a CUDA stream) never waits for the host.
+    lagging = validation is None and callback is None and schedule.early_stopping is None
+    unread = None
     for epoch in range(schedule.epochs):
         batches = in_order if orders is None else _shuffled(X, Y, next(orders), bounds, device, xp=xp)
         total = zero
         for X_batch, Y_batch in batches:
             weights, biases, state, total = step(weights, biases, state, total, X_batch, Y_batch,
                                                  ones[X_batch.shape[0]])
+        if lagging:
+            if unread is not None:
+                history.loss.append(float(unread) / n)
+            unread = total
+            continue
         history.loss.append(float(total) / n)  # the one host read of the epoch
         if validation is not None:
             X_val, Y_val = validation
@@ -162,6 +178,8 @@ def run(weights: tuple, biases: tuple | None, X: Any, Y: Any, *, activations: tu
         if schedule.early_stopping is not None and since_best >= schedule.early_stopping:
             history.stopped_early = True
             break
+    if unread is not None:
+        history.loss.append(float(unread) / n)
     if schedule.early_stopping is not None and best is not None:
         weights, biases, state = best
     return weights, biases, state, history

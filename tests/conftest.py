@@ -22,6 +22,7 @@ import bpxp
 from bpxp import _backend
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("SCIPY_ARRAY_API", "1")  # lets scikit-learn's checks feed the estimators Array API inputs
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 # (id, backend name, device label): the backend matrix of the suite.

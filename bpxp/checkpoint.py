@@ -1,0 +1,166 @@
+"""Checkpoints that travel: one ``.npz`` file of NumPy arrays plus JSON metadata, readable without bpxp.
+
+Layout of the file (``numpy.load(path)`` shows it):
+
+- ``weights_0`` … ``weights_{L-1}``, ``biases_0`` … (absent without biases): the parameters, as NumPy arrays;
+- ``optimizer_0`` …: the optimizer state's arrays, flattened (the metadata keeps their nesting);
+- ``metadata``: a JSON string — format version, bpxp version, layer sizes, activations, loss, dtype, the
+  backend and device trained on, the optimizer and its settings, and whatever the caller adds (history, epoch).
+
+Writing is atomic: the file is written under a temporary name in the same folder, flushed to disk and renamed,
+so a crash never leaves a half-written checkpoint under the real name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import _backend, optimizers
+
+FORMAT = "bpxp-checkpoint"
+FORMAT_VERSION = 1
+
+
+def save(net, path: str | os.PathLike, *, extra: dict | None = None) -> Path:
+    """Write ``net`` (parameters, optimizer state, configuration) to ``path`` atomically; return the path."""
+    from . import __version__
+
+    path = Path(path)
+    arrays = {f"weights_{i}": _backend.to_numpy(w) for i, w in enumerate(net.weights)}
+    if net.biases is not None:
+        arrays.update({f"biases_{i}": _backend.to_numpy(b) for i, b in enumerate(net.biases)})
+    state = getattr(net, "optimizer_state_", None)
+    rule = getattr(net, "optimizer_", None)
+    flat, structure = _flatten(state)
+    arrays.update({f"optimizer_{i}": _backend.to_numpy(a) for i, a in enumerate(flat)})
+    metadata = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "bpxp_version": __version__,
+        "layer_sizes": list(net.layer_sizes), "hidden": net.hidden, "output": net.output, "loss": net.loss,
+        "bias": net.biases is not None, "dtype": net.dtype_name, "backend": net.backend,
+        "device": _backend.device_label(net.device),
+        "optimizer": None if rule is None else {"name": rule.name, **dataclasses.asdict(rule)},
+        "optimizer_state": structure, **(extra or {}),
+    }
+    arrays["metadata"] = np.array(json.dumps(metadata))
+    _write_atomically(path, arrays)
+    return path
+
+
+def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
+    """The metadata and arrays of a checkpoint, checked; a clear ValueError for anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {str(path)!r}")
+    try:
+        # opened here, not by np.load(path): NumPy leaves its own handle open when the zip is damaged
+        with open(path, "rb") as file, np.load(file, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise ValueError(f"{str(path)!r} is not a readable bpxp checkpoint (truncated or corrupt?): {error}") from None
+    if "metadata" not in arrays:
+        raise ValueError(f"{str(path)!r} is a .npz file but not a bpxp checkpoint: it has no 'metadata'")
+    try:
+        metadata = json.loads(str(arrays.pop("metadata")))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{str(path)!r} has corrupt metadata: {error}") from None
+    if metadata.get("format") != FORMAT:
+        raise ValueError(f"{str(path)!r} is not a bpxp checkpoint (format {metadata.get('format')!r})")
+    if metadata.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(f"{str(path)!r} was written by a newer bpxp ({metadata.get('bpxp_version')}, format "
+                         f"{metadata['format_version']}); this bpxp reads format {FORMAT_VERSION} — upgrade bpxp")
+    n_layers = len(metadata["layer_sizes"]) - 1
+    missing = [f"weights_{i}" for i in range(n_layers) if f"weights_{i}" not in arrays]
+    if missing:
+        raise ValueError(f"{str(path)!r} is incomplete: missing {missing}")
+    return metadata, arrays
+
+
+def load(path: str | os.PathLike, *, backend: str | None = None, device: Any = None, dtype: str | None = None):
+    """Load a checkpoint as an :class:`~bpxp.MLP` on ``backend``/``device`` (default: where it was trained,
+    else NumPy), with its optimizer state.
+
+    Examples
+    --------
+    >>> import bpxp, tempfile, os
+    >>> net = bpxp.MLP([3, 4, 2], output="softmax", loss="cross_entropy", random_state=0)
+    >>> path = net.save(os.path.join(tempfile.mkdtemp(), "model.npz"))
+    >>> bpxp.load(path).layer_sizes
+    (3, 4, 2)
+    """
+    from .model import MLP
+
+    metadata, arrays = read(path)
+    n_layers = len(metadata["layer_sizes"]) - 1
+    if backend is None:
+        trained_on = metadata.get("backend", "numpy")
+        installed = {b.name for b in _backend.backends() if b.installed}
+        backend = trained_on if trained_on in installed else "numpy"
+        device = device if device is not None or backend != trained_on else _known_device(backend, metadata)
+    weights = [arrays[f"weights_{i}"] for i in range(n_layers)]
+    biases = [arrays[f"biases_{i}"] for i in range(n_layers)] if metadata.get("bias") else None
+    net = MLP.from_weights(weights, biases, hidden=metadata["hidden"], output=metadata["output"],
+                           loss=metadata["loss"], backend=backend, device=device,
+                           dtype=dtype or metadata["dtype"])
+    if metadata.get("optimizer"):
+        settings = dict(metadata["optimizer"])
+        rule = optimizers.OPTIMIZERS[settings.pop("name")](**settings)
+        flat = [net.xp.asarray(arrays[f"optimizer_{i}"], device=net.device) for i in range(_count(arrays))]
+        net.optimizer_ = rule
+        net.optimizer_state_ = _unflatten(flat, metadata["optimizer_state"])
+    net.checkpoint_metadata_ = metadata
+    return net
+
+
+def _known_device(backend: str, metadata: dict) -> Any:
+    """The device a checkpoint was trained on, if this machine has it; else the backend's default."""
+    label = metadata.get("device")
+    try:
+        return _backend.resolve_device(_backend.namespace(backend), label)
+    except (ValueError, TypeError):
+        return None
+
+
+def _count(arrays: dict) -> int:
+    return sum(1 for name in arrays if name.startswith("optimizer_"))
+
+
+def _flatten(state: Any) -> tuple[list, Any]:
+    """Nested tuples of arrays → (list of arrays, structure of indices as nested lists)."""
+    flat: list = []
+
+    def walk(node):
+        if isinstance(node, tuple | list):
+            return [walk(child) for child in node]
+        flat.append(node)
+        return len(flat) - 1
+
+    structure = None if state is None else walk(state)
+    return flat, structure
+
+
+def _unflatten(flat: list, structure: Any) -> Any:
+    if isinstance(structure, list):
+        return tuple(_unflatten(flat, child) for child in structure)
+    return flat[structure]
