@@ -185,6 +185,7 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         Y = self._encode_targets(y, fitting=first, classes=classes, backend=backend, X=X)
         if first:
+            self._fit_backend = backend
             device = _device_of(X) if backend is not None else self.device
             self.network_ = self._new_network(X.shape[1], self._n_network_outputs, backend or self.backend,
                                               device, self._dtype(X))
@@ -231,11 +232,26 @@ class _BaseMLP(BaseEstimator):
         return self._fit(X, y, validation_data=validation_data, incremental=False)
 
     # -- outputs -----------------------------------------------------------------------------------------------
-    def _forward(self, X):
+    def _forward(self, X, method: str):
         check_is_fitted(self, "network_")
+        self._check_same_namespace(X, method)
         X, _, backend = self._validate_X(X, reset=False)
         P = self.network_.forward(X if backend is not None else np.asarray(X, dtype=self.network_.dtype_name))
         return P, backend
+
+    def _check_same_namespace(self, X, method: str) -> None:
+        """Everything follows X, and X must follow fit: a different namespace or device is an error."""
+        fitted, given = self._fit_backend, _backend.array_backend(X)
+        same_device = given is None or _device_of(X) == self.network_.device
+        if fitted != given or not same_device:
+            def describe(name):
+                return "NumPy (host data)" if name is None else name
+            raise ValueError(
+                f"Inputs passed to {type(self).__name__}.{method}() must use the same namespace and the same "
+                f"device as those passed to fit(): fitted on {describe(fitted)} "
+                f"({_backend.device_label(self.network_.device)}), got {describe(given)}"
+                + ("" if given is None else f" ({_backend.device_label(_device_of(X))})")
+                + "; convert X (bpxp.to_numpy, or the library's asarray/to_device) first")
 
     @property
     def coefs_(self) -> list[np.ndarray]:
@@ -311,19 +327,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes), in X's namespace and device."""
-        P, backend = self._forward(X)
+        P, backend = self._forward(X, "predict_proba")
         return P if backend is not None else _backend.to_numpy(P)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""
-        P = self.predict_proba(X)
-        xp = _backend.namespace(_backend.array_backend(P) or "numpy")
-        return xp.log(P)
+        P, backend = self._forward(X, "predict_log_proba")
+        return _namespace_of(P).log(P) if backend is not None else np.log(_backend.to_numpy(P))
 
     def predict(self, X):
         """The most probable class of each sample, from ``classes_``."""
-        P, backend = self._forward(X)
-        index = P.__array_namespace__().argmax(P, axis=1) if backend is not None else None
+        P, backend = self._forward(X, "predict")
+        index = _namespace_of(P).argmax(P, axis=1) if backend is not None else None
         if backend is None:
             return self.classes_[np.argmax(_backend.to_numpy(P), axis=1)]
         if np.issubdtype(self.classes_.dtype, np.number):
@@ -385,7 +400,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def predict(self, X):
         """Predicted targets, shape (n_samples,) for a 1-D target, else (n_samples, n_outputs)."""
-        P, backend = self._forward(X)
+        P, backend = self._forward(X, "predict")
         if self._y_1d:
             P = P[:, 0]
         return P if backend is not None else _backend.to_numpy(P)
@@ -407,6 +422,12 @@ def _device_of(x):
     from array_api_compat import device
 
     return device(x)
+
+
+def _namespace_of(x):
+    from array_api_compat import array_namespace
+
+    return array_namespace(x)
 
 
 def _take(A, rows):

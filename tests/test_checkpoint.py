@@ -38,7 +38,7 @@ def test_trained_on_one_backend_loads_on_every_other(backend, tmp_path, request)
 
 
 def test_loading_without_a_backend_returns_to_the_one_trained_on(backend, tmp_path):
-    net, X = _trained(backend, optimizer="momentum")
+    net, _ = _trained(backend, optimizer="momentum")
     loaded = bpxp.load(net.save(tmp_path / "model.npz"))
     assert loaded.backend == backend.name and loaded.device == net.device
     assert loaded.optimizer_ == bpxp.optimizers.Momentum(0.9)
@@ -48,7 +48,7 @@ def test_loading_without_a_backend_returns_to_the_one_trained_on(backend, tmp_pa
 def test_adam_state_round_trips_with_its_nesting(backend, tmp_path):
     net, _ = _trained(backend, optimizer="adam")
     loaded = bpxp.load(net.save(tmp_path / "model.npz"))
-    first, second, beta1_power, beta2_power = loaded.optimizer_state_
+    first, second, beta1_power, _ = loaded.optimizer_state_
     assert len(first) == len(second) == 4
     assert float(beta1_power) == pytest.approx(0.9 ** 12)  # 3 epochs of 4 batches
 
@@ -89,7 +89,7 @@ def test_a_damaged_file_gives_a_clear_error(tmp_path, damage):
 
 def test_other_files_are_refused_by_name(tmp_path):
     np.savez(tmp_path / "other.npz", a=np.ones(3))
-    with pytest.raises(ValueError, match="is a .npz file but not a bpxp checkpoint"):
+    with pytest.raises(ValueError, match=r"is a \.npz file but not a bpxp checkpoint"):
         bpxp.load(tmp_path / "other.npz")
     with pytest.raises(FileNotFoundError, match="no checkpoint at"):
         bpxp.load(tmp_path / "missing.npz")
