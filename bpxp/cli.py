@@ -1,40 +1,92 @@
-"""The ``bpxp`` command: train an MLP on a bundled dataset and report its accuracy.
+"""The ``bpxp`` command.
 
-    bpxp train                      # Iris, 4-16-3 relu/softmax, Adam, 200 epochs, on NumPy
-    bpxp train wine --backend torch --epochs 100
-    bpxp backends                   # which backends and devices are usable here
+    bpxp train                                  # Iris (bundled), 4-16-3 relu/softmax, Adam, 200 epochs
+    bpxp train wine --backend torch --save wine.npz --plot wine.png
+    bpxp train data.csv --target price --hidden-layers 64,64 --epochs 50
+    bpxp predict wine.npz wine [--out predictions.csv]
+    bpxp evaluate wine.npz wine
+    bpxp info wine.npz
+    bpxp backends
+
+Every user mistake (a bad path, column or option) ends in one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 
+import numpy as np
+
 from . import _backend, datasets
+from .checkpoint import load
 from .model import MLP
+from .optimizers import OPTIMIZERS
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bpxp", description="Backpropagation on any Array API backend.")
     commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="train on a bundled dataset and report test accuracy")
-    train.add_argument("dataset", nargs="?", default="iris", choices=datasets.NAMES)
-    train.add_argument("--hidden-layers", default="16", metavar="N[,N…]",
-                       help="hidden layer widths, comma-separated (default: 16)")
+    train = commands.add_parser("train", help="train on a bundled dataset or a CSV/Parquet file")
+    train.add_argument("data", nargs="?", default="iris",
+                       help=f"a bundled dataset ({', '.join(datasets.NAMES)}) or a .csv/.parquet file")
+    train.add_argument("--target", help="the target column (required with a data file)")
+    train.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
+                       help="auto: classification for text or whole-number targets with few values")
+    train.add_argument("--hidden-layers", default="16", metavar="N[,N…]", help="hidden widths (default: 16)")
     train.add_argument("--hidden", default="relu", help="hidden activation (default: relu)")
-    train.add_argument("--optimizer", default="adam", choices=["sgd", "momentum", "adam"])
-    train.add_argument("--epochs", type=int, default=200)
-    train.add_argument("--batch-size", type=int, default=16)
-    train.add_argument("--learning-rate", type=float, default=0.01)
-    train.add_argument("--backend", default="numpy", choices=_backend.BACKEND_NAMES)
-    train.add_argument("--device", default=None)
+    train.add_argument("--output", help="output activation (default: softmax, or identity for regression)")
+    train.add_argument("--loss", help="loss (default: cross_entropy, or mse for regression)")
+    train.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS))
+    train.add_argument("--epochs", type=_positive_int, default=200)
+    train.add_argument("--batch-size", type=_positive_int, default=16)
+    train.add_argument("--learning-rate", type=_positive_float, default=0.01)
+    train.add_argument("--l2", type=float, default=0.0, help="L2 penalty α (default: 0)")
+    train.add_argument("--validation-split", type=float, default=0.2, help="fraction held out (default: 0.2)")
+    train.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE",
+                       help="stop when validation loss has not improved for PATIENCE epochs")
+    _add_placement(train)
     train.add_argument("--dtype", default="float32", choices=_backend.DTYPE_NAMES)
     train.add_argument("--seed", type=int, default=0, help="seed of the split, initial weights and shuffling")
-    train.add_argument("--test-fraction", type=float, default=0.2)
+    train.add_argument("--save", metavar="MODEL.npz", help="write the trained model (with its preprocessing)")
+    train.add_argument("--plot", metavar="CURVE.png", help="draw the loss curves (needs matplotlib)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    predict = commands.add_parser("predict", help="predict with a saved model; CSV to stdout or --out")
+    predict.add_argument("model")
+    predict.add_argument("data")
+    predict.add_argument("--out", help="write the CSV here instead of stdout")
+    _add_placement(predict)
+    evaluate = commands.add_parser("evaluate", help="score a saved model on labelled data")
+    evaluate.add_argument("model")
+    evaluate.add_argument("data")
+    evaluate.add_argument("--target", help="the target column (default: the one the model was trained on)")
+    _add_placement(evaluate)
+    info = commands.add_parser("info", help="describe a saved model")
+    info.add_argument("model")
     commands.add_parser("backends", help="list backends, whether they are installed, and their devices")
     return parser
+
+
+def _add_placement(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=_backend.BACKEND_NAMES, help="default: numpy (train), the "
+                        "backend trained on (predict, evaluate)")
+    parser.add_argument("--device", help="e.g. cuda:0; default: the backend's default device")
 
 
 def _hidden_sizes(text: str) -> list[int]:
@@ -47,50 +99,141 @@ def _hidden_sizes(text: str) -> list[int]:
     return sizes
 
 
-def _progress(epochs: int, quiet: bool):
-    """A per-epoch callback: a tqdm bar on a terminal, a plain line every tenth of the run otherwise."""
-    if quiet:
-        return None, lambda: None
-    if sys.stderr.isatty():
-        from tqdm.auto import tqdm
+def _data(name: str, target: str | None, feature_names: list[str] | None = None):
+    """(X, y or None, feature names, target name, class names or None) from a bundled name or a file."""
+    if name in datasets.NAMES:
+        data = datasets.load(name)
+        return data.X, data.y, data.feature_names, "class", data.class_names
+    if target is None and feature_names is None:
+        raise ValueError(f"--target COLUMN is required with a data file ({name!r})")
+    table = datasets.read_table(name, target=target, feature_names=feature_names)
+    return table.X, table.y, table.feature_names, target, None
 
-        bar = tqdm(total=epochs, unit="epoch", desc="training")
 
-        def update(epoch, history):
-            bar.set_postfix(loss=f"{history.loss[-1]:.4f}", val_loss=f"{history.val_loss[-1]:.4f}")
-            bar.update(1)
-
-        return update, bar.close
-    every = max(1, epochs // 10)
-
-    def log(epoch, history):
-        if epoch % every == 0 or epoch == epochs - 1:
-            print(f"epoch {epoch + 1:4d}/{epochs}  loss {history.loss[-1]:.4f}  "
-                  f"test loss {history.val_loss[-1]:.4f}", file=sys.stderr, flush=True)
-
-    return log, lambda: None
+def _is_classification(y: np.ndarray, task: str) -> bool:
+    if task != "auto":
+        return task == "classification"
+    if not np.issubdtype(y.dtype, np.number):
+        return True
+    whole = np.all(np.isfinite(y)) and np.all(np.mod(y, 1) == 0)
+    return bool(whole and len(np.unique(y)) <= 50)
 
 
 def train(args) -> int:
-    data = datasets.load(args.dataset)
-    X_train, X_test, y_train, y_test = datasets.split(data.X, data.y, test_fraction=args.test_fraction,
-                                                      random_state=args.seed)
-    sizes = [X_train.shape[1], *_hidden_sizes(args.hidden_layers), data.n_classes]
-    net = MLP(sizes, hidden=args.hidden, output="softmax", loss="cross_entropy", dtype=args.dtype,
-              backend=args.backend, device=args.device, random_state=args.seed)
-    print(f"{data.name}: {len(y_train)} training and {len(y_test)} test samples, {data.n_classes} classes; "
-          f"{net!r}", file=sys.stderr)
-    callback, close = _progress(args.epochs, args.quiet)
+    X, y, feature_names, target, class_names = _data(args.data, args.target)
+    classification = class_names is not None or _is_classification(y, args.task)
+    if classification:
+        classes, y = np.unique(y, return_inverse=True)
+        classes = class_names or classes.tolist()
+        if len(classes) < 2:
+            raise ValueError(f"the target {target!r} has a single class ({classes[0]!r}): nothing to learn")
+        n_outputs, output, loss = len(classes), args.output or "softmax", args.loss or "cross_entropy"
+    else:
+        y = y.astype(np.float64)
+        classes, n_outputs, output, loss = None, 1, args.output or "identity", args.loss or "mse"
+    train_rows, val_rows = datasets.split(y, test_fraction=args.validation_split, random_state=args.seed,
+                                          stratify=classification)
+    mean, spread = datasets.standardizer(X[train_rows])
+    X = (X - mean) / spread
+    sizes = [X.shape[1], *_hidden_sizes(args.hidden_layers), n_outputs]
+    net = MLP(sizes, hidden=args.hidden, output=output, loss=loss, dtype=args.dtype, backend=args.backend or "numpy",
+              device=args.device, random_state=args.seed)
+    print(f"{args.data}: {len(train_rows)} training and {len(val_rows)} validation samples"
+          + (f", {n_outputs} classes" if classification else "") + f"; {net!r}", file=sys.stderr)
     start = time.perf_counter()
-    try:
-        net.fit(X_train, y_train, epochs=args.epochs, learning_rate=args.learning_rate,
-                batch_size=args.batch_size, optimizer=args.optimizer, validation_data=(X_test, y_test),
-                random_state=args.seed, callback=callback)
-    finally:
-        close()
+    history = net.fit(X[train_rows], y[train_rows], epochs=args.epochs, learning_rate=args.learning_rate,
+                      batch_size=args.batch_size, optimizer=args.optimizer, l2=args.l2,
+                      validation_data=(X[val_rows], y[val_rows]), early_stopping=args.early_stopping,
+                      random_state=args.seed, verbose=not args.quiet)
     seconds = time.perf_counter() - start
-    print(f"train accuracy {net.score(X_train, y_train):.4f}   test accuracy {net.score(X_test, y_test):.4f}"
-          f"   ({args.epochs} epochs in {seconds:.2f} s)")
+    measure = "accuracy" if classification else "R²"
+    print(f"train {measure} {net.score(X[train_rows], y[train_rows]):.4f}   validation {measure} "
+          f"{net.score(X[val_rows], y[val_rows]):.4f}   ({history.epochs} epochs in {seconds:.2f} s)")
+    if args.save:
+        extra = {"feature_names": feature_names, "target": target, "classes": classes,
+                 "preprocessing": {"mean": mean.tolist(), "scale": spread.tolist()},
+                 "history": {"loss": history.loss, "val_loss": history.val_loss, "best_epoch": history.best_epoch},
+                 "trained_on_data": args.data}
+        print(f"saved {net.save(args.save, extra=extra)}", file=sys.stderr)
+    if args.plot:
+        history.plot(args.plot, title=f"bpxp on {args.data}: {'-'.join(map(str, sizes))} {args.hidden}")
+        print(f"plotted {args.plot}", file=sys.stderr)
+    return 0
+
+
+def _saved(args):
+    """A saved model, its metadata, and its inputs X (standardised as in training) from ``args.data``."""
+    net = load(args.model, backend=args.backend, device=args.device)
+    meta = net.checkpoint_metadata_
+    if "preprocessing" not in meta:
+        raise ValueError(f"{args.model!r} was not saved by `bpxp train`: it has no preprocessing to apply")
+    target = getattr(args, "target", None) or meta.get("target")
+    bundled = args.data in datasets.NAMES
+    X, y, _, _, _ = _data(args.data, target if not bundled else None,
+                          None if bundled else meta["feature_names"])
+    if X.shape[1] != len(meta["feature_names"]):
+        raise ValueError(f"{args.data!r} has {X.shape[1]} features but the model expects "
+                         f"{len(meta['feature_names'])}")
+    mean, scale = (np.asarray(meta["preprocessing"][k]) for k in ("mean", "scale"))
+    return net, meta, (X - mean) / scale, y
+
+
+def predict(args) -> int:
+    import pandas
+
+    net, meta, X, _ = _saved(args)
+    classes = meta.get("classes")
+    outputs = _backend.to_numpy(net.forward(X))
+    if classes is not None:
+        frame = pandas.DataFrame({"prediction": np.asarray(classes, dtype=object)[outputs.argmax(axis=1)]})
+        for i, name in enumerate(classes):
+            frame[f"p({name})"] = outputs[:, i]
+    else:
+        frame = pandas.DataFrame({"prediction": outputs[:, 0]})
+    frame.to_csv(args.out if args.out else sys.stdout, index=False)
+    if args.out:
+        print(f"wrote {len(frame)} predictions to {args.out}", file=sys.stderr)
+    return 0
+
+
+def evaluate(args) -> int:
+    net, meta, X, y = _saved(args)
+    if y is None:
+        raise ValueError(f"{args.data!r} has no target column to evaluate against; pass --target")
+    classes = meta.get("classes")
+    if classes is not None:
+        index = {c: i for i, c in enumerate(classes)}
+        labels = [index.get(v.item() if hasattr(v, "item") else v) for v in
+                  (np.asarray(classes)[y] if args.data in datasets.NAMES else y)]
+        if None in labels:
+            unseen = sorted({str(v) for v, i in zip(y, labels) if i is None})[:5]
+            raise ValueError(f"the target holds classes the model never saw: {unseen}")
+        y = np.asarray(labels)
+    print(f"{'accuracy' if classes is not None else 'R²'} {net.score(X, y):.4f}   loss {net.loss_value(X, y):.6f}"
+          f"   ({len(y)} samples)")
+    return 0
+
+
+def info(args) -> int:
+    from .checkpoint import read
+
+    meta, arrays = read(args.model)
+    parameters = sum(a.size for name, a in arrays.items() if name.startswith(("weights_", "biases_")))
+    history = meta.get("history") or {}
+    rows = [("layers", "-".join(map(str, meta["layer_sizes"]))), ("parameters", f"{parameters:,}"),
+            ("activations", f"{meta['hidden']} (hidden), {meta['output']} (output)"), ("loss", meta["loss"]),
+            ("dtype", meta["dtype"]), ("trained on", f"{meta['backend']} ({meta['device']})"),
+            ("optimizer", json.dumps(meta.get("optimizer"))), ("bpxp version", meta["bpxp_version"])]
+    if history.get("loss"):
+        rows.append(("epochs", f"{len(history['loss'])}, final loss {history['loss'][-1]:.6g}"
+                     + (f", validation loss {history['val_loss'][-1]:.6g}" if history.get("val_loss") else "")))
+    if meta.get("feature_names"):
+        rows.append(("features", f"{len(meta['feature_names'])}: {', '.join(meta['feature_names'][:6])}"
+                     + (" …" if len(meta["feature_names"]) > 6 else "")))
+    if meta.get("classes"):
+        rows.append(("classes", ", ".join(map(str, meta["classes"]))))
+    for key, value in rows:
+        print(f"{key:13s} {value}")
     return 0
 
 
@@ -104,9 +247,14 @@ def backends(args) -> int:
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"train": train, "backends": backends}[args.command](args)
-    except (ValueError, TypeError, ImportError) as error:  # user mistakes: one line, no traceback
-        print(f"bpxp: error: {error}", file=sys.stderr)
+        return {"train": train, "predict": predict, "evaluate": evaluate, "info": info,
+                "backends": backends}[args.command](args)
+    except BrokenPipeError:  # `bpxp predict … | head`: the reader left, as is its right
+        sys.stderr.close()
+        return 0
+    except (ValueError, TypeError, ImportError, OSError) as error:  # user mistakes: one line, no traceback
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"bpxp: error: {message}", file=sys.stderr)
         return 2
 
 

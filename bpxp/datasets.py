@@ -1,12 +1,13 @@
 """Bundled datasets, available offline: the classic tabular sets that scikit-learn ships inside its package.
 
-``load(name)`` gives features and integer labels as NumPy arrays; ``split(...)`` makes a seeded, stratified
-train/test split and standardises features with the training rows' mean and standard deviation.
+``load(name)`` gives features and integer labels as NumPy arrays; ``read_table`` reads a CSV or Parquet file;
+``split`` makes a seeded (stratified) train/validation split and ``standardizer`` the training rows' scaling.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -43,21 +44,65 @@ def load(name: str) -> Dataset:
                    [str(f) for f in bunch.feature_names], [str(c) for c in bunch.target_names])
 
 
-def split(X: np.ndarray, y: np.ndarray, *, test_fraction: float, random_state=None):
-    """Stratified train/test split from a seeded Generator, then standardisation fitted on the train rows.
-
-    Returns X_train, X_test, y_train, y_test. Columns with zero spread in the training rows are centred only.
-    """
+def split(y: np.ndarray, *, test_fraction: float, random_state=None, stratify: bool = True):
+    """Row indices (train, test) of a seeded split; per class when ``stratify`` (classification)."""
     if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"`test_fraction` must lie strictly between 0 and 1, got {test_fraction}")
+        raise ValueError(f"the validation fraction must lie strictly between 0 and 1, got {test_fraction}")
     rng = np.random.default_rng(random_state)
     test = np.zeros(len(y), dtype=bool)
-    for label in np.unique(y):
-        rows = np.flatnonzero(y == label)
+    groups = [np.flatnonzero(y == label) for label in np.unique(y)] if stratify else [np.arange(len(y))]
+    for rows in groups:
         test[rng.permutation(rows)[: max(1, round(test_fraction * len(rows)))]] = True
-    train_rows, test_rows = rng.permutation(np.flatnonzero(~test)), np.flatnonzero(test)
-    mean = X[train_rows].mean(axis=0)
-    spread = X[train_rows].std(axis=0)
+    if test.all():
+        raise ValueError(f"too few rows ({len(y)}) to hold out a validation fraction of {test_fraction}")
+    return rng.permutation(np.flatnonzero(~test)), np.flatnonzero(test)
+
+
+def standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations of X (a zero spread becomes 1: such columns are only centred)."""
+    mean, spread = X.mean(axis=0), X.std(axis=0)
     spread[spread == 0] = 1.0
-    scaled = (X - mean) / spread
-    return scaled[train_rows], scaled[test_rows], y[train_rows], y[test_rows]
+    return mean, spread
+
+
+@dataclass(frozen=True)
+class Table:
+    """A data file read for training or prediction: numeric features, and the target column if asked for."""
+
+    X: np.ndarray
+    y: np.ndarray | None
+    feature_names: list[str]
+    target: str | None
+
+
+def read_table(path: str, *, target: str | None, feature_names: list[str] | None = None) -> Table:
+    """Read a CSV or Parquet file with pandas: the ``target`` column and the numeric feature columns.
+
+    ``feature_names`` (from a trained model) selects and orders the features; otherwise every column but the
+    target is a feature and each must be numeric. Errors name the file and the column.
+    """
+    import pandas
+
+    suffix = Path(path).suffix.lower()
+    if not Path(path).is_file():
+        raise ValueError(f"no such data file: {path!r} (or a bundled dataset: {', '.join(NAMES)})")
+    try:
+        frame = pandas.read_parquet(path) if suffix in (".parquet", ".pq") else pandas.read_csv(path)
+    except Exception as error:
+        raise ValueError(f"cannot read {path!r} as {'Parquet' if suffix in ('.parquet', '.pq') else 'CSV'}: "
+                         f"{str(error).splitlines()[0]}") from None
+    if target is not None and target not in frame.columns:
+        raise ValueError(f"--target {target!r} is not a column of {path!r}; its columns are {list(frame.columns)}")
+    if feature_names is None:
+        feature_names = [str(c) for c in frame.columns if c != target]
+    missing = [c for c in feature_names if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path!r} lacks the model's feature columns {missing}")
+    features = frame[feature_names]
+    text = [c for c in feature_names if not pandas.api.types.is_numeric_dtype(features[c])]
+    if text:
+        raise ValueError(f"feature columns {text} of {path!r} are not numeric; encode them as numbers first")
+    if len(frame) == 0:
+        raise ValueError(f"{path!r} has no rows")
+    y = None if target is None else frame[target].to_numpy()
+    return Table(features.to_numpy(dtype=np.float64), y, list(feature_names), target)

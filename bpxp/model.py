@@ -212,7 +212,7 @@ class MLP:
             optimizer: Any = "sgd", shuffle: bool = True, validation_data: tuple | None = None,
             early_stopping: int | None = None, random_state: Any = None,
             callback: Callable[[int, train.History], None] | None = None, l2: float = 0.0,
-            optimizer_state: Any = None) -> train.History:
+            optimizer_state: Any = None, verbose: bool = False) -> train.History:
         """Train by backpropagation; return the per-epoch :class:`~bpxp.train.History`.
 
         Parameters
@@ -243,6 +243,8 @@ class MLP:
         optimizer_state : optional
             Continue from this optimizer state (e.g. ``net.optimizer_state_`` of an earlier ``fit`` with the same
             optimizer) instead of a fresh one: momentum and Adam's moments carry over.
+        verbose : bool
+            Show a progress bar (a line every tenth of the run when not on a terminal) with the losses.
 
         Notes
         -----
@@ -267,10 +269,20 @@ class MLP:
             raise ValueError("`early_stopping` needs `validation_data` to watch: pass "
                              "validation_data=(X_val, y_val)")
         weights, biases = self._parameters
-        weights, biases, state, history = train.run(
-            weights, biases, X, Y, activations=self._activations, loss=self._loss, optimizer=rule,
-            learning_rate=learning_rate, schedule=schedule, validation=validation, callback=callback, xp=xp, l2=l2,
-            state=optimizer_state)
+        close = None
+        if verbose:
+            from .progress import progress_callback
+
+            shown, close = progress_callback(schedule.epochs)
+            callback = shown if callback is None else _both(callback, shown)
+        try:
+            weights, biases, state, history = train.run(
+                weights, biases, X, Y, activations=self._activations, loss=self._loss, optimizer=rule,
+                learning_rate=learning_rate, schedule=schedule, validation=validation, callback=callback, xp=xp,
+                l2=l2, state=optimizer_state)
+        finally:
+            if close is not None:
+                close()
         self.weights = list(weights)
         self.biases = None if biases is None else list(biases)
         self.optimizer_, self.optimizer_state_ = rule, state
@@ -353,6 +365,14 @@ class MLP:
         if self.task == "regression":
             return float(metrics.r2(Y, A[-1], xp=self._xp))
         return float(metrics.accuracy(Y, A[-1], task=self.task, xp=self._xp))
+
+
+def _both(first: Callable, second: Callable) -> Callable:
+    def both(epoch, history):
+        first(epoch, history)
+        second(epoch, history)
+
+    return both
 
 
 def _task(output: str, loss: str, n_outputs: int) -> str:

@@ -50,6 +50,12 @@ class History:
         """Number of epochs run."""
         return len(self.loss)
 
+    def plot(self, path: Any = None, **options):
+        """Plot the loss curves with matplotlib; save a PNG to ``path`` if given (see ``bpxp.progress``)."""
+        from .progress import plot_history
+
+        return plot_history(self, path, **options)
+
 
 @functools.lru_cache(maxsize=64)
 def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimizer, learning_rate: float,

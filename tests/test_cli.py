@@ -1,8 +1,9 @@
-"""The ``bpxp`` command trains on a bundled dataset, shows per-epoch progress and reports accuracy."""
+"""The ``bpxp`` command: train, predict, evaluate, info and backends, with one-line errors."""
 
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from bpxp import cli
@@ -19,16 +20,49 @@ def _numpy_session_only(request):
 def test_train_on_the_default_dataset_reports_progress_and_accuracy(capsys):
     assert cli.main(["train", "--epochs", "30"]) == 0
     out, err = capsys.readouterr()
-    assert "iris: 120 training and 30 test samples" in err
-    assert "epoch    1/30" in err and "epoch   30/30" in err
-    accuracy = float(out.split("test accuracy")[1].split()[0])
-    assert accuracy >= 0.8
+    assert "iris: 120 training and 30 validation samples, 3 classes" in err
+    assert "epoch    1/30  loss" in err and "epoch   30/30" in err and "val_loss" in err
+    assert float(out.split("validation accuracy")[1].split()[0]) >= 0.8
 
 
 def test_installed_console_command_runs():
     result = subprocess.run([sys.executable, "-m", "bpxp.cli", "train", "--epochs", "5", "--quiet"],
                             capture_output=True, text=True, check=True)
-    assert "test accuracy" in result.stdout
+    assert "validation accuracy" in result.stdout and "epoch" not in result.stderr
+
+
+def test_save_then_info_predict_and_evaluate(tmp_path, capsys):
+    model, plot = tmp_path / "wine.npz", tmp_path / "curve.png"
+    assert cli.main(["train", "wine", "--epochs", "40", "--quiet", "--save", str(model), "--plot", str(plot)]) == 0
+    assert model.exists() and plot.read_bytes().startswith(b"\x89PNG")
+    capsys.readouterr()
+    assert cli.main(["info", str(model)]) == 0
+    assert "13-16-3" in capsys.readouterr().out
+    out_file = tmp_path / "predictions.csv"
+    assert cli.main(["predict", str(model), "wine", "--out", str(out_file)]) == 0
+    lines = out_file.read_text().splitlines()
+    assert lines[0] == "prediction,p(class_0),p(class_1),p(class_2)" and len(lines) == 179
+    assert cli.main(["evaluate", str(model), "wine"]) == 0
+    assert float(capsys.readouterr().out.split()[1]) > 0.9
+
+
+def test_a_csv_file_with_a_target_column_regression_and_classification(tmp_path, capsys):
+    pandas = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    frame = pandas.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "c"])
+    frame["price"] = 2 * frame["a"] - frame["b"] + 0.1 * rng.normal(size=200)
+    frame["kind"] = np.where(frame["a"] > 0, "big", "small")
+    path = tmp_path / "data.csv"
+    frame.drop(columns="kind").to_csv(path, index=False)
+    assert cli.main(["train", str(path), "--target", "price", "--epochs", "60", "--quiet"]) == 0
+    assert float(capsys.readouterr().out.split("validation R²")[1].split()[0]) > 0.9
+    parquet = tmp_path / "data.parquet"
+    frame.drop(columns="price").to_parquet(parquet)
+    model = tmp_path / "kind.npz"
+    assert cli.main(["train", str(parquet), "--target", "kind", "--epochs", "40", "--quiet",
+                     "--save", str(model)]) == 0
+    assert cli.main(["evaluate", str(model), str(parquet)]) == 0
+    assert float(capsys.readouterr().out.split("accuracy")[-1].split()[0]) > 0.9
 
 
 def test_backends_lists_every_backend(capsys):
@@ -37,9 +71,29 @@ def test_backends_lists_every_backend(capsys):
     assert all(name in out for name in ("numpy", "cupy", "torch", "jax", "array_api_strict"))
 
 
-@pytest.mark.parametrize("argv", [["train", "--hidden-layers", "0"], ["train", "--backend", "numpy",
-                                                                      "--device", "tpu"]])
-def test_user_mistakes_give_one_line_and_exit_2(argv, capsys):
+@pytest.mark.parametrize(("argv", "message"), [
+    (["train", "--hidden-layers", "0"], "--hidden-layers must be positive integers"),
+    (["train", "--device", "tpu"], "`device` must be one of ['cpu']"),
+    (["train", "no/such/file.csv", "--target", "y"], "no such data file: 'no/such/file.csv'"),
+    (["train", "no/such/file.csv"], "--target COLUMN is required with a data file"),
+    (["predict", "missing.npz", "iris"], "no checkpoint at 'missing.npz'"),
+    (["info", "missing.npz"], "no checkpoint at 'missing.npz'"),
+])
+def test_user_mistakes_give_one_line_and_exit_2(argv, message, capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("bpxp: error: ") and "Traceback" not in err
+    assert err.startswith("bpxp: error: ") and message in err and "Traceback" not in err
+    assert err.count("\n") == 1
+
+
+def test_a_missing_column_is_named(tmp_path, capsys):
+    path = tmp_path / "data.csv"
+    path.write_text("a,b\n1,2\n3,4\n")
+    assert cli.main(["train", str(path), "--target", "price"]) == 2
+    assert "--target 'price' is not a column of" in capsys.readouterr().err
+
+
+def test_bad_option_values_are_refused_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "--epochs", "0"])
+    assert exit_info.value.code == 2 and "must be a positive integer" in capsys.readouterr().err

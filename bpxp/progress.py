@@ -1,0 +1,88 @@
+"""Showing training as it goes: a per-epoch progress bar, and the loss curves as a picture.
+
+The bar is tqdm's (``pip install tqdm``) on a terminal; elsewhere — a log file, CI — a plain line every tenth
+of the run. Plots use matplotlib (``pip install matplotlib``). Both are imported only when asked for.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+
+def progress_callback(epochs: int, *, stream: Any = None) -> tuple[Callable, Callable]:
+    """A ``fit`` callback showing epoch, loss and validation loss, and a function that closes it.
+
+    A tqdm bar when ``stream`` (default stderr) is a terminal and tqdm is installed, else plain lines.
+    """
+    stream = sys.stderr if stream is None else stream
+
+    def describe(history) -> dict[str, str]:
+        shown = {"loss": f"{history.loss[-1]:.4g}"}
+        if history.val_loss:
+            shown["val_loss"] = f"{history.val_loss[-1]:.4g}"
+        return shown
+
+    if getattr(stream, "isatty", lambda: False)():
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            tqdm = None
+        if tqdm is not None:
+            bar = tqdm(total=epochs, unit="epoch", desc="training", file=stream)
+
+            def update(epoch, history):
+                bar.set_postfix(describe(history))
+                bar.update(1)
+
+            return update, bar.close
+    every = max(1, epochs // 10)
+
+    def log(epoch, history):
+        if epoch % every == 0 or epoch == epochs - 1:
+            shown = "  ".join(f"{k} {v}" for k, v in describe(history).items())
+            print(f"epoch {epoch + 1:4d}/{epochs}  {shown}", file=stream, flush=True)
+
+    return log, lambda: None
+
+
+def plot_history(history, path: Any = None, *, ax: Any = None, log_scale: bool | None = None,
+                 title: str | None = None):
+    """Draw the training (and validation) loss per epoch; save a PNG to ``path`` if given; return the Axes.
+
+    ``log_scale`` None chooses a logarithmic loss axis when the loss falls more than tenfold.
+    """
+    import matplotlib
+
+    if ax is None and path is not None:
+        matplotlib.use("Agg")  # no display needed to write a file
+    import matplotlib.pyplot as plt
+
+    figure = None
+    if ax is None:
+        figure, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
+    epochs = range(1, history.epochs + 1)
+    ax.plot(epochs, history.loss, label="training loss", color="tab:blue", linewidth=1.8)
+    if history.val_loss:
+        ax.plot(range(1, len(history.val_loss) + 1), history.val_loss, label="validation loss",
+                color="tab:orange", linewidth=1.8)
+    if history.best_epoch is not None:
+        ax.axvline(history.best_epoch + 1, color="grey", linestyle=":", linewidth=1,
+                   label=f"best epoch ({history.best_epoch + 1})")
+    values = [v for v in (*history.loss, *history.val_loss) if v > 0]
+    if log_scale is None:
+        log_scale = bool(values) and max(values) > 10 * min(values)
+    if log_scale:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (log scale)" if log_scale else "loss")
+    ax.set_title(title or "Training curve")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    if figure is not None:
+        figure.tight_layout()
+        if path is not None:
+            figure.savefig(path)
+            plt.close(figure)
+    return ax
