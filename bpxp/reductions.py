@@ -16,7 +16,14 @@ from array_api_compat import device
 
 
 def column_sums(M: Any, *, xp: Any, ones: Any = None) -> Any:
-    """Σᵢ Mᵢⱼ for each column j, shape (n,): ``1ᵀ·M`` for M of shape (m, n); ``ones`` is 1ᵀ, (1, m), if at hand."""
+    """Σᵢ Mᵢⱼ for each column j, shape (n,): ``1ᵀ·M`` for M of shape (m, n); ``ones`` is 1ᵀ, (1, m), if at hand.
+
+    Examples
+    --------
+    >>> import array_api_compat.numpy as xp
+    >>> column_sums(xp.asarray([[1.0, 2.0], [3.0, 4.0]]), xp=xp)
+    array([4., 6.])
+    """
     if ones is None:
         ones = xp.ones((1, M.shape[0]), dtype=M.dtype, device=device(M))
     return (ones @ M)[0, ...]

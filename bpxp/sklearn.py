@@ -362,7 +362,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     >>> import numpy as np
     >>> from bpxp.sklearn import MLPRegressor
     >>> X = np.linspace(-1, 1, 50)[:, None]
-    >>> reg = MLPRegressor((16,), activation="tanh", max_iter=500, learning_rate_init=0.01, random_state=0)
+    >>> reg = MLPRegressor((16,), activation="tanh", batch_size=5, learning_rate_init=0.01, random_state=0)
     >>> reg.fit(X, 2 * X[:, 0] + 1).predict([[0.5]]).round(1)
     array([2.])
     """

@@ -6,7 +6,8 @@ import importlib
 import pytest
 
 MODULES = ["bpxp._backend", "bpxp.model", "bpxp.network", "bpxp.activations", "bpxp.losses",
-           "bpxp.optimizers", "bpxp.train", "bpxp.metrics"]
+           "bpxp.optimizers", "bpxp.train", "bpxp.metrics", "bpxp.reductions", "bpxp.checkpoint", "bpxp.sklearn",
+           "bpxp.datasets", "bpxp.progress"]
 
 
 @pytest.mark.parametrize("name", MODULES)
