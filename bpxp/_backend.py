@@ -154,6 +154,15 @@ def _jax_x64_enabled() -> bool:
 def to_numpy(x: Any) -> np.ndarray:
     """Copy any backend's array (on any device) into a NumPy array on the host.
 
+    Parameters
+    ----------
+    x : array of any supported backend, any shape
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape and dtype (``x`` itself when it already is a NumPy array).
+
     Examples
     --------
     >>> import bpxp, numpy as np
@@ -214,6 +223,13 @@ def backends() -> list[BackendInfo]:
     """List every backend bpxp knows: installed or not, its version, and its usable devices.
 
     Importing a backend to list its devices happens here only, never at ``import bpxp``.
+
+    Returns
+    -------
+    list of BackendInfo
+        One per backend, in the order numpy, cupy, torch, jax, array_api_strict: ``name``, ``installed``,
+        ``version``, ``devices`` (labels such as 'cpu' or 'cuda:0') and ``note`` (how to install, or why
+        an installed backend is unusable here).
 
     Examples
     --------

@@ -30,7 +30,19 @@ FORMAT_VERSION = 1
 
 
 def save(net, path: str | os.PathLike, *, extra: dict | None = None) -> Path:
-    """Write ``net`` (parameters, optimizer state, configuration) to ``path`` atomically; return the path."""
+    """Write ``net`` (parameters, optimizer state, configuration) to ``path`` atomically.
+
+    Parameters
+    ----------
+    net : MLP
+    path : str or path
+    extra : dict, optional
+        JSON-serialisable entries added to the metadata.
+
+    Returns
+    -------
+    pathlib.Path
+    """
     from . import __version__
 
     path = Path(path)
@@ -98,8 +110,29 @@ def read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
 
 
 def load(path: str | os.PathLike, *, backend: str | None = None, device: Any = None, dtype: str | None = None):
-    """Load a checkpoint as an :class:`~bpxp.MLP` on ``backend``/``device`` (default: where it was trained,
-    else NumPy), with its optimizer state.
+    """Load a checkpoint as an :class:`~bpxp.MLP`, with its optimizer state.
+
+    Parameters
+    ----------
+    path : str or path
+        A file written by ``MLP.save``.
+    backend, device : optional
+        Where to put the network; default: the backend and device it was trained on if this machine has them,
+        else NumPy.
+    dtype : {'float32', 'float64'}, optional
+        Default: the dtype it was trained in.
+
+    Returns
+    -------
+    MLP
+        With ``optimizer_``, ``optimizer_state_`` and ``checkpoint_metadata_`` (the JSON metadata).
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ValueError
+        A truncated, corrupt or foreign file, or one from a newer format.
 
     Examples
     --------

@@ -85,9 +85,22 @@ class MLP:
                      backend: str | None = None, dtype: str | None = None, device: Any = None) -> MLP:
         """A network with the given parameters (NumPy arrays, lists, or one backend's arrays).
 
-        ``weights[l]`` has shape (nₗ₋₁, nₗ); ``biases[l]`` shape (nₗ,), or ``biases=None`` for a network
-        without biases. The backend, dtype and device follow the arrays when not named (NumPy and float64 for
-        host data, float32 for host float32 data). The arrays are copied: training never changes them.
+        Parameters
+        ----------
+        weights : list of arrays, shapes (nₗ₋₁, nₗ)
+            W¹ … Wᴸ; consecutive shapes must chain.
+        biases : list of arrays, shapes (nₗ,), optional
+            b¹ … bᴸ, or None for a network without biases.
+        hidden, output, loss : str
+            As for :class:`MLP`.
+        backend, dtype, device : optional
+            Follow the arrays when not named: their backend and device (NumPy for host data), float32 for
+            float32 arrays, else float64.
+
+        Returns
+        -------
+        MLP
+            Holding copies of the arrays: training never changes the caller's.
 
         Examples
         --------
@@ -185,15 +198,34 @@ class MLP:
 
     # -- the math ------------------------------------------------------------------------------------------
     def forward(self, X: Any) -> Any:
-        """Outputs Ŷ = Aᴸ, shape (n_samples, layer_sizes[-1]), in the network's namespace and device."""
+        """Run the network forward: Ŷ = Aᴸ.
+
+        Parameters
+        ----------
+        X : array or array-like, shape (n_samples, layer_sizes[0])
+
+        Returns
+        -------
+        array, shape (n_samples, layer_sizes[-1])
+            The outputs, in the network's namespace and on its device.
+        """
         weights, biases = self._parameters
         A, _ = forward_pass(self._features(X), weights, biases, self._activations, xp=self._xp)
         return A[-1]
 
     def backward(self, X: Any, y: Any) -> Gradients:
-        """One forward and backward pass: ∂L/∂Wˡ, ∂L/∂bˡ, the per-sample δˡ, the activations and L.
+        """One forward and backward pass; nothing is updated.
 
-        Nothing is updated. See :class:`bpxp.network.Gradients` for the shapes.
+        Parameters
+        ----------
+        X : array or array-like, shape (n_samples, layer_sizes[0])
+        y : array or array-like, shape (n_samples, layer_sizes[-1]), or (n_samples,) for one output or labels
+
+        Returns
+        -------
+        Gradients
+            ``.weights`` ∂L/∂Wˡ (shapes of ``net.weights``), ``.biases`` ∂L/∂bˡ or None, ``.deltas`` the
+            per-sample δˡ (n_samples, nₗ), ``.activations`` A⁰ … Aᴸ and ``.loss`` L (0-d array).
         """
         X = self._features(X)
         Y = self._targets(y, X.shape[0])
@@ -201,12 +233,27 @@ class MLP:
         return gradients(X, Y, weights, biases, self._activations, self._loss, xp=self._xp)
 
     def loss_value(self, X: Any, y: Any) -> float:
-        """The loss L of the current weights on (X, y), as a Python float."""
+        """The loss L of the current weights on (X, y).
+
+        Parameters
+        ----------
+        X : array or array-like, shape (n_samples, layer_sizes[0])
+        y : array or array-like, shape (n_samples, layer_sizes[-1]), or (n_samples,)
+
+        Returns
+        -------
+        float
+        """
+        A, Z, Y = self._checked_forward(X, y)
+        return float(self._loss.value(Y, A[-1], Z, xp=self._xp))
+
+    def _checked_forward(self, X: Any, y: Any):
+        """Inputs checked and moved, then the forward pass: (A⁰ … Aᴸ, Zᴸ, Y)."""
         X = self._features(X)
         Y = self._targets(y, X.shape[0])
         weights, biases = self._parameters
         A, Z = forward_pass(X, weights, biases, self._activations, xp=self._xp)
-        return float(self._loss.value(Y, A[-1], Z, xp=self._xp))
+        return A, Z, Y
 
     def fit(self, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: int | None = None,
             optimizer: Any = "sgd", shuffle: bool = True, validation_data: tuple | None = None,
@@ -244,7 +291,7 @@ class MLP:
             Continue from this optimizer state (e.g. ``net.optimizer_state_`` of an earlier ``fit`` with the same
             optimizer) instead of a fresh one: momentum and Adam's moments carry over.
         verbose : bool
-            Show a progress bar (a line every tenth of the run when not on a terminal) with the losses.
+            Show a progress bar with the losses (on a terminal; quiet otherwise).
 
         Notes
         -----
@@ -274,7 +321,8 @@ class MLP:
             from .progress import progress_callback
 
             shown, close = progress_callback(schedule.epochs)
-            callback = shown if callback is None else _both(callback, shown)
+            if shown is not None:
+                callback = shown if callback is None else _both(callback, shown)
         try:
             weights, biases, state, history = train.run(
                 weights, biases, X, Y, activations=self._activations, loss=self._loss, optimizer=rule,
@@ -342,9 +390,17 @@ class MLP:
 
     # -- predictions ---------------------------------------------------------------------------------------
     def predict(self, X: Any) -> Any:
-        """Class labels for classifiers (shape (n,), or (n, k) 0/1 for multi-label), outputs for regressors.
+        """Predictions: class labels for classifiers, outputs for regressors (see the class Notes).
 
-        A regressor with one output returns shape (n,), as scikit-learn does. See the class Notes.
+        Parameters
+        ----------
+        X : array or array-like, shape (n_samples, layer_sizes[0])
+
+        Returns
+        -------
+        array
+            Integer labels, shape (n_samples,) (multi-label: (n_samples, k) of 0/1); for a regressor Ŷ, shape
+            (n_samples,) with one output, as scikit-learn, else (n_samples, k). In the network's namespace.
         """
         xp, P = self._xp, self.forward(X)
         integers = xp.__array_namespace_info__().default_dtypes(device=self.device)["integral"]
@@ -357,11 +413,18 @@ class MLP:
         return P[:, 0] if P.shape[1] == 1 else P
 
     def score(self, X: Any, y: Any) -> float:
-        """Accuracy for classifiers, R² for regressors (see the class Notes)."""
-        X = self._features(X)
-        Y = self._targets(y, X.shape[0])
-        weights, biases = self._parameters
-        A, _ = forward_pass(X, weights, biases, self._activations, xp=self._xp)
+        """Accuracy for classifiers, R² for regressors (see the class Notes).
+
+        Parameters
+        ----------
+        X : array or array-like, shape (n_samples, layer_sizes[0])
+        y : array or array-like, shape (n_samples,) labels or values, or (n_samples, layer_sizes[-1])
+
+        Returns
+        -------
+        float
+        """
+        A, _, Y = self._checked_forward(X, y)
         if self.task == "regression":
             return float(metrics.r2(Y, A[-1], xp=self._xp))
         return float(metrics.accuracy(Y, A[-1], task=self.task, xp=self._xp))

@@ -1,7 +1,7 @@
 """Showing training as it goes: a per-epoch progress bar, and the loss curves as a picture.
 
-The bar is tqdm's (``pip install tqdm``) on a terminal; elsewhere — a log file, CI — a plain line every tenth
-of the run. Plots use matplotlib (``pip install matplotlib``). Both are imported only when asked for.
+The bar is tqdm's (``pip install tqdm``), shown on a terminal only: a log file, CI or a pipe stays quiet.
+Plots use matplotlib (``pip install matplotlib``). Both are imported only when asked for.
 """
 
 from __future__ import annotations
@@ -11,12 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 
-def progress_callback(epochs: int, *, stream: Any = None) -> tuple[Callable, Callable]:
-    """A ``fit`` callback showing epoch, loss and validation loss, and a function that closes it.
+def progress_callback(epochs: int, *, stream: Any = None) -> tuple[Callable | None, Callable]:
+    """A ``fit`` callback showing a tqdm bar with epoch, loss and validation loss, and a function closing it.
 
-    A tqdm bar when ``stream`` (default stderr) is a terminal and tqdm is installed, else plain lines.
+    Quiet — ``(None, no-op)`` — when ``stream`` (default stderr) is not a terminal (a log file, CI, a pipe).
+    Without tqdm installed, a line every tenth of the run stands in for the bar.
     """
     stream = sys.stderr if stream is None else stream
+    if not getattr(stream, "isatty", lambda: False)():
+        return None, lambda: None
 
     def describe(history) -> dict[str, str]:
         shown = {"loss": f"{history.loss[-1]:.4g}"}
@@ -24,27 +27,24 @@ def progress_callback(epochs: int, *, stream: Any = None) -> tuple[Callable, Cal
             shown["val_loss"] = f"{history.val_loss[-1]:.4g}"
         return shown
 
-    if getattr(stream, "isatty", lambda: False)():
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            tqdm = None
-        if tqdm is not None:
-            bar = tqdm(total=epochs, unit="epoch", desc="training", file=stream)
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        every = max(1, epochs // 10)
 
-            def update(epoch, history):
-                bar.set_postfix(describe(history))
-                bar.update(1)
+        def log(epoch, history):
+            if epoch % every == 0 or epoch == epochs - 1:
+                shown = "  ".join(f"{k} {v}" for k, v in describe(history).items())
+                print(f"epoch {epoch + 1:4d}/{epochs}  {shown}", file=stream, flush=True)
 
-            return update, bar.close
-    every = max(1, epochs // 10)
+        return log, lambda: None
+    bar = tqdm(total=epochs, unit="epoch", desc="training", file=stream)
 
-    def log(epoch, history):
-        if epoch % every == 0 or epoch == epochs - 1:
-            shown = "  ".join(f"{k} {v}" for k, v in describe(history).items())
-            print(f"epoch {epoch + 1:4d}/{epochs}  {shown}", file=stream, flush=True)
+    def update(epoch, history):
+        bar.set_postfix(describe(history))
+        bar.update(1)
 
-    return log, lambda: None
+    return update, bar.close
 
 
 def plot_history(history, path: Any = None, *, ax: Any = None, log_scale: bool | None = None,

@@ -17,12 +17,35 @@ def _numpy_session_only(request):
         pytest.skip("the CLI runs in the numpy session")
 
 
-def test_train_on_the_default_dataset_reports_progress_and_accuracy(capsys):
+def test_train_on_the_default_dataset_reports_accuracy_and_is_quiet_off_a_terminal(capsys):
     assert cli.main(["train", "--epochs", "30"]) == 0
     out, err = capsys.readouterr()
     assert "iris: 120 training and 30 validation samples, 3 classes" in err
-    assert "epoch    1/30  loss" in err and "epoch   30/30" in err and "val_loss" in err
+    assert "training:" not in err and "epoch" not in err  # stderr is not a terminal here
     assert float(out.split("validation accuracy")[1].split()[0]) >= 0.8
+
+
+def test_on_a_terminal_a_progress_bar_shows_epochs_and_both_losses():
+    import io
+
+    from bpxp.progress import progress_callback
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    update, close = progress_callback(3, stream=terminal)
+    import bpxp
+
+    history = bpxp.History()
+    for epoch in range(3):
+        history.loss.append(1.0 / (epoch + 1))
+        history.val_loss.append(2.0 / (epoch + 1))
+        update(epoch, history)
+    close()
+    shown = terminal.getvalue()
+    assert "3/3" in shown and "loss=0.3333" in shown and "val_loss=0.6667" in shown
 
 
 def test_installed_console_command_runs():
