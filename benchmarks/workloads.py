@@ -80,9 +80,9 @@ class Workload:
 
 
 WORKLOADS = [
-    Workload("admissions 6-2-1, 360 rows, full batch", (6, 2, 1), "sigmoid", 360, None, 0.05, 400, 9, 50),
-    Workload("iris 4-8-3, 150 rows, full batch", (4, 8, 3), "sigmoid", 150, None, 0.1, 400, 9, 50),
-    Workload("iris 4-8-3, 150 rows, batch 16", (4, 8, 3), "sigmoid", 150, 16, 0.1, 40, 9, 5),
+    Workload("admissions 6-2-1, 360 rows, full batch", (6, 2, 1), "sigmoid", 360, None, 0.05, 400, 21, 50),
+    Workload("iris 4-8-3, 150 rows, full batch", (4, 8, 3), "sigmoid", 150, None, 0.1, 400, 21, 50),
+    Workload("iris 4-8-3, 150 rows, batch 16", (4, 8, 3), "sigmoid", 150, 16, 0.1, 40, 21, 5),
     Workload("784-256-128-10, 60k rows, batch 256", (784, 256, 128, 10), "relu", 60_000, 256, 0.01, 1, 5, 1),
     Workload("1024-4096-4096-1024, 4096 rows, batch 1024", (1024, 4096, 4096, 1024), "relu", 4096, 1024,
              0.01, 1, 5, 1),
