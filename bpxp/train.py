@@ -1,9 +1,10 @@
 """The training loop: epochs of (mini-)batches, validation and early stopping.
 
-One step is a pure function ``step(weights, biases, state, X_batch, Y_batch) → (weights, biases, state, L)``:
-forward, backward (``bpxp.network``) and the optimizer's update. It is compiled once where that pays (JAX).
-The loop keeps the epoch's running loss on the device and reads it on the host once per epoch — the only host
-synchronisation in training. Shuffled batches are gathered on the device from one host permutation per epoch.
+One step, ``step(weights, biases, state, total, X_batch, Y_batch, ones) → (weights, biases, state, total)``, is
+forward, backward (``bpxp.network``) and the optimizer's update (see :func:`make_step`), compiled once where
+that pays (JAX). The loop keeps the epoch's running loss on the device and reads it on the host once per epoch —
+the only host synchronisation in training (one epoch late when nothing needs it at once). Shuffled batches are
+gathered on the device from one host permutation per epoch.
 """
 
 from __future__ import annotations
