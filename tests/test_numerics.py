@@ -44,3 +44,18 @@ def test_cross_entropy_is_exact_where_the_naive_formula_is_fine(backend):
     naive_bce = -np.mean(np.sum(Y * np.log(p) + (1 - Y) * np.log(1 - p), axis=1))
     value = LOSSES["binary_cross_entropy"].value(backend.asarray(Y), None, backend.asarray(Z), xp=backend.xp)
     assert float(value) == pytest.approx(naive_bce, rel=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(("output", "loss"), [("sigmoid", "mse"), ("sigmoid", "binary_cross_entropy"),
+                                              ("softmax", "cross_entropy"), ("softmax", "mse")])
+def test_gradients_stay_finite_and_quiet_at_logits_of_1e4(backend, output, loss, dtype):
+    """Weights that drive the output logits to ±1e4: loss, δ and every gradient finite, no warning (issue 5)."""
+    X = np.array([[1.0, -1.0], [-1.0, 1.0], [0.5, 0.5]])
+    weights = [np.array([[1.0, -1.0], [-1.0, 1.0]]), np.array([[1e4, -1e4], [-1e4, 1e4]]) * 2]  # logits ≈ ±1.5e4
+    y = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0]])  # confidently wrong on the first two rows
+    net = backend.from_weights(weights, output=output, loss=loss, dtype=dtype)
+    grads = net.backward(X, y)
+    assert np.isfinite(float(grads.loss))
+    for array in (*grads.weights, *grads.deltas, grads.activations[-1]):
+        assert np.all(np.isfinite(bpxp.to_numpy(array)))
