@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from array_api_compat import device as _device_of
 
 from ._backend import array_backend, backend_name, device_label
 
@@ -65,12 +66,6 @@ def shape_of(x: Any, *, name: str) -> tuple[int, ...]:
         return np.shape(np.asarray(x))
     except (ValueError, TypeError):
         raise ValueError(f"`{name}` must be a rectangular array of numbers, got {type(x).__name__}") from None
-
-
-def _device_of(x: Any) -> Any:
-    import array_api_compat
-
-    return array_api_compat.device(x)
 
 
 def check_finite(x: Any, *, name: str, xp: Any) -> None:

@@ -298,7 +298,6 @@ class MLP:
         The parameters are updated in place where the backend allows (NumPy, CuPy, PyTorch, array-api-strict):
         arrays taken from ``net.weights`` before ``fit`` change with it.
         """
-        xp = self._xp
         X = self._features(X)
         Y = self._targets(y, X.shape[0])
         schedule = train.Schedule(
@@ -315,7 +314,6 @@ class MLP:
         if schedule.early_stopping is not None and validation is None:
             raise ValueError("`early_stopping` needs `validation_data` to watch: pass "
                              "validation_data=(X_val, y_val)")
-        weights, biases = self._parameters
         close = None
         if verbose:
             from .progress import progress_callback
@@ -324,13 +322,20 @@ class MLP:
             if shown is not None:
                 callback = shown if callback is None else _both(callback, shown)
         try:
-            weights, biases, state, history = train.run(
-                weights, biases, X, Y, activations=self._activations, loss=self._loss, optimizer=rule,
-                learning_rate=learning_rate, schedule=schedule, validation=validation, callback=callback, xp=xp,
-                l2=l2, state=optimizer_state)
+            return self._train(X, Y, schedule=schedule, learning_rate=learning_rate, rule=rule, l2=l2,
+                               validation=validation, callback=callback, optimizer_state=optimizer_state)
         finally:
             if close is not None:
                 close()
+
+    def _train(self, X: Any, Y: Any, *, schedule: train.Schedule, learning_rate: float, rule, l2: float,
+               validation: tuple | None, callback: Callable | None, optimizer_state: Any) -> train.History:
+        """Train on inputs already checked and on the device (``_features``/``_targets``/``_validation``)."""
+        weights, biases = self._parameters
+        weights, biases, state, history = train.run(
+            weights, biases, X, Y, activations=self._activations, loss=self._loss, optimizer=rule,
+            learning_rate=learning_rate, schedule=schedule, validation=validation, callback=callback, xp=self._xp,
+            l2=l2, state=optimizer_state)
         self.weights = list(weights)
         self.biases = None if biases is None else list(biases)
         self.optimizer_, self.optimizer_state_ = rule, state
@@ -424,7 +429,13 @@ class MLP:
         -------
         float
         """
-        A, _, Y = self._checked_forward(X, y)
+        X = self._features(X)
+        return self._score(X, self._targets(y, X.shape[0]))
+
+    def _score(self, X: Any, Y: Any) -> float:
+        """:meth:`score` of inputs already checked and on the device."""
+        weights, biases = self._parameters
+        A, _ = forward_pass(X, weights, biases, self._activations, xp=self._xp)
         if self.task == "regression":
             return float(metrics.r2(Y, A[-1], xp=self._xp))
         return float(metrics.accuracy(Y, A[-1], task=self.task, xp=self._xp))

@@ -19,6 +19,7 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+from array_api_compat import device as _device_of
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -27,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 
 from . import _backend, optimizers
 from .model import MLP
-from .train import _snapshot
+from .train import Schedule, _snapshot
 
 _ACTIVATIONS = {"logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu",
                 "identity": "identity", "leaky_relu": "leaky_relu"}
@@ -144,12 +145,14 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_, self.t_, self.stopped_early_ = 0, 0, False
 
     def _one_epoch(self, X, Y, validation) -> bool:
-        """One epoch of training; update the curves; return True when training should stop."""
+        """One epoch on inputs the network has checked once per fit call; update the curves; return True when
+        training should stop."""
         net = self.network_
-        history = net.fit(X, Y, epochs=1, learning_rate=self.learning_rate_init,
-                          batch_size=self._batch_size(X.shape[0]), optimizer=self._optimizer(),
-                          shuffle=self.shuffle, random_state=self._rng, l2=self.alpha,
-                          optimizer_state=self._optimizer_state, validation_data=validation)
+        schedule = Schedule(epochs=1, batch_size=self._batch_size(X.shape[0]), shuffle=self.shuffle,
+                            random_state=self._rng, early_stopping=None)
+        history = net._train(X, Y, schedule=schedule, learning_rate=float(self.learning_rate_init),
+                             rule=self._optimizer(), l2=float(self.alpha), validation=validation, callback=None,
+                             optimizer_state=self._optimizer_state)
         self._optimizer_state = net.optimizer_state_
         self.n_iter_ += 1
         self.t_ += X.shape[0]
@@ -159,7 +162,7 @@ class _BaseMLP(BaseEstimator):
         if self.verbose:
             print(f"Iteration {self.n_iter_}, loss = {history.loss[-1]:.8f}")
         if self.early_stopping and validation is not None:
-            score = net.score(*validation)
+            score = net._score(*validation)
             self.validation_scores_.append(score)
             improved = score > self.best_validation_score_ + self.tol
             if score > self.best_validation_score_:
@@ -191,6 +194,11 @@ class _BaseMLP(BaseEstimator):
                                               device, self._dtype(X))
             self._reset_progress()
         validation, X, Y = self._validation(X, Y, validation_data, incremental)
+        net = self.network_  # inputs checked and moved to the network's device once per call, not per epoch
+        X = net._features(X)
+        Y = net._targets(Y, X.shape[0])
+        if validation is not None:
+            validation = net._validation(validation)
         if incremental:
             if not self.stopped_early_ and self._one_epoch(X, Y, validation) and self.early_stopping:
                 self._stop()
@@ -416,12 +424,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
 def bpxp_to_numpy(x):
     return _backend.to_numpy(x) if _backend.array_backend(x) is not None else np.asarray(x)
-
-
-def _device_of(x):
-    from array_api_compat import device
-
-    return device(x)
 
 
 def _namespace_of(x):

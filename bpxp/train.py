@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any
 
+from array_api_compat import device as _device_of
+
 from . import _host
 from ._backend import compile_step, subtract_in_place
 from .activations import Activation
@@ -206,7 +208,3 @@ def _snapshot(weights, biases, state, *, xp):
     return copy(weights), copy(biases), state
 
 
-def _device_of(x: Any) -> Any:
-    from array_api_compat import device
-
-    return device(x)
