@@ -8,14 +8,18 @@ from ._backend import BackendInfo, backends, to_numpy
 from .checkpoint import load
 from .model import MLP
 from .network import Gradients
+from .recovery import DivergenceWarning, InterruptedWarning, TrainingDiverged
 from .train import History
 
 __version__ = "0.1.0"
 __all__ = [
     "MLP",
     "BackendInfo",
+    "DivergenceWarning",
     "Gradients",
     "History",
+    "InterruptedWarning",
+    "TrainingDiverged",
     "__version__",
     "activations",
     "backends",

@@ -195,6 +195,24 @@ def subtract_in_place(target: Any, update: Any) -> Any:
     return target
 
 
+def arrays_are_immutable(xp: Any) -> bool:
+    """Whether the namespace's arrays never change once made (JAX): a reference to them is a snapshot."""
+    return array_api_compat.is_jax_namespace(xp)
+
+
+def copy_into(slot: Any, source: Any) -> Any:
+    """A snapshot of ``source`` that later in-place updates cannot reach: written into ``slot``; return it.
+
+    NumPy, CuPy, PyTorch and array-api-strict copy into the preallocated ``slot`` (``slot[...] = source``: no
+    allocation, one memory copy); JAX arrays are immutable, so ``source`` itself is already a snapshot and is
+    returned as it is.
+    """
+    if array_api_compat.is_jax_array(source):
+        return source
+    slot[...] = source
+    return slot
+
+
 def compile_step(step: Any, xp: Any) -> Any:
     """Compile a pure training step where the library rewards it: ``jax.jit`` on JAX, unchanged elsewhere.
 

@@ -11,7 +11,7 @@ Biases start at zero.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -34,8 +34,30 @@ def initial_parameters(layer_sizes: Sequence[int], activation_names: Sequence[st
     return weights, biases
 
 
-def permutations(n_samples: int, random_state) -> Iterator[np.ndarray]:
-    """An endless stream of permutations of range(n_samples), one per epoch, from a seeded Generator."""
-    rng = np.random.default_rng(random_state)
-    while True:
-        yield rng.permutation(n_samples)
+class EpochOrders:
+    """An endless stream of permutations of range(n_samples), one per epoch, from a seeded Generator.
+
+    ``state`` is the Generator's state (a JSON-serialisable dict) between epochs: a checkpoint stores it and
+    :meth:`from_state` continues the very same stream after a resume.
+    """
+
+    def __init__(self, n_samples: int, random_state):
+        self.n_samples = n_samples
+        self._rng = np.random.default_rng(random_state)
+
+    @classmethod
+    def from_state(cls, n_samples: int, state: dict) -> EpochOrders:
+        orders = cls(n_samples, None)
+        orders._rng = np.random.Generator(getattr(np.random, state["bit_generator"])())
+        orders._rng.bit_generator.state = state
+        return orders
+
+    def __next__(self) -> np.ndarray:
+        return self._rng.permutation(self.n_samples)
+
+    def __iter__(self) -> EpochOrders:
+        return self
+
+    @property
+    def state(self) -> dict:
+        return self._rng.bit_generator.state

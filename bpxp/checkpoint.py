@@ -43,14 +43,18 @@ def save(net, path: str | os.PathLike, *, extra: dict | None = None) -> Path:
     -------
     pathlib.Path
     """
+    return _write(net, Path(path), weights=net.weights, biases=net.biases, rule=getattr(net, "optimizer_", None),
+                  state=getattr(net, "optimizer_state_", None), extra=extra)
+
+
+def _write(net, path: Path, *, weights, biases, rule, state, extra: dict | None = None,
+           arrays: dict | None = None) -> Path:
     from . import __version__
 
-    path = Path(path)
-    arrays = {f"weights_{i}": _backend.to_numpy(w) for i, w in enumerate(net.weights)}
-    if net.biases is not None:
-        arrays.update({f"biases_{i}": _backend.to_numpy(b) for i, b in enumerate(net.biases)})
-    state = getattr(net, "optimizer_state_", None)
-    rule = getattr(net, "optimizer_", None)
+    arrays = dict(arrays or {})
+    arrays.update({f"weights_{i}": _backend.to_numpy(w) for i, w in enumerate(weights)})
+    if biases is not None:
+        arrays.update({f"biases_{i}": _backend.to_numpy(b) for i, b in enumerate(biases)})
     flat, structure = _flatten(state)
     arrays.update({f"optimizer_{i}": _backend.to_numpy(a) for i, a in enumerate(flat)})
     metadata = {
@@ -64,6 +68,58 @@ def save(net, path: str | os.PathLike, *, extra: dict | None = None) -> Path:
     arrays["metadata"] = np.array(json.dumps(metadata))
     _write_atomically(path, arrays)
     return path
+
+
+def save_training(net, path: str | os.PathLike, outcome, *, rule, settings: dict) -> Path:
+    """Write a training checkpoint: the outcome's parameters and optimizer state, its History, epoch and
+    shuffling state, the best epoch's parameters under early stopping, and the fit's ``settings``.
+
+    ``bpxp.load`` reads it as any checkpoint; ``fit(..., resume=path)`` continues the fit from it.
+    """
+    best_arrays, best_structure = {}, None
+    if outcome.best is not None:
+        best_weights, best_biases, best_state = outcome.best
+        flat, best_structure = _flatten((tuple(best_weights), best_biases and tuple(best_biases), best_state))
+        best_arrays = {f"best_{i}": _backend.to_numpy(a) for i, a in enumerate(flat)}
+    training = {"epoch": outcome.epoch, "history": dataclasses.asdict(outcome.history),
+                "rng_state": outcome.rng_state, "since_best": outcome.since_best, "best": best_structure,
+                "settings": settings}
+    return _write(net, Path(path), weights=outcome.weights, biases=outcome.biases, rule=rule, state=outcome.state,
+                  extra={"training": training}, arrays=best_arrays)
+
+
+def read_training(path: str | os.PathLike, net) -> tuple[dict, Any]:
+    """A training checkpoint for ``net``: (the fit's settings, a ``bpxp.train.Outcome`` on net's device).
+
+    Raises a ValueError when the file is no training checkpoint or was written by a different network.
+    """
+    from .train import History, Outcome
+
+    metadata, arrays = read(path)
+    training = metadata.get("training")
+    if training is None:
+        raise ValueError(f"`resume`: {str(path)!r} is a checkpoint without training progress (written by "
+                         f"MLP.save, not by fit(checkpoint=...)); load it with bpxp.load and call fit instead")
+    mine = {"layer_sizes": list(net.layer_sizes), "hidden": net.hidden, "output": net.output, "loss": net.loss,
+            "bias": net.biases is not None, "dtype": net.dtype_name}
+    theirs = {key: metadata.get(key) for key in mine}
+    if mine != theirs:
+        differ = {key: (theirs[key], mine[key]) for key in mine if mine[key] != theirs[key]}
+        raise ValueError(f"`resume`: {str(path)!r} was written by a different network: "
+                         + ", ".join(f"{key} {old!r} there, {new!r} here" for key, (old, new) in differ.items()))
+    move = lambda a: net.xp.asarray(a, device=net.device)  # noqa: E731
+    n_layers = len(net.layer_sizes) - 1
+    weights = tuple(move(arrays[f"weights_{i}"]) for i in range(n_layers))
+    biases = tuple(move(arrays[f"biases_{i}"]) for i in range(n_layers)) if metadata["bias"] else None
+    state = _unflatten([move(arrays[f"optimizer_{i}"]) for i in range(_count(arrays))],
+                       metadata["optimizer_state"]) if metadata["optimizer_state"] is not None else None
+    best = None
+    if training["best"] is not None:
+        count = sum(1 for name in arrays if name.startswith("best_"))
+        best = _unflatten([move(arrays[f"best_{i}"]) for i in range(count)], training["best"])
+    outcome = Outcome(weights, biases, state, History(**training["history"]), epoch=training["epoch"],
+                      rng_state=training["rng_state"], best=best, since_best=training["since_best"])
+    return training["settings"], outcome
 
 
 def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -184,6 +240,8 @@ def _flatten(state: Any) -> tuple[list, Any]:
     flat: list = []
 
     def walk(node):
+        if node is None:
+            return None
         if isinstance(node, tuple | list):
             return [walk(child) for child in node]
         flat.append(node)
@@ -194,6 +252,8 @@ def _flatten(state: Any) -> tuple[list, Any]:
 
 
 def _unflatten(flat: list, structure: Any) -> Any:
+    if structure is None:
+        return None
     if isinstance(structure, list):
         return tuple(_unflatten(flat, child) for child in structure)
     return flat[structure]

@@ -6,8 +6,12 @@ math of ``bpxp.network``, ``bpxp.optimizers`` and ``bpxp.train``.
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import warnings
 from collections.abc import Callable, Sequence
 from numbers import Integral
+from pathlib import Path
 from typing import Any
 
 import array_api_compat
@@ -17,6 +21,7 @@ from .activations import get_activation
 from .losses import get_loss
 from .network import Gradients, forward_pass, gradients
 from .optimizers import get_optimizer
+from .recovery import DivergenceWarning, InterruptedWarning, TrainingDiverged
 
 
 class MLP:
@@ -259,7 +264,9 @@ class MLP:
             optimizer: Any = "sgd", shuffle: bool = True, validation_data: tuple | None = None,
             early_stopping: int | None = None, random_state: Any = None,
             callback: Callable[[int, train.History], None] | None = None, l2: float = 0.0,
-            optimizer_state: Any = None, verbose: bool = False) -> train.History:
+            optimizer_state: Any = None, clip_norm: float | None = None, on_divergence: str = "raise",
+            snapshot: bool = True, checkpoint: Any = None, checkpoint_every: int = 1, resume: Any = None,
+            verbose: bool = False) -> train.History:
         """Train by backpropagation; return the per-epoch :class:`~bpxp.train.History`.
 
         Parameters
@@ -267,7 +274,7 @@ class MLP:
         X : array, shape (n_samples, layer_sizes[0])
         y : array, shape (n_samples, layer_sizes[-1]), or (n_samples,) for one output or class labels
         epochs : int
-            Passes over the data.
+            Passes over the data (in all: a resumed fit runs the epochs the checkpoint had not reached).
         learning_rate : float
             η. With ``optimizer='sgd'`` each step is exactly ``W ← W − η·∂L/∂W``.
         batch_size : int, optional
@@ -290,11 +297,38 @@ class MLP:
         optimizer_state : optional
             Continue from this optimizer state (e.g. ``net.optimizer_state_`` of an earlier ``fit`` with the same
             optimizer) instead of a fresh one: momentum and Adam's moments carry over.
+        clip_norm : float, optional
+            Rescale each batch's gradients to a joint L2 norm of at most this (as
+            ``torch.nn.utils.clip_grad_norm_``).
+        on_divergence : {'raise', 'warn'}
+            When an epoch's loss or weights are not finite: raise :class:`bpxp.TrainingDiverged`, or warn
+            (:class:`bpxp.DivergenceWarning`) and return. Either way the network keeps the weights of the last
+            finite epoch (the best, under early stopping) and the History stops before the faulty epoch.
+        snapshot : bool
+            Keep a copy of the last finite epoch's parameters (one copy of the parameters in memory, one memory
+            copy per epoch) so that divergence and Ctrl-C restore them. Without it, a diverged network holds the
+            non-finite weights and an interrupted one the weights of the interrupted step.
+        checkpoint : str or path, optional
+            Write a training checkpoint there (atomically) every ``checkpoint_every`` epochs and when training
+            stops: parameters, optimizer state, History, epoch and the shuffling Generator's state.
+        checkpoint_every : int
+            Epochs between checkpoints.
+        resume : str or path, optional
+            Continue from a checkpoint written by ``fit(checkpoint=...)`` with the same network and settings:
+            the resumed run ends with exactly the weights of an uninterrupted one.
         verbose : bool
             Show a progress bar with the losses (on a terminal; quiet otherwise).
 
+        Raises
+        ------
+        TrainingDiverged
+            With ``on_divergence='raise'``, when the loss or the weights stop being finite.
+
         Notes
         -----
+        Ctrl-C (KeyboardInterrupt) during ``fit`` returns the History so far, with ``history.interrupted`` set
+        and an :class:`bpxp.InterruptedWarning` saying which epoch's weights the network kept.
+
         The parameters are updated in place where the backend allows (NumPy, CuPy, PyTorch, array-api-strict):
         arrays taken from ``net.weights`` before ``fit`` change with it.
         """
@@ -309,11 +343,24 @@ class MLP:
                                                                                   "early_stopping"))
         learning_rate = train.positive_float(learning_rate, "learning_rate")
         l2 = 0.0 if l2 == 0 else train.positive_float(l2, "l2")
+        clip_norm = None if clip_norm is None else train.positive_float(clip_norm, "clip_norm")
+        _check_choice(on_divergence, "on_divergence", ("raise", "warn"))
         rule = get_optimizer(optimizer)
         validation = self._validation(validation_data)
         if schedule.early_stopping is not None and validation is None:
             raise ValueError("`early_stopping` needs `validation_data` to watch: pass "
                              "validation_data=(X_val, y_val)")
+        if callback is not None and not callable(callback):
+            raise TypeError(f"`callback` must be callable as callback(epoch, history), got {callback!r}")
+        settings = {"learning_rate": learning_rate, "batch_size": min(schedule.batch_size, X.shape[0]),
+                    "optimizer": {"name": rule.name, **dataclasses.asdict(rule)}, "shuffle": schedule.shuffle,
+                    "l2": l2, "clip_norm": clip_norm, "early_stopping": schedule.early_stopping,
+                    "n_samples": X.shape[0]}
+        safety = train.Safety(snapshot=_check_bool(snapshot, "snapshot"),
+                              checkpoint=None if checkpoint is None else self._checkpointer(checkpoint, rule,
+                                                                                            settings),
+                              checkpoint_every=train.positive_int(checkpoint_every, "checkpoint_every"))
+        start = None if resume is None else self._resumed(resume, settings)
         close = None
         if verbose:
             from .progress import progress_callback
@@ -323,23 +370,61 @@ class MLP:
                 callback = shown if callback is None else _both(callback, shown)
         try:
             return self._train(X, Y, schedule=schedule, learning_rate=learning_rate, rule=rule, l2=l2,
-                               validation=validation, callback=callback, optimizer_state=optimizer_state)
+                               validation=validation, callback=callback, optimizer_state=optimizer_state,
+                               clip_norm=clip_norm, on_divergence=on_divergence, safety=safety, start=start)
         finally:
             if close is not None:
                 close()
 
     def _train(self, X: Any, Y: Any, *, schedule: train.Schedule, learning_rate: float, rule, l2: float,
-               validation: tuple | None, callback: Callable | None, optimizer_state: Any) -> train.History:
-        """Train on inputs already checked and on the device (``_features``/``_targets``/``_validation``)."""
+               validation: tuple | None, callback: Callable | None, optimizer_state: Any,
+               clip_norm: float | None = None, on_divergence: str = "raise",
+               safety: train.Safety | None = None, start: train.Outcome | None = None) -> train.History:
+        """Train on inputs already checked and on the device (``_features``/``_targets``/``_validation``).
+
+        Whatever stops training — the end, divergence, Ctrl-C, an error — the network is left holding the
+        parameters ``train.run`` kept.
+        """
         weights, biases = self._parameters
-        weights, biases, state, history = train.run(
-            weights, biases, X, Y, activations=self._activations, loss=self._loss, optimizer=rule,
-            learning_rate=learning_rate, schedule=schedule, validation=validation, callback=callback, xp=self._xp,
-            l2=l2, state=optimizer_state)
-        self.weights = list(weights)
-        self.biases = None if biases is None else list(biases)
-        self.optimizer_, self.optimizer_state_ = rule, state
-        return history
+        safety = safety or train.Safety()
+        outcome = start or train.Outcome(weights, biases, optimizer_state)
+        try:
+            train.run(outcome, X, Y, activations=self._activations, loss=self._loss, optimizer=rule,
+                      learning_rate=learning_rate, schedule=schedule, validation=validation, callback=callback,
+                      xp=self._xp, l2=l2, clip_norm=clip_norm, safety=safety)
+        finally:
+            self.weights = list(outcome.weights)
+            self.biases = None if outcome.biases is None else list(outcome.biases)
+            self.optimizer_, self.optimizer_state_ = rule, outcome.state
+        _report(outcome.history, on_divergence=on_divergence, snapshot=safety.snapshot)
+        return outcome.history
+
+    def _checkpointer(self, path: Any, rule, settings: dict) -> Callable[[train.Outcome], None]:
+        """``write(outcome)``: a training checkpoint of this network at ``path``."""
+        from .checkpoint import save_training
+
+        path = _check_path(path, "checkpoint")
+
+        def write(outcome: train.Outcome) -> None:
+            save_training(self, path, outcome, rule=rule, settings=settings)
+
+        return write
+
+    def _resumed(self, path: Any, settings: dict) -> train.Outcome:
+        """The Outcome a checkpoint left, after checking it was written by this network with these settings."""
+        from .checkpoint import read_training
+
+        path = _check_path(path, "resume")
+        if not path.is_file():
+            raise FileNotFoundError(f"`resume`: no checkpoint at {str(path)!r}")
+        saved, outcome = read_training(path, self)
+        differ = {key: (saved.get(key), value) for key, value in settings.items() if saved.get(key) != value}
+        if differ:
+            raise ValueError(f"`resume`: {str(path)!r} was written by a fit with other settings ("
+                             + ", ".join(f"{key} {old!r} there, {new!r} here" for key, (old, new) in differ.items())
+                             + "); resume with the same settings, or bpxp.load it and start a new fit")
+        outcome.history.interrupted, outcome.history.diverged_at = False, None
+        return outcome
 
     def _validation(self, validation_data: Any) -> tuple | None:
         if validation_data is None:
@@ -439,6 +524,39 @@ class MLP:
         if self.task == "regression":
             return float(metrics.r2(Y, A[-1], xp=self._xp))
         return float(metrics.accuracy(Y, A[-1], task=self.task, xp=self._xp))
+
+
+def _report(history: train.History, *, on_divergence: str, snapshot: bool) -> None:
+    """Say how training ended when it did not end normally: raise or warn on divergence, warn on Ctrl-C."""
+    kept = "the weights it started with" if history.kept_epoch is None else f"the weights of epoch {history.kept_epoch}"
+    if history.diverged_at is not None:
+        last = history.loss[-1] if history.loss else None
+        if snapshot:
+            holds = f"the network keeps {kept}"
+        else:
+            holds = "the network holds the non-finite weights (snapshot=False keeps no copy)"
+        message = (f"training diverged at epoch {history.diverged_at}: the loss or the weights became NaN or "
+                   f"infinite (last finite loss: {'none' if last is None else f'{last:.6g}'}); {holds}. Try a "
+                   f"smaller learning_rate, clip_norm=..., or standardised inputs")
+        if on_divergence == "raise":
+            raise TrainingDiverged(message, epoch=history.diverged_at, last_finite_loss=last, history=history)
+        warnings.warn(message, DivergenceWarning, stacklevel=4)
+    elif history.interrupted:
+        holds = kept if snapshot else "the weights of the interrupted step (snapshot=False keeps no copy)"
+        warnings.warn(f"training interrupted after {history.epochs} completed epochs; the network keeps {holds}",
+                      InterruptedWarning, stacklevel=4)
+
+
+def _check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"`{name}` must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def _check_path(value: Any, name: str) -> Path:
+    if not isinstance(value, str | os.PathLike):
+        raise TypeError(f"`{name}` must be a file path (str or os.PathLike), got {type(value).__name__}")
+    return Path(value)
 
 
 def _both(first: Callable, second: Callable) -> Callable:

@@ -91,6 +91,19 @@ class Adam(Optimizer):
         return directions, (first, second, beta1_power, beta2_power)
 
 
+def clip_by_global_norm(grads: tuple, max_norm: float, *, xp: Any) -> tuple:
+    """Rescale the gradients of all parameters together so that their joint norm is at most c = ``max_norm``.
+
+        ‖g‖ = √(Σₚ Σ gₚ²),   g ← g · min(1, c / (‖g‖ + 10⁻⁶))
+
+    as ``torch.nn.utils.clip_grad_norm_``: the direction is kept, only the length is capped. Computed on the
+    device; nothing is read on the host.
+    """
+    norm = xp.sqrt(sum(xp.sum(g * g) for g in grads))
+    factor = xp.clip(max_norm / (norm + 1e-6), max=1.0)
+    return tuple(g * factor for g in grads)
+
+
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
 
 

@@ -19,11 +19,12 @@ from typing import Any
 from array_api_compat import device as _device_of
 
 from . import _host
-from ._backend import compile_step, subtract_in_place
+from ._backend import arrays_are_immutable, compile_step, subtract_in_place
 from .activations import Activation
 from .losses import Loss
 from .network import backward_pass, forward_pass
-from .optimizers import Optimizer
+from .optimizers import Optimizer, clip_by_global_norm
+from .recovery import LastFinite, finite_check
 
 
 @dataclass
@@ -33,24 +34,34 @@ class History:
     Attributes
     ----------
     loss : list of float
-        Training loss of each epoch: the mean over the epoch's batches of L computed before each batch's update
-        (for full-batch training, the loss of the weights the epoch started with).
+        Training loss of each completed epoch: the mean over the epoch's batches of L computed before each
+        batch's update (for full-batch training, the loss of the weights the epoch started with).
     val_loss : list of float
         Loss on ``validation_data`` after each epoch's updates (empty without validation data).
     best_epoch : int or None
         0-based epoch with the lowest ``val_loss`` (the weights kept under early stopping).
     stopped_early : bool
         Whether early stopping ended training before ``epochs``.
+    diverged_at : int or None
+        0-based epoch whose loss, validation loss or weights were not finite, when training diverged.
+    interrupted : bool
+        Whether Ctrl-C (KeyboardInterrupt) ended training.
+    kept_epoch : int or None
+        The epoch whose weights the network holds after ``fit`` (the last one, the best under early stopping,
+        the last finite one after a divergence); None when it holds the weights it started with.
     """
 
     loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     best_epoch: int | None = None
     stopped_early: bool = False
+    diverged_at: int | None = None
+    interrupted: bool = False
+    kept_epoch: int | None = None
 
     @property
     def epochs(self) -> int:
-        """Number of epochs run."""
+        """Number of epochs completed."""
         return len(self.loss)
 
     def plot(self, path: Any = None, **options):
@@ -62,7 +73,7 @@ class History:
 
 @functools.lru_cache(maxsize=64)
 def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimizer, learning_rate: float,
-              *, xp: Any, l2: float = 0.0) -> Callable:
+              *, xp: Any, l2: float = 0.0, clip_norm: float | None = None) -> Callable:
     """Build the training step for one architecture, compiled for the namespace where that pays.
 
     ``step(weights, biases, state, total, X, Y, ones) → (weights, biases, state, total + Σᵢ ℓᵢ)``: forward, backward
@@ -78,8 +89,11 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
 
     ``l2`` = α adds the penalty (α/2m)·Σₗ‖Wˡ‖² to each batch's loss, as scikit-learn's ``alpha`` does: the
     weights' gradients gain (α/m)·Wˡ; biases are not penalised.
+
+    ``clip_norm`` = c rescales each batch's gradients (penalty included) to a joint norm of at most c before the
+    optimizer sees them (``bpxp.optimizers.clip_by_global_norm``); η is then not folded into δ.
     """
-    fold = optimizer.direction_is_gradient
+    fold = optimizer.direction_is_gradient and clip_norm is None
 
     def step(weights, biases, state, total, X, Y, ones):
         scale = (learning_rate if fold else 1.0) / X.shape[0]
@@ -94,6 +108,8 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
             batch_total = batch_total + (0.5 * l2) * sum(xp.sum(W * W) for W in weights)
         grads = [*dW, *db] if biases is not None else dW
         params = [*weights, *biases] if biases is not None else weights
+        if clip_norm is not None:
+            grads = clip_by_global_norm(tuple(grads), clip_norm, xp=xp)
         if fold:
             params = [subtract_in_place(p, d) for p, d in zip(params, grads)]
         else:
@@ -135,63 +151,159 @@ class Schedule:
     early_stopping: int | None
 
 
-def run(weights: tuple, biases: tuple | None, X: Any, Y: Any, *, activations: tuple[Activation, ...],
-        loss: Loss, optimizer: Optimizer, learning_rate: float, schedule: Schedule, validation: tuple | None,
-        callback: Callable | None, xp: Any, l2: float = 0.0, state: Any = None):
-    """Train from (weights, biases); return the final (or best) parameters, the optimizer state and History.
+@dataclass
+class Outcome:
+    """Where a fit stands: the parameters to keep, the optimizer state, the History — whatever stops it.
+
+    ``run`` updates it after every verified epoch and, when training stops for any reason (the end, early
+    stopping, divergence, Ctrl-C, an error), leaves in it the parameters the network should hold. A checkpoint
+    stores it; ``fit(resume=...)`` starts from one read back.
+    """
+
+    weights: tuple
+    biases: tuple | None
+    state: Any = None
+    history: History = field(default_factory=History)
+    epoch: int = -1  # the last completed, verified epoch
+    rng_state: dict | None = None  # the shuffling Generator's state after that epoch's permutation
+    best: tuple | None = None  # (weights, biases, state) of the best epoch under early stopping
+    since_best: int = 0
+
+
+@dataclass(frozen=True)
+class Safety:
+    """How ``run`` guards the parameters: a copy of the last finite epoch, checkpoints every few epochs."""
+
+    snapshot: bool = True
+    checkpoint: Callable[[Outcome], None] | None = None
+    checkpoint_every: int = 1
+
+
+def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...], loss: Loss,
+        optimizer: Optimizer, learning_rate: float, schedule: Schedule, validation: tuple | None,
+        callback: Callable | None, xp: Any, l2: float = 0.0, clip_norm: float | None = None,
+        safety: Safety | None = None) -> Outcome:
+    """Train from ``outcome`` (its parameters, state, History and epoch) up to ``schedule.epochs``; return it.
 
     Inputs are already checked and on the network's device; nothing in the loop validates, looks up a
-    namespace or reads the device except the once-per-epoch loss read. Parameters may be updated in place.
+    namespace or reads the device except the once-per-epoch check of the loss and the parameters
+    (``bpxp.recovery``). Parameters may be updated in place.
+
+    Training stops at the end, under early stopping, at the first non-finite epoch (``History.diverged_at``)
+    or at Ctrl-C (``History.interrupted``); the outcome then holds the last epoch's, the best, the last finite
+    or the last completed epoch's parameters. Any other exception propagates after the outcome is restored
+    to the last completed epoch.
     """
-    step = make_step(activations, loss, optimizer, learning_rate, xp=xp, l2=l2)
-    if state is None:
-        state = optimizer.init((*weights, *(biases or ())), xp=xp)
+    step = make_step(activations, loss, optimizer, learning_rate, xp=xp, l2=l2, clip_norm=clip_norm)
+    safety = safety or Safety()
+    if outcome.state is None:
+        outcome.state = optimizer.init((*outcome.weights, *(outcome.biases or ())), xp=xp)
+    weights, biases, state, history = outcome.weights, outcome.biases, outcome.state, outcome.history
     n = X.shape[0]
     batch = min(schedule.batch_size, n)
     bounds = [(start, min(start + batch, n)) for start in range(0, n, batch)]
     device = _device_of(X)
     zero = xp.zeros((), dtype=X.dtype, device=device)
     # Full-batch gradients do not depend on row order: shuffling would only cost a gather.
-    orders = _host.permutations(n, schedule.random_state) if schedule.shuffle and batch < n else None
+    orders = None
+    if schedule.shuffle and batch < n:
+        orders = _host.EpochOrders(n, schedule.random_state) if outcome.rng_state is None \
+            else _host.EpochOrders.from_state(n, outcome.rng_state)
     in_order = [(X, Y)] if batch == n else [(X[a:b, ...], Y[a:b, ...]) for a, b in bounds]
     ones_outputs = xp.ones((Y.shape[1], 1), dtype=X.dtype, device=device)
     ones = {size: (xp.ones((1, size), dtype=X.dtype, device=device), ones_outputs)
             for size in {b - a for a, b in bounds}}
-    history, best, since_best = History(), None, 0
-    # With nothing to decide per epoch, each epoch's loss is read after the next epoch's steps are queued:
-    # still one read per epoch, but an asynchronous device (JAX, a CUDA stream) never waits for the host.
-    lagging = validation is None and callback is None and schedule.early_stopping is None
-    unread = None
-    for epoch in range(schedule.epochs):
-        batches = in_order if orders is None else _shuffled(X, Y, next(orders), bounds, device, xp=xp)
-        total = zero
-        for X_batch, Y_batch in batches:
-            weights, biases, state, total = step(weights, biases, state, total, X_batch, Y_batch,
-                                                 ones[X_batch.shape[0]])
-        if lagging:
-            if unread is not None:
-                history.loss.append(float(unread) / n)
-            unread = total
-            continue
-        history.loss.append(float(total) / n)  # the one host read of the epoch
-        if validation is not None:
+    last_finite = LastFinite((*weights, *(biases or ())), xp=xp, copies=safety.snapshot)
+    n_layers = len(weights)
+    # With nothing to decide per epoch, each epoch's check is read after the next epoch's steps are queued:
+    # still one read per epoch, but an asynchronous device (JAX, a CUDA stream) never waits for the host. That
+    # needs the epoch's parameters intact one epoch later: free where arrays are immutable (JAX), a second copy
+    # elsewhere — so mutable arrays lag only with no snapshot and no checkpoints to take.
+    lagging = (validation is None and callback is None and schedule.early_stopping is None
+               and (arrays_are_immutable(xp) or not (safety.snapshot or safety.checkpoint)))
+
+    def settle(epoch, check, weights, biases, state, rng_state) -> bool:
+        """Read the epoch's check (and validation loss); keep the epoch if finite, else record the divergence."""
+        value = float(check) / n  # the one host read of the epoch
+        val_loss = None
+        if math.isfinite(value) and validation is not None:
             X_val, Y_val = validation
             A, Z = forward_pass(X_val, weights, biases, activations, xp=xp)
-            history.val_loss.append(float(loss.value(Y_val, A[-1], Z, xp=xp)))
-            if best is None or history.val_loss[-1] < history.val_loss[history.best_epoch]:
-                best, since_best, history.best_epoch = _snapshot(weights, biases, state, xp=xp), 0, epoch
+            val_loss = float(loss.value(Y_val, A[-1], Z, xp=xp))
+        if not math.isfinite(value) or (val_loss is not None and not math.isfinite(val_loss)):
+            history.diverged_at = epoch
+            return False
+        last_finite.keep((*weights, *(biases or ())))
+        outcome.weights, outcome.biases, outcome.state = weights, biases, state
+        outcome.epoch, outcome.rng_state = epoch, rng_state
+        history.loss.append(value)
+        if val_loss is not None:
+            history.val_loss.append(val_loss)
+            if outcome.best is None or val_loss < history.val_loss[history.best_epoch - first_epoch]:
+                outcome.best, outcome.since_best, history.best_epoch = _snapshot(weights, biases, state, xp=xp), 0, \
+                    epoch
             else:
-                since_best += 1
-        if callback is not None:
-            callback(epoch, history)
-        if schedule.early_stopping is not None and since_best >= schedule.early_stopping:
-            history.stopped_early = True
-            break
-    if unread is not None:
-        history.loss.append(float(unread) / n)
-    if schedule.early_stopping is not None and best is not None:
-        weights, biases, state = best
-    return weights, biases, state, history
+                outcome.since_best += 1
+        if safety.checkpoint is not None and (epoch + 1) % safety.checkpoint_every == 0:
+            safety.checkpoint(outcome)
+        return True
+
+    first_epoch = outcome.epoch + 1 - len(history.val_loss)  # val_loss[i] belongs to epoch first_epoch + i
+    pending = None
+    try:
+        for epoch in range(outcome.epoch + 1, schedule.epochs):
+            batches = in_order if orders is None else _shuffled(X, Y, next(orders), bounds, device, xp=xp)
+            total = zero
+            for X_batch, Y_batch in batches:
+                weights, biases, state, total = step(weights, biases, state, total, X_batch, Y_batch,
+                                                     ones[X_batch.shape[0]])
+            record = (epoch, finite_check(total, (*weights, *(biases or ())), xp=xp), weights, biases, state,
+                      None if orders is None else orders.state)
+            if lagging:
+                previous, pending = pending, record
+                if previous is not None and not settle(*previous):
+                    pending = None
+                    break
+                continue
+            if not settle(*record):
+                break
+            if callback is not None:
+                callback(epoch, history)
+            if schedule.early_stopping is not None and outcome.since_best >= schedule.early_stopping:
+                history.stopped_early = True
+                break
+        if pending is not None:
+            settle(*pending)
+            pending = None
+    except KeyboardInterrupt:
+        history.interrupted = True
+        if pending is not None and history.diverged_at is None:
+            settle(*pending)  # the epoch before Ctrl-C had completed: keep it if finite
+    except BaseException:
+        _restore(outcome, last_finite, n_layers)
+        raise
+    if history.diverged_at is not None or history.interrupted:
+        _restore(outcome, last_finite, n_layers)
+    if safety.checkpoint is not None and (outcome.epoch + 1) % safety.checkpoint_every != 0:
+        safety.checkpoint(outcome)  # the last completed epoch, unless it was just written
+    return finish(outcome, early_stopping=schedule.early_stopping is not None)
+
+
+def finish(outcome: Outcome, *, early_stopping: bool) -> Outcome:
+    """Under early stopping, swap in the best epoch's parameters; record which epoch the outcome holds."""
+    if early_stopping and outcome.best is not None:
+        outcome.weights, outcome.biases, outcome.state = outcome.best
+        outcome.history.kept_epoch = outcome.history.best_epoch
+    else:
+        outcome.history.kept_epoch = outcome.epoch if outcome.epoch >= 0 else None
+    return outcome
+
+
+def _restore(outcome: Outcome, last_finite: LastFinite, n_layers: int) -> None:
+    """Point the outcome at the kept parameters of its last verified epoch (the live ones may be past it)."""
+    kept = last_finite.parameters
+    outcome.weights = tuple(kept[:n_layers])
+    outcome.biases = None if outcome.biases is None else tuple(kept[n_layers:])
 
 
 def _shuffled(X, Y, permutation, bounds, device, *, xp):
@@ -206,5 +318,3 @@ def _snapshot(weights, biases, state, *, xp):
     """Copies of the parameters (the step updates them in place) and the optimizer state as it is."""
     copy = lambda arrays: None if arrays is None else tuple(xp.asarray(a, copy=True) for a in arrays)  # noqa: E731
     return copy(weights), copy(biases), state
-
-
