@@ -213,6 +213,16 @@ def copy_into(slot: Any, source: Any) -> Any:
     return slot
 
 
+def floating_point_warnings_silenced():
+    """A context in which NumPy (and array-api-strict, built on it) stays silent about overflow and NaN.
+
+    Training checks once per epoch that the loss and the parameters are finite and reports a divergence itself
+    (``bpxp.recovery``); NumPy's own "overflow encountered in multiply" on the way there would be noise — and
+    CuPy, PyTorch and JAX never warn.
+    """
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
+
+
 def compile_step(step: Any, xp: Any) -> Any:
     """Compile a pure training step where the library rewards it: ``jax.jit`` on JAX, unchanged elsewhere.
 

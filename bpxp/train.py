@@ -19,7 +19,7 @@ from typing import Any
 from array_api_compat import device as _device_of
 
 from . import _host
-from ._backend import arrays_are_immutable, compile_step, subtract_in_place
+from ._backend import arrays_are_immutable, compile_step, floating_point_warnings_silenced, subtract_in_place
 from .activations import Activation
 from .losses import Loss
 from .network import backward_pass, forward_pass
@@ -250,38 +250,39 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
 
     first_epoch = outcome.epoch + 1 - len(history.val_loss)  # val_loss[i] belongs to epoch first_epoch + i
     pending = None
-    try:
-        for epoch in range(outcome.epoch + 1, schedule.epochs):
-            batches = in_order if orders is None else _shuffled(X, Y, next(orders), bounds, device, xp=xp)
-            total = zero
-            for X_batch, Y_batch in batches:
-                weights, biases, state, total = step(weights, biases, state, total, X_batch, Y_batch,
-                                                     ones[X_batch.shape[0]])
-            record = (epoch, finite_check(total, (*weights, *(biases or ())), xp=xp), weights, biases, state,
-                      None if orders is None else orders.state)
-            if lagging:
-                previous, pending = pending, record
-                if previous is not None and not settle(*previous):
-                    pending = None
+    with floating_point_warnings_silenced():  # divergence is detected and reported below, not warned
+        try:
+            for epoch in range(outcome.epoch + 1, schedule.epochs):
+                batches = in_order if orders is None else _shuffled(X, Y, next(orders), bounds, device, xp=xp)
+                total = zero
+                for X_batch, Y_batch in batches:
+                    weights, biases, state, total = step(weights, biases, state, total, X_batch, Y_batch,
+                                                         ones[X_batch.shape[0]])
+                record = (epoch, finite_check(total, (*weights, *(biases or ())), xp=xp), weights, biases, state,
+                          None if orders is None else orders.state)
+                if lagging:
+                    previous, pending = pending, record
+                    if previous is not None and not settle(*previous):
+                        pending = None
+                        break
+                    continue
+                if not settle(*record):
                     break
-                continue
-            if not settle(*record):
-                break
-            if callback is not None:
-                callback(epoch, history)
-            if schedule.early_stopping is not None and outcome.since_best >= schedule.early_stopping:
-                history.stopped_early = True
-                break
-        if pending is not None:
-            settle(*pending)
-            pending = None
-    except KeyboardInterrupt:
-        history.interrupted = True
-        if pending is not None and history.diverged_at is None:
-            settle(*pending)  # the epoch before Ctrl-C had completed: keep it if finite
-    except BaseException:
-        _restore(outcome, last_finite, n_layers)
-        raise
+                if callback is not None:
+                    callback(epoch, history)
+                if schedule.early_stopping is not None and outcome.since_best >= schedule.early_stopping:
+                    history.stopped_early = True
+                    break
+            if pending is not None:
+                settle(*pending)
+                pending = None
+        except KeyboardInterrupt:
+            history.interrupted = True
+            if pending is not None and history.diverged_at is None:
+                settle(*pending)  # the epoch before Ctrl-C had completed: keep it if finite
+        except BaseException:
+            _restore(outcome, last_finite, n_layers)
+            raise
     if history.diverged_at is not None or history.interrupted:
         _restore(outcome, last_finite, n_layers)
     if safety.checkpoint is not None and (outcome.epoch + 1) % safety.checkpoint_every != 0:

@@ -1,0 +1,329 @@
+"""Divergence is caught, Ctrl-C loses nothing, checkpoints resume to the very same weights."""
+
+import _thread
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bpxp
+from bpxp import checkpoint
+
+EXACT = dict(rtol=0, atol=0)
+
+
+def _regression_data(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    return X, X @ np.array([1.0, 2.0, 3.0])
+
+
+def _classification_data(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4))
+    return X, (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 0.5).astype(int)
+
+
+def _regressor(backend, **options):
+    return backend.mlp([3, 8, 1], hidden="relu", output="identity", dtype="float64", random_state=0, **options)
+
+
+def _classifier(backend):
+    return backend.mlp([4, 6, 3], hidden="tanh", output="softmax", loss="cross_entropy", dtype="float64",
+                       random_state=0)
+
+
+def _weights(net):
+    return [bpxp.to_numpy(a) for a in [*net.weights, *(net.biases or [])]]
+
+
+def _assert_same_weights(net, reference):
+    for actual, expected in zip(_weights(net), _weights(reference), strict=True):
+        np.testing.assert_allclose(actual, expected, **EXACT)
+
+
+def _all_finite(net):
+    return all(np.isfinite(a).all() for a in _weights(net))
+
+
+# -- divergence -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("batch_size", [None, 8])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_divergence_raises_and_keeps_the_weights_of_the_last_finite_epoch(backend, batch_size, optimizer):
+    X, y = _regression_data()
+    rate = 5.0 if optimizer == "sgd" else 1e200  # Adam moves each weight by ≈ η per step
+    net = _regressor(backend)
+    with pytest.raises(bpxp.TrainingDiverged, match=r"diverged at epoch \d+.*last finite loss") as caught:
+        net.fit(X, y, epochs=500, learning_rate=rate, batch_size=batch_size, optimizer=optimizer, shuffle=False)
+    error = caught.value
+    history = error.history
+    assert history.diverged_at == error.epoch
+    assert error.epoch > 0 or optimizer == "adam"  # Adam's bounded steps need a huge η, and may blow up at once
+    assert history.epochs == error.epoch and history.kept_epoch == (error.epoch - 1 if error.epoch else None)
+    assert error.last_finite_loss == (history.loss[-1] if error.epoch else None)
+    assert np.isfinite(history.loss).all() and _all_finite(net)
+    # the weights are exactly those of an undisturbed run stopped after the last finite epoch
+    reference = _regressor(backend)
+    if error.epoch:
+        reference.fit(X, y, epochs=error.epoch, learning_rate=rate, batch_size=batch_size, optimizer=optimizer,
+                      shuffle=False)
+    _assert_same_weights(net, reference)
+
+
+def test_divergence_can_warn_and_return_instead(backend):
+    X, y = _regression_data()
+    net = _regressor(backend)
+    with pytest.warns(bpxp.DivergenceWarning, match=r"diverged at epoch (\d+).*keeps the weights of epoch"):
+        history = net.fit(X, y, epochs=500, learning_rate=5.0, on_divergence="warn")
+    assert history.diverged_at is not None and history.kept_epoch == history.diverged_at - 1
+    assert _all_finite(net) and np.isfinite(history.loss).all()
+
+
+def test_a_first_epoch_that_diverges_keeps_the_starting_weights(backend):
+    X, y = _regression_data()
+    weights = [np.full((3, 2), 1e200), np.ones((2, 1))]  # the loss overflows at once
+    net = backend.from_weights(weights, hidden="identity", output="identity")
+    with pytest.raises(bpxp.TrainingDiverged, match=r"epoch 0.*last finite loss: none.*weights it started with"):
+        net.fit(X, y, epochs=3, learning_rate=0.1)
+    np.testing.assert_allclose(_weights(net)[0], weights[0], **EXACT)
+
+
+def test_without_a_snapshot_the_diverged_weights_are_reported_not_hidden(backend):
+    X, y = _regression_data()
+    net = _regressor(backend)
+    with pytest.raises(bpxp.TrainingDiverged, match=r"holds the non-finite weights \(snapshot=False"):
+        net.fit(X, y, epochs=500, learning_rate=5.0, snapshot=False)
+
+
+def test_a_non_finite_validation_loss_is_a_divergence(backend):
+    X, y = _regression_data()
+    net = _regressor(backend)
+    X_val = np.full((4, 3), 1e300)  # finite inputs whose outputs overflow: the validation loss is inf
+    with pytest.raises(bpxp.TrainingDiverged, match="epoch 0"):
+        net.fit(X, y, epochs=3, learning_rate=0.01, validation_data=(X_val, np.zeros(4)))
+
+
+def test_under_early_stopping_a_divergence_keeps_the_best_epoch(backend):
+    X, y = _regression_data()
+    net = _regressor(backend)
+    with pytest.raises(bpxp.TrainingDiverged) as caught:
+        net.fit(X, y, epochs=500, learning_rate=1.0, validation_data=(X, y), early_stopping=1000, shuffle=False)
+    history = caught.value.history
+    assert history.kept_epoch == history.best_epoch == int(np.argmin(history.val_loss))
+    assert net.loss_value(X, y) == pytest.approx(history.val_loss[history.best_epoch], rel=1e-12)
+
+
+def test_clip_norm_rescales_the_joint_gradient_as_torch_does(backend):
+    X, y = _regression_data()
+    net, plain = _regressor(backend), _regressor(backend)
+    gradients = plain.backward(X, y)
+    grads = [bpxp.to_numpy(g) for g in [*gradients.weights, *gradients.biases]]
+    norm = np.sqrt(sum(np.sum(g * g) for g in grads))
+    assert norm > 1.0
+    before = _weights(plain)
+    net.fit(X, y, epochs=1, learning_rate=0.1, clip_norm=1.0)
+    factor = min(1.0, 1.0 / (norm + 1e-6))  # torch.nn.utils.clip_grad_norm_
+    for after, start, g in zip(_weights(net), before, grads, strict=True):
+        np.testing.assert_allclose(after, start - 0.1 * factor * g, rtol=0, atol=1e-12)
+    # a bound the gradients never reach changes nothing
+    unclipped = _regressor(backend)
+    unclipped.fit(X, y, epochs=1, learning_rate=0.1, clip_norm=1e9)
+    plain.fit(X, y, epochs=1, learning_rate=0.1)
+    for a, b in zip(_weights(unclipped), _weights(plain), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+def test_clip_norm_keeps_a_too_large_learning_rate_from_diverging(backend):
+    X, y = _regression_data()
+    net = _regressor(backend)
+    history = net.fit(X, y, epochs=100, learning_rate=0.5, clip_norm=1.0, shuffle=False, batch_size=8)
+    assert history.diverged_at is None and _all_finite(net)
+
+
+# -- interruption ---------------------------------------------------------------------------------------------
+
+def _interrupt_at(epoch_to_stop):
+    def callback(epoch, history):
+        if epoch == epoch_to_stop:
+            raise KeyboardInterrupt
+
+    return callback
+
+
+def test_ctrl_c_returns_the_history_and_the_last_completed_epoch(backend):
+    X, y = _classification_data()
+    net = _classifier(backend)
+    with pytest.warns(bpxp.InterruptedWarning, match=r"interrupted after 4 completed epochs.*epoch 3"):
+        history = net.fit(X, y, epochs=50, learning_rate=0.1, batch_size=16, optimizer="adam", random_state=1,
+                          callback=_interrupt_at(3))
+    assert history.interrupted and history.epochs == 4 and history.kept_epoch == 3
+    reference = _classifier(backend)
+    reference.fit(X, y, epochs=4, learning_rate=0.1, batch_size=16, optimizer="adam", random_state=1)
+    _assert_same_weights(net, reference)
+
+
+def test_ctrl_c_at_any_moment_keeps_a_completed_epoch(backend):
+    """A real asynchronous KeyboardInterrupt (as Ctrl-C delivers it) lands wherever the loop happens to be."""
+    X, y = _classification_data(n=400)
+    options = dict(learning_rate=0.05, batch_size=8, optimizer="momentum", random_state=2)
+    net = _classifier(backend)
+    net.fit(X[:8], y[:8], epochs=1, **options)  # warm-up: compile (JAX) before the clock starts
+    net = _classifier(backend)
+    timer = threading.Timer(0.4, _thread.interrupt_main)
+    timer.start()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            history = net.fit(X, y, epochs=10**6, **options)
+    finally:
+        timer.cancel()
+    assert history.interrupted and any(w.category is bpxp.InterruptedWarning for w in caught)
+    reference = _classifier(backend)
+    if history.kept_epoch is None:
+        _assert_same_weights(net, reference)
+    else:
+        reference.fit(X, y, epochs=history.kept_epoch + 1, **options)
+        _assert_same_weights(net, reference)
+    assert len(history.loss) == history.epochs == (0 if history.kept_epoch is None else history.kept_epoch + 1)
+
+
+def test_ctrl_c_under_early_stopping_keeps_the_best_epoch(backend):
+    X, y = _classification_data()
+    net = _classifier(backend)
+    with pytest.warns(bpxp.InterruptedWarning):
+        history = net.fit(X, y, epochs=50, learning_rate=0.5, validation_data=(X[:20], y[:20]), early_stopping=50,
+                          callback=_interrupt_at(6))
+    assert history.kept_epoch == history.best_epoch
+    assert net.loss_value(X[:20], y[:20]) == pytest.approx(min(history.val_loss), rel=1e-12)
+
+
+def test_an_error_mid_fit_leaves_the_last_completed_epoch(backend):
+    X, y = _classification_data()
+    net = _classifier(backend)
+
+    def failing(epoch, history):
+        if epoch == 2:
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        net.fit(X, y, epochs=10, learning_rate=0.1, batch_size=16, random_state=0, callback=failing)
+    reference = _classifier(backend)
+    reference.fit(X, y, epochs=3, learning_rate=0.1, batch_size=16, random_state=0)
+    _assert_same_weights(net, reference)
+
+
+# -- checkpoints and resume -----------------------------------------------------------------------------------
+
+FIT = dict(epochs=12, learning_rate=0.05, batch_size=16, optimizer="adam", random_state=3)
+
+
+def test_an_interrupted_and_resumed_fit_ends_with_the_weights_of_an_uninterrupted_one(backend, tmp_path):
+    X, y = _classification_data()
+    path = tmp_path / "run.npz"
+    first = _classifier(backend)
+    with pytest.warns(bpxp.InterruptedWarning):
+        first.fit(X, y, checkpoint=path, checkpoint_every=2, callback=_interrupt_at(6), **FIT)
+    saved = checkpoint.read(path)[0]["training"]
+    assert saved["epoch"] == 6 and len(saved["history"]["loss"]) == 7
+    resumed = backend.mlp([4, 6, 3], hidden="tanh", output="softmax", loss="cross_entropy", dtype="float64",
+                          random_state=99)  # different initial weights: the checkpoint replaces them
+    history = resumed.fit(X, y, resume=path, checkpoint=path, **FIT)
+    uninterrupted = _classifier(backend)
+    expected = uninterrupted.fit(X, y, **FIT)
+    _assert_same_weights(resumed, uninterrupted)
+    assert history.loss == expected.loss and history.epochs == 12
+
+
+def test_resume_under_early_stopping_restores_the_best_epoch_and_patience(backend, tmp_path):
+    X, y = _classification_data()
+    options = dict(FIT, epochs=40, learning_rate=0.3, validation_data=(X[:20], y[:20]), early_stopping=3)
+    path = tmp_path / "run.npz"
+    uninterrupted = _classifier(backend)
+    expected = uninterrupted.fit(X, y, **options)
+    assert expected.stopped_early
+    first = _classifier(backend)
+    with pytest.warns(bpxp.InterruptedWarning):
+        first.fit(X, y, checkpoint=path, callback=_interrupt_at(expected.epochs - 2), **options)
+    resumed = _classifier(backend)
+    history = resumed.fit(X, y, resume=path, **options)
+    assert history.val_loss == expected.val_loss and history.best_epoch == expected.best_epoch
+    _assert_same_weights(resumed, uninterrupted)
+
+
+def test_a_training_checkpoint_loads_as_a_network(backend, tmp_path):
+    X, y = _classification_data()
+    net = _classifier(backend)
+    net.fit(X, y, checkpoint=tmp_path / "run.npz", **FIT)
+    loaded = bpxp.load(tmp_path / "run.npz", backend="numpy")
+    np.testing.assert_allclose(bpxp.to_numpy(loaded.forward(X)), bpxp.to_numpy(net.forward(X)), rtol=0, atol=1e-12)
+
+
+def test_resume_refuses_other_settings_other_networks_and_plain_checkpoints(backend, tmp_path):
+    X, y = _classification_data()
+    path = tmp_path / "run.npz"
+    _classifier(backend).fit(X, y, checkpoint=path, **dict(FIT, epochs=2))
+    with pytest.raises(ValueError, match=r"`resume`.*other settings \(learning_rate 0.05 there, 0.1 here"):
+        _classifier(backend).fit(X, y, resume=path, **dict(FIT, learning_rate=0.1))
+    with pytest.raises(ValueError, match=r"`resume`.*different network: layer_sizes \[4, 6, 3\] there, \[4, 5, 3\]"):
+        backend.mlp([4, 5, 3], hidden="tanh", output="softmax", loss="cross_entropy", dtype="float64").fit(
+            X, y, resume=path, **FIT)
+    plain = _classifier(backend).save(tmp_path / "plain.npz")
+    with pytest.raises(ValueError, match=r"`resume`.*without training progress"):
+        _classifier(backend).fit(X, y, resume=plain, **FIT)
+    with pytest.raises(FileNotFoundError, match=r"`resume`: no checkpoint at"):
+        _classifier(backend).fit(X, y, resume=tmp_path / "missing.npz", **FIT)
+    with pytest.raises(TypeError, match=r"`checkpoint` must be a file path"):
+        _classifier(backend).fit(X, y, checkpoint=3, **FIT)
+
+
+CHILD = """
+import sys, time
+import numpy as np
+import bpxp
+X = np.random.default_rng(0).normal(size=(60, 4))
+y = (X[:, 0] + X[:, 1] > 0).astype(int)
+net = bpxp.MLP([4, 6, 2], hidden="tanh", output="softmax", loss="cross_entropy", dtype="float64",
+               backend=sys.argv[2], random_state=0)
+net.fit(X, y, epochs=int(sys.argv[3]), learning_rate=0.05, batch_size=16, optimizer="adam", random_state=3,
+        checkpoint=sys.argv[1], resume=sys.argv[1] if len(sys.argv) > 4 else None,
+        callback=lambda epoch, history: time.sleep(0.05))
+"""
+
+
+@pytest.mark.parametrize("name", ["numpy", "array_api_strict"])
+def test_a_killed_training_process_resumes_to_the_weights_of_an_uninterrupted_run(tmp_path, name):
+    pytest.importorskip(name)
+    path, script, epochs = tmp_path / "run.npz", tmp_path / "child.py", 60
+    script.write_text(CHILD)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    child = subprocess.Popen([sys.executable, str(script), str(path), name, str(epochs)], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # wait for a checkpoint past epoch 5, then kill without warning
+            if path.exists() and json.loads(str(np.load(path)["metadata"]))["training"]["epoch"] >= 5:
+                break
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait()
+    killed_at = json.loads(str(np.load(path)["metadata"]))["training"]["epoch"]
+    assert child.returncode == -signal.SIGKILL and 5 <= killed_at < epochs - 1
+    subprocess.run([sys.executable, str(script), str(path), name, str(epochs), "resume"], env=env, check=True)
+    resumed = bpxp.load(path)
+    assert resumed.checkpoint_metadata_["training"]["epoch"] == epochs - 1
+    X = np.random.default_rng(0).normal(size=(60, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    uninterrupted = bpxp.MLP([4, 6, 2], hidden="tanh", output="softmax", loss="cross_entropy", dtype="float64",
+                             backend=name, random_state=0)
+    uninterrupted.fit(X, y, epochs=epochs, learning_rate=0.05, batch_size=16, optimizer="adam", random_state=3)
+    for actual, expected in zip(_weights(resumed), _weights(uninterrupted), strict=True):
+        np.testing.assert_array_equal(actual, expected)
