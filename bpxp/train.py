@@ -203,17 +203,21 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
     batch = min(schedule.batch_size, n)
     bounds = [(start, min(start + batch, n)) for start in range(0, n, batch)]
     device = _device_of(X)
-    zero = xp.zeros((), dtype=X.dtype, device=device)
-    # Full-batch gradients do not depend on row order: shuffling would only cost a gather.
-    orders = None
-    if schedule.shuffle and batch < n:
-        orders = _host.EpochOrders(n, schedule.random_state) if outcome.rng_state is None \
-            else _host.EpochOrders.from_state(n, outcome.rng_state)
-    in_order = [(X, Y)] if batch == n else [(X[a:b, ...], Y[a:b, ...]) for a, b in bounds]
-    ones_outputs = xp.ones((Y.shape[1], 1), dtype=X.dtype, device=device)
-    ones = {size: (xp.ones((1, size), dtype=X.dtype, device=device), ones_outputs)
-            for size in {b - a for a, b in bounds}}
-    last_finite = LastFinite((*weights, *(biases or ())), xp=xp, copies=safety.snapshot)
+    try:  # nothing has changed yet: Ctrl-C while preparing (JAX compiles the slices here) just returns
+        zero = xp.zeros((), dtype=X.dtype, device=device)
+        # Full-batch gradients do not depend on row order: shuffling would only cost a gather.
+        orders = None
+        if schedule.shuffle and batch < n:
+            orders = _host.EpochOrders(n, schedule.random_state) if outcome.rng_state is None \
+                else _host.EpochOrders.from_state(n, outcome.rng_state)
+        in_order = [(X, Y)] if batch == n else [(X[a:b, ...], Y[a:b, ...]) for a, b in bounds]
+        ones_outputs = xp.ones((Y.shape[1], 1), dtype=X.dtype, device=device)
+        ones = {size: (xp.ones((1, size), dtype=X.dtype, device=device), ones_outputs)
+                for size in {b - a for a, b in bounds}}
+        last_finite = LastFinite((*weights, *(biases or ())), xp=xp, copies=safety.snapshot)
+    except KeyboardInterrupt:
+        history.interrupted = True
+        return finish(outcome, early_stopping=False)
     n_layers = len(weights)
     # With nothing to decide per epoch, each epoch's check is read after the next epoch's steps are queued:
     # still one read per epoch, but an asynchronous device (JAX, a CUDA stream) never waits for the host. That
