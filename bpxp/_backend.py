@@ -200,19 +200,6 @@ def arrays_are_immutable(xp: Any) -> bool:
     return array_api_compat.is_jax_namespace(xp)
 
 
-def copy_into(slot: Any, source: Any) -> Any:
-    """A snapshot of ``source`` that later in-place updates cannot reach: written into ``slot``; return it.
-
-    NumPy, CuPy, PyTorch and array-api-strict copy into the preallocated ``slot`` (``slot[...] = source``: no
-    allocation, one memory copy); JAX arrays are immutable, so ``source`` itself is already a snapshot and is
-    returned as it is.
-    """
-    if array_api_compat.is_jax_array(source):
-        return source
-    slot[...] = source
-    return slot
-
-
 def floating_point_warnings_silenced():
     """A context in which NumPy (and array-api-strict, built on it) stays silent about overflow and NaN.
 
