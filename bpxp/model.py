@@ -16,7 +16,7 @@ from typing import Any
 
 import array_api_compat
 
-from . import _backend, _host, _inputs, metrics, train
+from . import _backend, _host, _inputs, chunked, metrics, train
 from .activations import get_activation
 from .losses import get_loss
 from .network import Gradients, forward_pass, gradients
@@ -214,6 +214,8 @@ class MLP:
         array, shape (n_samples, layer_sizes[-1])
             The outputs, in the network's namespace and on its device.
         """
+        if chunked.is_dask(X):
+            return chunked.outputs(self, X)  # lazy, chunk by chunk
         weights, biases = self._parameters
         A, _ = forward_pass(self._features(X), weights, biases, self._activations, xp=self._xp)
         return A[-1]
@@ -332,6 +334,17 @@ class MLP:
         The parameters are updated in place where the backend allows (NumPy, CuPy, PyTorch, array-api-strict):
         arrays taken from ``net.weights`` before ``fit`` change with it.
         """
+        if chunked.is_dask(X):
+            extras = {"validation_data": validation_data, "early_stopping": early_stopping,
+                      "checkpoint": checkpoint, "resume": resume}
+            given = [name for name, value in extras.items() if value is not None]
+            if given:
+                raise ValueError(f"{', '.join(f'`{g}`' for g in given)} not supported yet when training on Dask "
+                                 f"arrays; train without, or on arrays in memory")
+            return chunked.fit(self, X, y, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
+                               optimizer=optimizer, shuffle=shuffle, random_state=random_state, l2=l2,
+                               clip_norm=clip_norm, optimizer_state=optimizer_state, callback=callback,
+                               on_divergence=on_divergence)
         X = self._features(X)
         Y = self._targets(y, X.shape[0])
         schedule = train.Schedule(
@@ -492,8 +505,9 @@ class MLP:
             Integer labels, shape (n_samples,) (multi-label: (n_samples, k) of 0/1); for a regressor Ŷ, shape
             (n_samples,) with one output, as scikit-learn, else (n_samples, k). In the network's namespace.
         """
-        xp, P = self._xp, self.forward(X)
-        integers = xp.__array_namespace_info__().default_dtypes(device=self.device)["integral"]
+        P = self.forward(X)
+        integers = self._xp.__array_namespace_info__().default_dtypes(device=self.device)["integral"]
+        xp = array_api_compat.array_namespace(P)  # the network's, or Dask's for a Dask X (lazy labels)
         if self.task == "multiclass":
             return xp.argmax(P, axis=1)
         if self.task == "binary":
@@ -514,6 +528,12 @@ class MLP:
         -------
         float
         """
+        if chunked.is_dask(X):  # a lazy 0-d Dask array, from the same metrics on Dask's namespace
+            X, Y = chunked.targets(self, y, X)
+            P, xp = self.forward(X), array_api_compat.array_namespace(X)
+            if self.task == "regression":
+                return metrics.r2(Y, P, xp=xp)
+            return metrics.accuracy(Y, P, task=self.task, xp=xp)
         X = self._features(X)
         return self._score(X, self._targets(y, X.shape[0]))
 

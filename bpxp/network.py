@@ -105,6 +105,19 @@ def backward_pass(A: list[Any], G: Any, weights, activations: tuple[Activation, 
     return dW, db if with_biases else None, kept
 
 
+def gradient_sums(X: Any, Y: Any, weights, biases, activations: tuple[Activation, ...], loss: Loss,
+                  *, xp: Any) -> tuple[list, list | None, Any]:
+    """Forward then backward on a block of rows, unscaled: (Σᵢ ∂ℓᵢ/∂Wˡ, Σᵢ ∂ℓᵢ/∂bˡ or None, Σᵢ ℓᵢ).
+
+    Sums over disjoint blocks add up to the sums over their union, so a batch's gradient is the sum of its
+    blocks' sums divided by its rows — how ``bpxp.chunked`` trains on Dask chunks.
+    """
+    A, Z = forward_pass(X, weights, biases, activations, xp=xp, output=False)
+    _, total, G = loss.output(Y, Z, activations[-1], scale=1.0, xp=xp)
+    dW, db, _ = backward_pass(A, G, weights, activations, with_biases=biases is not None, keep=False, xp=xp)
+    return dW, db, total
+
+
 def gradients(X: Any, Y: Any, weights, biases, activations: tuple[Activation, ...], loss: Loss,
               *, xp: Any) -> Gradients:
     """Forward then backward on one batch: ∂L/∂Wˡ, ∂L/∂bˡ, the per-sample δˡ and L."""
