@@ -28,8 +28,8 @@ def _pytest(session: nox.Session, backend: str) -> None:
 
 @nox.session
 def numpy(session: nox.Session) -> None:
-    """The suite on NumPy (with the CLI's datasets and the doctests)."""
-    session.install("-e", ".[cli]", *TEST_DEPENDENCIES)
+    """The suite on NumPy (with the CLI's datasets, the doctests and training on Dask)."""
+    session.install("-e", ".[cli,dask]", *TEST_DEPENDENCIES)
     _pytest(session, "numpy")
 
 

@@ -80,7 +80,8 @@ def _block_sums(X_block, y_block, weights, biases, spec: Spec) -> np.ndarray:
     xp, device, dtype, X, W, b = _on_block(X_block, weights, biases, spec)
     Y = _inputs.targets(y_block, n_rows=X.shape[0], n_outputs=spec.layer_sizes[-1], task=spec.task, loss=spec.loss,
                         xp=xp, device=device, dtype=dtype, float_name=spec.dtype)
-    dW, db, total = gradient_sums(X, Y, W, b, spec.activations, get_loss(spec.loss, output=spec.output), xp=xp)
+    with _backend.floating_point_warnings_silenced():  # divergence is checked on the client, once per epoch
+        dW, db, total = gradient_sums(X, Y, W, b, spec.activations, get_loss(spec.loss, output=spec.output), xp=xp)
     parts = [_backend.to_numpy(a).ravel() for a in (*dW, *(db or ()), total)]
     return np.concatenate([*parts, np.asarray([X.shape[0]], dtype=spec.dtype)])[None, :]
 
@@ -222,14 +223,15 @@ def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: i
                 rows = np.sort(order[a:b])  # the batch's rows; their order within the batch does not matter
                 X_batch, y_batch = X[rows], y[rows]
             vector = _sums(X_batch, y_batch, weights, biases, spec, client)
-            grads, batch_loss, m = _unflatten(vector, spec, n_layers)
-            if l2:
-                grads = [g + (l2 / m) * p for g, p in zip(grads[:n_layers], weights)] + list(grads[n_layers:])
-                batch_loss += 0.5 * l2 * sum(float(np.sum(W * W)) for W in weights)
-            grads = tuple(grads)
-            if clip_norm is not None:
-                grads = clip_by_global_norm(grads, clip_norm, xp=_NUMPY)
-            params, state = rule.update((*weights, *biases), grads, state, learning_rate, xp=_NUMPY)
+            with _backend.floating_point_warnings_silenced():
+                grads, batch_loss, m = _unflatten(vector, spec, n_layers)
+                if l2:
+                    grads = [g + (l2 / m) * p for g, p in zip(grads[:n_layers], weights)] + list(grads[n_layers:])
+                    batch_loss += 0.5 * l2 * sum(float(np.sum(W * W)) for W in weights)
+                grads = tuple(grads)
+                if clip_norm is not None:
+                    grads = clip_by_global_norm(grads, clip_norm, xp=_NUMPY)
+                params, state = rule.update((*weights, *biases), grads, state, learning_rate, xp=_NUMPY)
             weights, biases = tuple(params[:n_layers]), tuple(params[n_layers:])
             epoch_loss, epoch_rows = epoch_loss + batch_loss, epoch_rows + m
         value = epoch_loss / epoch_rows

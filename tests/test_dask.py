@@ -1,0 +1,201 @@
+"""Training on Dask arrays gives the in-memory answer, survives a lost worker and data larger than memory.
+
+The chunks are the backend's arrays: NumPy here, CuPy in the CuPy session on a GPU machine. The cluster is a
+LocalCluster of worker processes on the loopback interface.
+"""
+
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import bpxp
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(autouse=True)
+def _only_in_the_numpy_and_cupy_sessions(request):
+    """Dask chunks are NumPy or CuPy arrays: the other sessions skip this module rather than repeat it."""
+    if not {"numpy", "cupy"} & set(request.config.bpxp_backends):
+        pytest.skip("training on Dask runs in the numpy and cupy sessions")
+
+
+@pytest.fixture
+def chunks_of(backend):
+    """Host data → a Dask array whose chunks are this backend's arrays (NumPy or CuPy)."""
+    if backend.name not in ("numpy", "cupy"):
+        pytest.skip("Dask chunks are NumPy or CuPy arrays")
+
+    def make(host, rows):
+        data = backend.asarray(host, dtype=np.asarray(host).dtype)
+        chunks = (rows, *np.shape(host)[1:])
+        return da.from_array(data, chunks=chunks, asarray=False)
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  host="127.0.0.1") as cluster, distributed.Client(cluster, set_as_default=False) as c:
+        yield c
+
+
+def _data(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5))
+    return X, (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 0.8).astype(int)
+
+
+def _network(**options):
+    return bpxp.MLP([5, 7, 3], hidden="tanh", output="softmax", loss="cross_entropy", dtype="float64",
+                    random_state=0, **options)
+
+
+def _assert_weights_close(actual, expected, atol=1e-10):
+    for a, e in zip([*actual.weights, *actual.biases], [*expected.weights, *expected.biases], strict=True):
+        np.testing.assert_allclose(bpxp.to_numpy(a), bpxp.to_numpy(e), rtol=0, atol=atol)
+
+
+TRAININGS = {
+    "20 full-batch epochs": dict(epochs=20, learning_rate=0.5),
+    "2 mini-batch epochs": dict(epochs=2, learning_rate=0.1, batch_size=64, shuffle=False),
+    "adam across chunk edges": dict(epochs=2, learning_rate=0.01, batch_size=100, shuffle=False, optimizer="adam"),
+    "shuffled, l2, clipped": dict(epochs=2, learning_rate=0.1, batch_size=50, random_state=0, l2=0.1,
+                                  clip_norm=0.5, optimizer="momentum"),
+}
+
+
+@pytest.mark.parametrize("training", TRAININGS, ids=list(TRAININGS))
+@pytest.mark.parametrize("scheduler", ["local processes", "default"])
+def test_training_on_dask_equals_training_in_memory(chunks_of, client, training, scheduler):
+    X, y = _data()
+    in_memory, chunked = _network(), _network()
+    expected = in_memory.fit(X, y, **TRAININGS[training])
+    if scheduler == "local processes":
+        with client.as_current():
+            history = chunked.fit(chunks_of(X, 70), chunks_of(y, 70), **TRAININGS[training])
+    else:
+        history = chunked.fit(chunks_of(X, 70), chunks_of(y, 70), **TRAININGS[training])
+    _assert_weights_close(chunked, in_memory)
+    np.testing.assert_allclose(history.loss, expected.loss, rtol=1e-12)
+
+
+def test_a_dataframe_trains_through_to_dask_array(client):
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X, y = _data()
+    frame = dd.from_pandas(pd.DataFrame(X, columns=list("abcde")).assign(target=y), npartitions=4)
+    features, target = frame[list("abcde")].to_dask_array(lengths=True), frame["target"].to_dask_array(lengths=True)
+    chunked, in_memory = _network(), _network()
+    with client.as_current():
+        chunked.fit(features, target, epochs=3, learning_rate=0.2, batch_size=128, shuffle=False)
+    in_memory.fit(X, y, epochs=3, learning_rate=0.2, batch_size=128, shuffle=False)
+    _assert_weights_close(chunked, in_memory)
+
+
+def test_unknown_chunk_sizes_train_full_batch_and_ask_for_sizes_for_mini_batches():
+    X, y = _data()
+    X_dask, y_dask = da.from_array(X, chunks=(100, 5)), da.from_array(y, chunks=100)
+    unknown_X, unknown_y = X_dask[X_dask[:, 0] > -10], y_dask[X_dask[:, 0] > -10]  # all rows, sizes unknown
+    assert np.isnan(unknown_X.shape[0])
+    chunked, in_memory = _network(), _network()
+    chunked.fit(unknown_X, unknown_y, epochs=3, learning_rate=0.5)
+    in_memory.fit(X, y, epochs=3, learning_rate=0.5)
+    _assert_weights_close(chunked, in_memory)
+    with pytest.raises(ValueError, match=r"`batch_size` needs the row count of each chunk.*compute_chunk_sizes"):
+        chunked.fit(unknown_X, unknown_y, epochs=1, learning_rate=0.1, batch_size=32)
+
+
+def test_predict_and_score_on_dask_arrays_are_lazy_and_chunk_wise(chunks_of):
+    X, y = _data()
+    net = _network()
+    net.fit(X, y, epochs=5, learning_rate=0.5)
+    X_dask, y_dask = chunks_of(X, 70), chunks_of(y, 70)
+    labels, outputs, score = net.predict(X_dask), net.forward(X_dask), net.score(X_dask, y_dask)
+    assert all(isinstance(a, da.Array) for a in (labels, outputs, score))
+    assert labels.chunks[0] == X_dask.chunks[0]
+    np.testing.assert_array_equal(bpxp.to_numpy(labels.compute()), net.predict(X))
+    np.testing.assert_allclose(bpxp.to_numpy(outputs.compute()), net.forward(X), rtol=0, atol=1e-12)
+    assert float(score.compute()) == pytest.approx(net.score(X, y), abs=1e-12)
+
+
+def test_bad_dask_input_gets_a_clear_error():
+    X, y = _data()
+    net = _network()
+    X_dask = da.from_array(X, chunks=(100, 5))
+    with pytest.raises(ValueError, match=r"`X` has 4 columns but the network's input layer has 5"):
+        net.fit(X_dask[:, :4], y, epochs=1, learning_rate=0.1)
+    with pytest.raises(ValueError, match=r"`y` has 599 rows but `X` has 600"):
+        net.fit(X_dask, da.from_array(y[:-1], chunks=100), epochs=1, learning_rate=0.1)
+    with pytest.raises(ValueError, match=r"`validation_data` not supported yet when training on Dask"):
+        net.fit(X_dask, y, epochs=1, learning_rate=0.1, validation_data=(X, y))
+    X_nan = X.copy()
+    X_nan[5, 2] = np.nan
+    with pytest.raises(ValueError, match=r"`X` contains NaN"):
+        net.fit(da.from_array(X_nan, chunks=(100, 5)), y, epochs=1, learning_rate=0.1)
+    with pytest.raises(ValueError, match=r"backend='numpy'"):
+        bpxp.MLP([5, 3, 1], backend="array_api_strict").fit(X_dask, y, epochs=1, learning_rate=0.1)
+
+
+def test_divergence_on_dask_is_caught_like_in_memory():
+    X, _ = _data()
+    regression = X @ np.arange(1.0, 6.0)
+    net = bpxp.MLP([5, 8, 1], hidden="relu", output="identity", dtype="float64", random_state=0)
+    with pytest.raises(bpxp.TrainingDiverged, match=r"diverged at epoch \d+") as caught:
+        net.fit(da.from_array(X, chunks=(100, 5)), regression, epochs=500, learning_rate=5.0)
+    assert all(np.isfinite(w).all() for w in net.weights) and caught.value.epoch > 0
+
+
+def _worker_pids(client):
+    return set(client.run(os.getpid).values())
+
+
+def test_a_worker_killed_mid_epoch_changes_nothing(client):
+    X, y = _data(n=3000)
+    X_dask, y_dask = da.from_array(X, chunks=(100, 5)), da.from_array(y, chunks=100)
+    options = dict(epochs=2, learning_rate=0.1, batch_size=250, shuffle=False)
+    with client.as_current():
+        undisturbed = _network()
+        undisturbed.fit(X_dask, y_dask, **options)
+        pids = _worker_pids(client)
+        victim = sorted(pids)[0]
+        killer = threading.Timer(1.0, os.kill, (victim, 9))
+        disturbed = _network()
+        steps = []
+        killer.start()
+        try:
+            disturbed.fit(X_dask, y_dask, callback=lambda epoch, history: steps.append(time.monotonic()), **options)
+        finally:
+            killer.cancel()
+        client.wait_for_workers(2, timeout=60)
+        assert victim not in _worker_pids(client)  # the nanny restarted a fresh worker in its place
+    for a, e in zip([*disturbed.weights, *disturbed.biases], [*undisturbed.weights, *undisturbed.biases], strict=True):
+        np.testing.assert_array_equal(a, e)
+
+
+def test_a_dataset_three_times_the_cluster_memory_trains_an_epoch():
+    """20 million rows × 16 float64 features (2.6 GB) on two workers limited to 400 MB each (0.8 GB)."""
+    from distributed.diagnostics import MemorySampler
+
+    rows, features, limit = 20_000_000, 16, 400 * 2**20
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, memory_limit=limit,
+                                  dashboard_address=":0", host="127.0.0.1") as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client, client.as_current():
+        X = da.random.default_rng(0).standard_normal((rows, features), chunks=(250_000, features))
+        y = (X[:, 0] + X[:, 1] > 0).astype("int64")
+        assert X.nbytes >= 3 * 2 * limit
+        pids = _worker_pids(client)
+        sampler = MemorySampler()
+        net = bpxp.MLP([features, 8, 1], dtype="float64", random_state=0)
+        with sampler.sample("epoch", client=client, measure="process", interval=0.2):
+            history = net.fit(X, y, epochs=1, learning_rate=0.5)
+        peak = sampler.to_pandas()["epoch"].max()
+        assert _worker_pids(client) == pids, "a worker was killed (or restarted) during the epoch"
+    assert np.isfinite(history.loss[0])
+    print(f"\n{X.nbytes / 2**30:.2f} GiB of data, 2 workers × {limit / 2**20:.0f} MiB; "
+          f"peak memory of the cluster's processes {peak / 2**20:.0f} MiB")
