@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from array_api_compat import array_namespace
 from array_api_compat import device as _device_of
 
 from ._backend import array_backend, backend_name, device_label
@@ -27,21 +28,19 @@ def to_network(x: Any, *, name: str, xp: Any, device: Any, dtype: Any = None, fl
     """Move ``x`` onto the network's namespace and device, refusing other backends and devices.
 
     ``float_name`` ('float32'/'float64') casts host data on the host before the move and ``dtype`` (the
-    namespace's dtype object) casts backend arrays; without them integer data stays integer.
+    namespace's dtype object) casts backend arrays; without them integer data stays integer. Booleans are
+    numbers here (False → 0, True → 1); object arrays are read again as the numbers they hold, if they do.
+    A float64 value that float32 cannot hold is an error, never a silent ±inf.
     """
     target = backend_name(xp)
     source = array_backend(x)
     if source is None:
-        try:
-            host = np.asarray(x)
-        except (ValueError, TypeError) as error:
-            raise ValueError(f"`{name}` must be a rectangular array of numbers, got {type(x).__name__} "
-                             f"that NumPy cannot read as one ({error})") from None
-        if host.dtype.kind not in _NUMERIC_KINDS:
-            raise TypeError(f"`{name}` must hold real numbers (integer or floating), got dtype {host.dtype}")
+        host = _host_numbers(x, name=name)
         if float_name is not None:
-            host = host.astype(float_name, copy=False)
-        return xp.asarray(host, device=device)
+            host = _narrowed(host, np.dtype(float_name), name=name, xp=array_namespace(host))
+        elif host.dtype.kind == "b":
+            host = host.astype(np.int64)
+        return xp.asarray(_shareable(host, target), device=device)
     if source != target:
         raise TypeError(
             f"`{name}` is a {source} array but this network runs on {target}; convert it with "
@@ -51,11 +50,55 @@ def to_network(x: Any, *, name: str, xp: Any, device: Any, dtype: Any = None, fl
     if device is not None and here != device:
         raise ValueError(f"`{name}` is on device {device_label(here)} but the network is on "
                          f"{device_label(device)}; move it there first (e.g. xp.asarray({name}, device=net.device))")
+    if xp.isdtype(x.dtype, "bool"):
+        integers = xp.__array_namespace_info__().default_dtypes(device=here)["integral"]
+        x = xp.astype(x, integers if dtype is None else dtype)
     if not xp.isdtype(x.dtype, ("real floating", "integral")):
         raise TypeError(f"`{name}` must hold real numbers (integer or floating), got dtype {_describe_dtype(x)}")
     if dtype is not None and x.dtype != dtype:
-        x = xp.astype(x, dtype)
+        x = _narrowed(x, dtype, name=name, xp=xp)
     return x
+
+
+def _host_numbers(x: Any, *, name: str) -> np.ndarray:
+    """Host data (a NumPy array, nested lists, a scalar, a DataFrame) as a NumPy array of real numbers or bools."""
+    try:
+        host = np.asarray(x)
+        if host.dtype == object:  # numbers boxed as Python objects (a list mixing ints and floats, a DataFrame)
+            host = np.asarray(host.tolist())
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"`{name}` must be a rectangular array of numbers, got {type(x).__name__} "
+                         f"that NumPy cannot read as one ({error})") from None
+    if host.dtype.kind not in _NUMERIC_KINDS + "b":
+        what = type(x).__name__ if host.ndim == 0 and host.dtype == object else f"dtype {host.dtype}"
+        raise TypeError(f"`{name}` must hold real numbers (integer or floating), got {what}")
+    return host
+
+
+def _shareable(host: np.ndarray, target: str) -> np.ndarray:
+    """A host array that ``xp.asarray`` may share memory with.
+
+    PyTorch shares memory with a NumPy array and cannot honour a read-only one: it warns ("The given NumPy array
+    is not writable") and hands out a writable tensor. A read-only array is copied for it first; the others
+    copy (JAX, CuPy) or keep NumPy's flags (array-api-strict) themselves.
+    """
+    return host.copy() if target == "torch" and not host.flags.writeable else host
+
+
+def _narrowed(x: Any, dtype: Any, *, name: str, xp: Any) -> Any:
+    """``x`` cast to the floating ``dtype``, refusing finite values the narrower dtype turns into ±inf."""
+    with np.errstate(over="ignore", invalid="ignore"):  # NumPy (and strict, on NumPy) warn; the check says more
+        cast = xp.astype(x, dtype, copy=False)
+        if (not xp.isdtype(x.dtype, "real floating") or xp.finfo(x.dtype).bits <= xp.finfo(cast.dtype).bits
+                or bool(xp.isfinite(xp.sum(cast)))):
+            return cast
+        overflowed = xp.isfinite(x) & ~xp.isfinite(cast)
+    if bool(xp.any(overflowed)):
+        largest = float(xp.max(xp.abs(xp.where(overflowed, x, xp.zeros_like(x)))))
+        kind = str(cast.dtype).split(".")[-1]
+        raise ValueError(f"`{name}` exceeds the {kind} range: its largest magnitude is {largest:.3g} and {kind} "
+                         f"holds at most {float(xp.finfo(cast.dtype).max):.3g}; rescale it or use dtype='float64'")
+    return cast
 
 
 def shape_of(x: Any, *, name: str) -> tuple[int, ...]:
@@ -119,11 +162,18 @@ def targets(y: Any, *, n_rows: int, n_outputs: int, task: str, loss: str, xp: An
     if Y.shape[1] != n_outputs:
         raise ValueError(f"`{name}` has {Y.shape[1]} columns but the network has {n_outputs} outputs "
                          f"(layer_sizes[-1])")
-    Y = xp.astype(Y, dtype) if Y.dtype != dtype else Y
+    Y = _narrowed(Y, dtype, name=name, xp=xp) if Y.dtype != dtype else Y
     if loss in ("binary_cross_entropy", "cross_entropy"):
         if not bool(xp.all((Y >= 0.0) & (Y <= 1.0))):
             raise ValueError(f"`{name}` must lie in [0, 1] for loss {loss!r} (probabilities or 0/1 labels), "
                              f"got values from {float(xp.min(Y))} to {float(xp.max(Y))}")
+    elif loss == "mse":
+        # (ŷ − y)² overflows beyond √max: 1.8e19 in float32; better said here than as an inf loss after training
+        largest, limit = float(xp.max(xp.abs(Y))), float(xp.finfo(dtype).max) ** 0.5
+        if largest >= limit:
+            raise ValueError(f"`{name}` holds values up to {largest:.3g}, too large for loss 'mse' in {float_name}: "
+                             f"their squares overflow (|{name}| must stay below {limit:.2g}); rescale it or use "
+                             "dtype='float64'")
     return Y
 
 
@@ -135,5 +185,7 @@ def one_hot(labels: Any, n_classes: int, *, xp: Any, dtype: Any, name: str = "y"
     if low < 0 or high >= n_classes:
         raise ValueError(f"`{name}` holds class labels from {low:g} to {high:g}; expected labels in "
                          f"[0, {n_classes}) for a network with {n_classes} outputs")
-    classes = xp.arange(n_classes, dtype=labels.dtype, device=_device_of(labels))
-    return xp.astype(xp.expand_dims(labels, axis=1) == classes, dtype)
+    # Compared in the default integer dtype: an int8 or uint8 arange would wrap past 127 or 255 classes.
+    integers = xp.__array_namespace_info__().default_dtypes(device=_device_of(labels))["integral"]
+    classes = xp.arange(n_classes, dtype=integers, device=_device_of(labels))
+    return xp.astype(xp.expand_dims(xp.astype(labels, integers), axis=1) == classes, dtype)

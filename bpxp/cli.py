@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 
@@ -26,22 +27,46 @@ from .model import MLP
 from .optimizers import OPTIMIZERS
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+def _number(text: str, kind: type, expected: str, accept) -> int | float:
+    """An option's value as ``kind`` if ``accept`` holds, else the parser's one-line error saying what was expected."""
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not accept(value):
+        raise argparse.ArgumentTypeError(f"must be {expected}, got {text!r}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _number(text, int, "a positive integer", lambda v: v >= 1)
+
+
+def _non_negative_int(text: str) -> int:
+    return _number(text, int, "a non-negative integer", lambda v: v >= 0)
 
 
 def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
+    return _number(text, float, "a positive number", lambda v: math.isfinite(v) and v > 0)
+
+
+def _non_negative_float(text: str) -> float:
+    return _number(text, float, "a non-negative number", lambda v: math.isfinite(v) and v >= 0)
+
+
+def _fraction(text: str) -> float:
+    return _number(text, float, "a fraction strictly between 0 and 1", lambda v: 0 < v < 1)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line like every other user mistake (usage is one ``--help`` away)."""
+
+    def error(self, message: str):
+        self.exit(2, f"bpxp: error: {message} (see '{self.prog} --help')\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bpxp", description="Backpropagation on any Array API backend.")
+    parser = _Parser(prog="bpxp", description="Backpropagation on any Array API backend.")
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train on a bundled dataset or a CSV/Parquet file")
     train.add_argument("data", nargs="?", default="iris",
@@ -57,13 +82,14 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=_positive_int, default=200)
     train.add_argument("--batch-size", type=_positive_int, default=16)
     train.add_argument("--learning-rate", type=_positive_float, default=0.01)
-    train.add_argument("--l2", type=float, default=0.0, help="L2 penalty α (default: 0)")
-    train.add_argument("--validation-split", type=float, default=0.2, help="fraction held out (default: 0.2)")
+    train.add_argument("--l2", type=_non_negative_float, default=0.0, help="L2 penalty α (default: 0)")
+    train.add_argument("--validation-split", type=_fraction, default=0.2, help="fraction held out (default: 0.2)")
     train.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE",
                        help="stop when validation loss has not improved for PATIENCE epochs")
     _add_placement(train)
     train.add_argument("--dtype", default="float32", choices=_backend.DTYPE_NAMES)
-    train.add_argument("--seed", type=int, default=0, help="seed of the split, initial weights and shuffling")
+    train.add_argument("--seed", type=_non_negative_int, default=0,
+                       help="seed of the split, initial weights and shuffling")
     train.add_argument("--save", metavar="MODEL.npz", help="write the trained model (with its preprocessing)")
     train.add_argument("--plot", metavar="CURVE.png", help="draw the loss curves (needs matplotlib)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch progress")
@@ -119,8 +145,30 @@ def _is_classification(y: np.ndarray, task: str) -> bool:
     return bool(whole and len(np.unique(y)) <= 50)
 
 
+def _check_target(y: np.ndarray, target: str, data: str) -> None:
+    """A target column with missing values is named here, before it could reach the network as NaN labels."""
+    import pandas
+
+    missing = np.flatnonzero(pandas.isna(y))
+    if missing.size:
+        raise ValueError(f"the target column {target!r} of {data!r} has {missing.size} missing value(s) (first at "
+                         f"row {missing[0] + 1}); drop or fill those rows first")
+
+
+def _numeric_target(y: np.ndarray, target: str, data: str) -> np.ndarray:
+    try:
+        y = y.astype(np.float64)
+    except (ValueError, TypeError):
+        raise ValueError(f"the target column {target!r} of {data!r} is not numeric (e.g. {y[0]!r}); regression "
+                         f"needs numbers — or use --task classification") from None
+    if not np.isfinite(y).all():
+        raise ValueError(f"the target column {target!r} of {data!r} holds infinite values")
+    return y
+
+
 def train(args) -> int:
     X, y, feature_names, target, class_names = _data(args.data, args.target)
+    _check_target(y, target, args.data)
     classification = class_names is not None or _is_classification(y, args.task)
     if classification:
         classes, y = np.unique(y, return_inverse=True)
@@ -129,7 +177,7 @@ def train(args) -> int:
             raise ValueError(f"the target {target!r} has a single class ({classes[0]!r}): nothing to learn")
         n_outputs, output, loss = len(classes), args.output or "softmax", args.loss or "cross_entropy"
     else:
-        y = y.astype(np.float64)
+        y = _numeric_target(y, target, args.data)
         classes, n_outputs, output, loss = None, 1, args.output or "identity", args.loss or "mse"
     train_rows, val_rows = datasets.split(y, test_fraction=args.validation_split, random_state=args.seed,
                                           stratify=classification)
@@ -169,8 +217,11 @@ def _saved(args):
         raise ValueError(f"{args.model!r} was not saved by `bpxp train`: it has no preprocessing to apply")
     target = getattr(args, "target", None) or meta.get("target")
     bundled = args.data in datasets.NAMES
-    X, y, _, _, _ = _data(args.data, target if not bundled else None,
-                          None if bundled else meta["feature_names"])
+    X, y, names, _, _ = _data(args.data, target if not bundled else None,
+                              None if bundled else meta["feature_names"])
+    if bundled and names != meta["feature_names"]:
+        raise ValueError(f"{args.model!r} was trained on other features than those of {args.data!r} "
+                         f"({meta['feature_names'][:3]}… vs {names[:3]}…); give it data with its feature columns")
     if X.shape[1] != len(meta["feature_names"]):
         raise ValueError(f"{args.data!r} has {X.shape[1]} features but the model expects "
                          f"{len(meta['feature_names'])}")
@@ -207,7 +258,8 @@ def evaluate(args) -> int:
                   (np.asarray(classes)[y] if args.data in datasets.NAMES else y)]
         if None in labels:
             unseen = sorted({str(v) for v, i in zip(y, labels) if i is None})[:5]
-            raise ValueError(f"the target holds classes the model never saw: {unseen}")
+            raise ValueError(f"the target column {meta.get('target') if args.target is None else args.target!r} "
+                             f"of {args.data!r} holds classes the model never saw: {unseen}")
         y = np.asarray(labels)
     print(f"{'accuracy' if classes is not None else 'R²'} {net.score(X, y):.4f}   loss {net.loss_value(X, y):.6f}"
           f"   ({len(y)} samples)")

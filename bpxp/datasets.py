@@ -59,9 +59,20 @@ def split(y: np.ndarray, *, test_fraction: float, random_state=None, stratify: b
 
 
 def standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column means and standard deviations of X (a zero spread becomes 1: such columns are only centred)."""
-    mean, spread = X.mean(axis=0), X.std(axis=0)
-    spread[spread == 0] = 1.0
+    """Column means and standard deviations of X (a constant column gets spread 1: it is only centred).
+
+    A constant column is found exactly (max = min), not by a zero standard deviation, which rounding can leave
+    at 1e-16 and so blow the column's rounding noise up to ±1. Columns are scaled by their largest magnitude
+    first, so values near the float64 limit do not overflow in the squares.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] == 0 or not np.isfinite(X).all():
+        raise ValueError(f"standardizer needs a non-empty 2-D array of finite numbers, got shape {X.shape}")
+    constant = X.max(axis=0) == X.min(axis=0)
+    scale = np.abs(X).max(axis=0)
+    scale[scale == 0] = 1.0
+    mean, spread = (X / scale).mean(axis=0) * scale, (X / scale).std(axis=0) * scale
+    mean[constant], spread[constant | (spread == 0)] = X[0, constant], 1.0
     return mean, spread
 
 
@@ -98,11 +109,18 @@ def read_table(path: str, *, target: str | None, feature_names: list[str] | None
     missing = [c for c in feature_names if c not in frame.columns]
     if missing:
         raise ValueError(f"{path!r} lacks the model's feature columns {missing}")
+    if len(frame) == 0:
+        raise ValueError(f"{path!r} has no rows")
     features = frame[feature_names]
     text = [c for c in feature_names if not pandas.api.types.is_numeric_dtype(features[c])]
     if text:
         raise ValueError(f"feature columns {text} of {path!r} are not numeric; encode them as numbers first")
-    if len(frame) == 0:
-        raise ValueError(f"{path!r} has no rows")
+    X = features.to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        columns = [c for c, b in zip(feature_names, bad.any(axis=0)) if b]
+        row = int(np.flatnonzero(bad.any(axis=1))[0]) + 1
+        raise ValueError(f"feature columns {columns} of {path!r} hold {int(bad.sum())} missing or infinite "
+                         f"value(s) (first at row {row}); drop or fill them first")
     y = None if target is None else frame[target].to_numpy()
-    return Table(features.to_numpy(dtype=np.float64), y, list(feature_names), target)
+    return Table(X, y, list(feature_names), target)

@@ -22,10 +22,13 @@ def accuracy(Y: Any, P: Any, *, task: str, xp: Any) -> Any:
 def r2(Y: Any, P: Any, *, xp: Any) -> Any:
     """Coefficient of determination R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)², averaged over the k outputs.
 
-    As scikit-learn's ``r2_score``: a constant target scores 1 when predicted exactly, 0 otherwise.
+    As scikit-learn's ``r2_score``: a constant target scores 1 when predicted exactly, 0 otherwise. A column is
+    constant when its largest and smallest values are equal: its Σ(y − ȳ)² can come out as 1e-33 rather than 0
+    (ȳ is rounded), which would turn R² into −10³⁰.
     """
     residual = xp.sum((Y - P) ** 2, axis=0)
     total = xp.sum((Y - xp.mean(Y, axis=0)) ** 2, axis=0)
-    safe_total = xp.where(total > 0, total, 1.0)
-    per_output = xp.where(total > 0, 1.0 - residual / safe_total, xp.astype(residual == 0, P.dtype))
+    varies = (xp.max(Y, axis=0) > xp.min(Y, axis=0)) & (total > 0)
+    safe_total = xp.where(varies, total, 1.0)
+    per_output = xp.where(varies, 1.0 - residual / safe_total, xp.astype(residual == 0, P.dtype))
     return xp.mean(per_output)

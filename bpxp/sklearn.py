@@ -68,8 +68,11 @@ class _BaseMLP(BaseEstimator):
     # -- parameters ------------------------------------------------------------------------------------------
     def _check_parameters(self) -> None:
         sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
+        try:
+            sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        except TypeError:
+            sizes = [None]
+        if not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
             raise ValueError(f"`hidden_layer_sizes` must hold positive integers, got {self.hidden_layer_sizes!r}")
         if self.activation not in _ACTIVATIONS:
             raise ValueError(f"`activation` must be one of {list(_ACTIVATIONS)}, got {self.activation!r}")
@@ -77,23 +80,29 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"`solver` must be one of {list(_SOLVERS)} (lbfgs is not offered), got "
                              f"{self.solver!r}")
         for name in ("learning_rate_init", "epsilon"):
-            if not isinstance(getattr(self, name), Real) or getattr(self, name) <= 0:
-                raise ValueError(f"`{name}` must be a positive number, got {getattr(self, name)!r}")
+            if not (_is_real(getattr(self, name)) and 0 < getattr(self, name) < np.inf):
+                raise ValueError(f"`{name}` must be a positive finite number, got {getattr(self, name)!r}")
         for name in ("alpha", "tol"):
-            if not isinstance(getattr(self, name), Real) or getattr(self, name) < 0:
-                raise ValueError(f"`{name}` must be a non-negative number, got {getattr(self, name)!r}")
+            if not (_is_real(getattr(self, name)) and 0 <= getattr(self, name) < np.inf):
+                raise ValueError(f"`{name}` must be a non-negative finite number, got {getattr(self, name)!r}")
         for name in ("max_iter", "n_iter_no_change"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
-        if not (isinstance(self.momentum, Real) and 0 <= self.momentum < 1):
-            raise ValueError(f"`momentum` must lie in [0, 1), got {self.momentum!r}")
-        for name in ("beta_1", "beta_2", "validation_fraction"):
-            if not (isinstance(getattr(self, name), Real) and 0 <= getattr(self, name) < 1):
+        for name in ("momentum", "beta_1", "beta_2", "validation_fraction"):
+            if not (_is_real(getattr(self, name)) and 0 <= getattr(self, name) < 1):
                 raise ValueError(f"`{name}` must lie in [0, 1), got {getattr(self, name)!r}")
+        for name in ("shuffle", "verbose", "early_stopping"):
+            if not isinstance(getattr(self, name), bool | np.bool_):
+                raise TypeError(f"`{name}` must be True or False, got {getattr(self, name)!r}")
         if self.batch_size != "auto" and (isinstance(self.batch_size, bool)
                                           or not isinstance(self.batch_size, Integral) or self.batch_size < 1):
             raise ValueError(f"`batch_size` must be 'auto' or a positive integer, got {self.batch_size!r}")
+        try:
+            check_random_state(self.random_state)
+        except ValueError:
+            raise ValueError("`random_state` must be None, an integer, or a numpy.random.RandomState, got "
+                             f"{self.random_state!r}") from None
         _backend.check_backend_name(self.backend)
         self._hidden_sizes = [int(s) for s in sizes]
 
@@ -303,15 +312,17 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             y = y[:, 0]
         check_classification_targets(y)
         if fitting:
-            self.classes_ = np.unique(y if classes is None else np.concatenate([np.asarray(classes), y]))
+            self.classes_ = np.unique(y if classes is None else np.asarray(classes))
             if len(self.classes_) < 2:
-                raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes in the data, got 1 "
-                                 f"class: {self.classes_[0]!r}")
-            self.n_outputs_, self.out_activation_ = 1, "softmax"
+                where = "`y`" if classes is None else "`classes`"
+                raise ValueError(f"{where} holds only 1 class ({self.classes_[0]!r}): {type(self).__name__} "
+                                 "needs samples of at least 2 classes")
         unseen = np.setdiff1d(y, self.classes_)
         if unseen.size:
-            raise ValueError(f"`y` has labels not seen in the first fit: {unseen[:5].tolist()}; pass every class "
-                             f"to the first partial_fit with classes=...")
+            raise ValueError(f"`y` has labels not in `classes` of the first fit: {unseen[:5].tolist()}; pass every "
+                             f"class to the first partial_fit with classes=...")
+        if fitting:
+            self.n_outputs_, self.out_activation_ = 1, "softmax"
         Y = (y[:, None] == self.classes_[None, :]).astype(self._dtype(X) if backend is None else "float64")
         if backend is not None:
             xp = _backend.namespace(backend)
@@ -330,7 +341,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         best weights are restored and further calls change nothing.
         """
         if not hasattr(self, "network_") and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit")
+            raise ValueError("`classes` must be passed on the first call to partial_fit")
         return self._fit(X, y, validation_data=validation_data, incremental=True, classes=classes)
 
     def predict_proba(self, X):
@@ -379,7 +390,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _encode_targets(self, y, *, fitting, classes, backend, X):
         if backend is None:
-            y = np.asarray(y, dtype=self._dtype(X))
+            try:  # float64 first: the network casts to its dtype, refusing values beyond float32's range
+                y = np.asarray(y, dtype=np.float64)
+            except (ValueError, TypeError):
+                raise ValueError(f"`y` must hold numbers for {type(self).__name__}, got "
+                                 f"{np.asarray(y).dtype} values such as {np.asarray(y).ravel()[:1].tolist()}") from None
             if fitting:
                 self._y_1d = y.ndim == 1
                 self.n_outputs_, self.out_activation_ = (1 if y.ndim == 1 else y.shape[1]), "identity"
@@ -390,8 +405,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if fitting:
             self._y_1d = y.ndim == 1
             self.n_outputs_, self.out_activation_ = (1 if y.ndim == 1 else y.shape[1]), "identity"
-        y = xp.astype(y, X.dtype)
-        return xp.reshape(y, (y.shape[0], 1)) if y.ndim == 1 else y
+        return xp.reshape(y, (y.shape[0], 1)) if y.ndim == 1 else y  # the network casts, refusing overflow
 
     @property
     def _n_network_outputs(self) -> int:
@@ -420,6 +434,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         from sklearn.metrics import r2_score
 
         return float(r2_score(bpxp_to_numpy(y), bpxp_to_numpy(self.predict(X)), sample_weight=sample_weight))
+
+
+def _is_real(value) -> bool:
+    """A real number, not a bool (``True`` as a learning rate is a mistake, not 1.0)."""
+    return isinstance(value, Real) and not isinstance(value, bool | np.bool_)
 
 
 def bpxp_to_numpy(x):
