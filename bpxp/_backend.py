@@ -200,6 +200,16 @@ def arrays_are_immutable(xp: Any) -> bool:
     return array_api_compat.is_jax_namespace(xp)
 
 
+def shareable_host_array(host: np.ndarray, backend: str) -> np.ndarray:
+    """A host array that the backend's ``asarray`` may share memory with.
+
+    PyTorch shares memory with a NumPy array and cannot honour a read-only one: it warns ("The given NumPy array
+    is not writable") and hands out a writable tensor. A read-only array is copied for it first; the others
+    copy (JAX, CuPy) or keep NumPy's flags (array-api-strict) themselves.
+    """
+    return host.copy() if backend == "torch" and not host.flags.writeable else host
+
+
 def floating_point_warnings_silenced():
     """A context in which NumPy (and array-api-strict, built on it) stays silent about overflow and NaN.
 

@@ -15,7 +15,7 @@ import numpy as np
 from array_api_compat import array_namespace
 from array_api_compat import device as _device_of
 
-from ._backend import array_backend, backend_name, device_label
+from ._backend import array_backend, backend_name, device_label, shareable_host_array
 
 _NUMERIC_KINDS = "iuf"
 
@@ -40,7 +40,7 @@ def to_network(x: Any, *, name: str, xp: Any, device: Any, dtype: Any = None, fl
             host = _narrowed(host, np.dtype(float_name), name=name, xp=array_namespace(host))
         elif host.dtype.kind == "b":
             host = host.astype(np.int64)
-        return xp.asarray(_shareable(host, target), device=device)
+        return xp.asarray(shareable_host_array(host, target), device=device)
     if source != target:
         raise TypeError(
             f"`{name}` is a {source} array but this network runs on {target}; convert it with "
@@ -73,16 +73,6 @@ def _host_numbers(x: Any, *, name: str) -> np.ndarray:
         what = type(x).__name__ if host.ndim == 0 and host.dtype == object else f"dtype {host.dtype}"
         raise TypeError(f"`{name}` must hold real numbers (integer or floating), got {what}")
     return host
-
-
-def _shareable(host: np.ndarray, target: str) -> np.ndarray:
-    """A host array that ``xp.asarray`` may share memory with.
-
-    PyTorch shares memory with a NumPy array and cannot honour a read-only one: it warns ("The given NumPy array
-    is not writable") and hands out a writable tensor. A read-only array is copied for it first; the others
-    copy (JAX, CuPy) or keep NumPy's flags (array-api-strict) themselves.
-    """
-    return host.copy() if target == "torch" and not host.flags.writeable else host
 
 
 def _narrowed(x: Any, dtype: Any, *, name: str, xp: Any) -> Any:

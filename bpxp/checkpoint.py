@@ -138,6 +138,8 @@ def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 def read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     """The metadata and arrays of a checkpoint, checked; a clear ValueError for anything else."""
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"`path` must be a str or os.PathLike naming a checkpoint file, got {type(path).__name__}")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {str(path)!r}")
@@ -153,11 +155,17 @@ def read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
         metadata = json.loads(str(arrays.pop("metadata")))
     except json.JSONDecodeError as error:
         raise ValueError(f"{str(path)!r} has corrupt metadata: {error}") from None
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{str(path)!r} is not a bpxp checkpoint: its metadata is a JSON {type(metadata).__name__}, "
+                         f"not an object")
     if metadata.get("format") != FORMAT:
         raise ValueError(f"{str(path)!r} is not a bpxp checkpoint (format {metadata.get('format')!r})")
     if metadata.get("format_version", 0) > FORMAT_VERSION:
         raise ValueError(f"{str(path)!r} was written by a newer bpxp ({metadata.get('bpxp_version')}, format "
                          f"{metadata['format_version']}); this bpxp reads format {FORMAT_VERSION} — upgrade bpxp")
+    lacking = [key for key in ("layer_sizes", "hidden", "output", "loss", "dtype") if key not in metadata]
+    if lacking:
+        raise ValueError(f"{str(path)!r} is incomplete: its metadata lacks {lacking}")
     n_layers = len(metadata["layer_sizes"]) - 1
     missing = [f"weights_{i}" for i in range(n_layers) if f"weights_{i}" not in arrays]
     if missing:

@@ -26,7 +26,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from . import _backend, _inputs, train
+from . import _backend, _host, _inputs, train
 from .activations import get_activation
 from .losses import get_loss
 from .network import forward_pass, gradient_sums
@@ -194,6 +194,8 @@ def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: i
     if callback is not None and not callable(callback):
         raise TypeError(f"`callback` must be callable as callback(epoch, history), got {callback!r}")
     rule = get_optimizer(optimizer)
+    net._check_optimizer_state(optimizer_state, rule)
+    random_state = _host.check_seed(random_state)
     n = X.shape[0]
     known = not math.isnan(n)
     if batch_size is not None:
@@ -203,7 +205,7 @@ def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: i
                              "call X.compute_chunk_sizes() (or dataframe.to_dask_array(lengths=True)) first")
     batches = [(0, None)] if batch_size is None or batch_size >= n else \
         [(a, min(a + batch_size, n)) for a in range(0, int(n), batch_size)]
-    orders = _backend_permutations(int(n), random_state) if shuffle and len(batches) > 1 else None
+    orders = _host.EpochOrders(int(n), random_state) if shuffle and len(batches) > 1 else None
     spec, client = Spec.of(net), _client()
     n_layers = net.n_layers
     weights = tuple(_backend.to_numpy(w) for w in net.weights)
@@ -249,12 +251,6 @@ def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: i
     net.optimizer_, net.optimizer_state_ = rule, state
     _report(history, on_divergence=on_divergence, snapshot=True)
     return history
-
-
-def _backend_permutations(n: int, random_state):
-    from ._host import EpochOrders
-
-    return EpochOrders(n, random_state)
 
 
 def _unflatten(vector: np.ndarray, spec: Spec, n_layers: int):

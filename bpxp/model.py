@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from numbers import Integral
 from pathlib import Path
 from typing import Any
@@ -81,7 +81,7 @@ class MLP:
         self._configure(sizes, hidden, output, loss, backend, dtype, device)
         names = [hidden] * (len(sizes) - 2) + [output]
         host_weights, host_biases = _host.initial_parameters(
-            sizes, names, bias=bias, dtype=self.dtype_name, random_state=random_state)
+            sizes, names, bias=bias, dtype=self.dtype_name, random_state=_host.check_seed(random_state))
         self._set_parameters(host_weights, host_biases)
 
     @classmethod
@@ -351,7 +351,7 @@ class MLP:
             epochs=train.positive_int(epochs, "epochs"),
             batch_size=X.shape[0] if batch_size is None else train.positive_int(batch_size, "batch_size"),
             shuffle=_check_bool(shuffle, "shuffle"),
-            random_state=random_state,
+            random_state=_host.check_seed(random_state),
             early_stopping=None if early_stopping is None else train.positive_int(early_stopping,
                                                                                   "early_stopping"))
         learning_rate = train.positive_float(learning_rate, "learning_rate")
@@ -359,6 +359,8 @@ class MLP:
         clip_norm = None if clip_norm is None else train.positive_float(clip_norm, "clip_norm")
         _check_choice(on_divergence, "on_divergence", ("raise", "warn"))
         rule = get_optimizer(optimizer)
+        _check_bool(verbose, "verbose")
+        self._check_optimizer_state(optimizer_state, rule)
         validation = self._validation(validation_data)
         if schedule.early_stopping is not None and validation is None:
             raise ValueError("`early_stopping` needs `validation_data` to watch: pass "
@@ -411,6 +413,26 @@ class MLP:
             self.optimizer_, self.optimizer_state_ = rule, outcome.state
         _report(outcome.history, on_divergence=on_divergence, snapshot=safety.snapshot)
         return outcome.history
+
+    def _check_optimizer_state(self, state: Any, rule) -> None:
+        """Refuse an optimizer state that is not ``rule``'s for these parameters (nesting, shapes, dtypes, backend)."""
+        if state is None:
+            return
+        from .checkpoint import _flatten
+
+        if not isinstance(state, tuple):
+            raise TypeError(f"`optimizer_state` must be a tuple of arrays (net.optimizer_state_ of an earlier fit), "
+                            f"got {type(state).__name__}")
+        expected_arrays, expected = _flatten(rule.init((*self.weights, *(self.biases or ())), xp=self._xp))
+        given_arrays, given = _flatten(state)
+        same = expected == given and all(
+            _backend.array_backend(a) in (self.backend, None)  # None: a NumPy scalar (NumPy's 0-d results)
+            and tuple(getattr(a, "shape", ())) == tuple(b.shape) and getattr(a, "dtype", None) == b.dtype
+            for a, b in zip(given_arrays, expected_arrays))
+        if not same:
+            raise ValueError(f"`optimizer_state` does not match optimizer {rule.name!r} on this network: it must be "
+                             f"net.optimizer_state_ of an earlier fit with the same optimizer, layer sizes, dtype "
+                             f"and backend")
 
     def _checkpointer(self, path: Any, rule, settings: dict) -> Callable[[train.Outcome], None]:
         """``write(outcome)``: a training checkpoint of this network at ``path``."""
@@ -604,9 +626,10 @@ def _check_bool(value: Any, name: str) -> bool:
 
 
 def _check_layer_sizes(layer_sizes: Any) -> tuple[int, ...]:
-    if isinstance(layer_sizes, str) or not isinstance(layer_sizes, Sequence):
+    if isinstance(layer_sizes, str | bytes) or not isinstance(layer_sizes, Iterable):
         raise TypeError(f"`layer_sizes` must be a sequence of positive integers such as (4, 8, 3), "
                         f"got {layer_sizes!r}")
+    layer_sizes = list(layer_sizes)
     if len(layer_sizes) < 2:
         raise ValueError(f"`layer_sizes` needs at least an input and an output size, got {list(layer_sizes)}")
     for size in layer_sizes:

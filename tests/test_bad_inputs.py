@@ -11,22 +11,21 @@ Tally of the last full run (every backend); ``test_report_how_many_cases_were_tr
 
 - 588 cases (rows of the tables below: 432 run on each backend variant, 156 once), 2251 runs in all;
 - 485 raised a clear error naming the argument, or worked correctly, as the code was;
-- 89 needed a fix (their ``fixed=`` field names it), of 21 kinds: bool arrays are numbers (were refused);
-  object arrays of numbers are read as numbers; float64 beyond float32 says "exceeds the float32 range" (was a
-  RuntimeWarning, then "NaN or infinite values"); read-only arrays are copied before torch shares them (it
-  warned); int labels are one-hot encoded in the default integer dtype (uint8 labels with > 255 classes set
-  two ones per row); 'mse' targets whose squares overflow are refused; R² of a constant target is 0, not −1e30
-  (JAX); estimator options are checked for type and finiteness (shuffle/verbose/early_stopping, inf, NaN and
-  bool numbers, random_state, hidden_layer_sizes=None); partial_fit refuses labels outside ``classes`` (it
-  added them silently) and single-class messages name the argument; the regressor's text or too-large y; the
-  CLI's parser errors fit on one line and check --epochs/--seed/--l2/--learning-rate/--validation-split
-  themselves; missing or infinite values name their column; a model is refused on a bundled dataset with other
-  features (it predicted silently); an empty CSV says so; unseen classes name the column and the file;
-- 14 wait for a fix in files another engineer is changing (``pending=``, xfail strict): ``MLP.fit`` checks
-  neither ``verbose``, ``random_state`` nor ``optimizer_state`` before training; ``MLP(random_state=...)``
-  lets NumPy's message through; ``layer_sizes`` as a NumPy array is refused; ``bpxp.load`` of a non-path, or
-  of a checkpoint whose metadata is not an object or lacks a key, ends in pathlib's TypeError, AttributeError
-  or KeyError.
+- 103 needed a fix (their ``fixed=`` field names it), of 29 kinds: bool arrays are numbers (were refused); object
+  arrays of numbers are read as numbers; float64 beyond float32 says "exceeds the float32 range" (was a
+  RuntimeWarning, then "NaN or infinite values"); read-only arrays are copied before torch shares them (it warned);
+  int labels are one-hot encoded in the default integer dtype (uint8 labels with > 255 classes set two ones per
+  row); 'mse' targets whose squares overflow are refused; R² of a constant target is 0, not −1e30 (JAX); estimator
+  options are checked for type and finiteness (shuffle/verbose/early_stopping, inf, NaN and bool numbers,
+  random_state, hidden_layer_sizes=None); partial_fit refuses labels outside ``classes`` (it added them silently)
+  and single-class messages name the argument; the regressor's text or too-large y; the CLI's parser errors fit on
+  one line and check --epochs/--seed/--l2/--learning-rate/--validation-split themselves; missing or infinite values
+  name their column; a model is refused on a bundled dataset with other features (it predicted silently); an empty
+  CSV says so; unseen classes name the column and the file; ``MLP.fit`` checks ``verbose``, ``random_state`` and
+  ``optimizer_state`` (nesting, shapes, dtypes) first; ``MLP(random_state=...)`` names the argument;
+  ``layer_sizes`` as a NumPy array works; ``bpxp.load`` of a non-path, or of a checkpoint whose metadata is not an
+  object or lacks a key, says so (were pathlib's TypeError, AttributeError or KeyError);
+- 0 wait for a fix elsewhere.
 """
 
 from __future__ import annotations
@@ -406,7 +405,7 @@ def _fit_like(**options) -> Callable[[Env], Any]:
     return lambda e: e.fit(e.clf(), **options)
 
 
-PENDING_FIT = ("model.py MLP.fit does not check `{}` before training (see the report of issue 5 item 3)")
+FIXED_FIT = "MLP.fit checks `{}` before training (it did not)"
 
 FIT_OPTION_CASES = [
     _option("epochs", 0, ValueError, r"must be a positive integer, got 0"),
@@ -453,8 +452,8 @@ FIT_OPTION_CASES = [
                                                                   random_state=np.random.default_rng(0)),
          WORKS, check=same_as(_fit_like(batch_size=2, random_state=0)), jax=False),
     _option("random_state", "abc", TypeError, r"must be None, an integer",
-            pending=PENDING_FIT.format("random_state"), batch_size=2),
-    _option("random_state", -1, ValueError, r"must be None, an integer", pending=PENDING_FIT.format("random_state"),
+            fixed=FIXED_FIT.format("random_state"), batch_size=2),
+    _option("random_state", -1, ValueError, r"must be None, an integer", fixed=FIXED_FIT.format("random_state"),
             batch_size=2),
     _option("callback", 3, TypeError, r"must be callable"),
     _option("callback", "print", TypeError, r"must be callable"),
@@ -466,12 +465,12 @@ FIT_OPTION_CASES = [
     _option("l2", None, TypeError, r"must be a positive number"),
     _option("l2", True, TypeError, r"must be a positive number"),
     _option("l2", np.float64(0.0), WORKS, check=same_as(_fit_like())),
-    _option("optimizer_state", (), ValueError, r"does not match", pending=PENDING_FIT.format("optimizer_state"),
+    _option("optimizer_state", (), ValueError, r"does not match", fixed=FIXED_FIT.format("optimizer_state"),
             optimizer="adam"),
     _option("optimizer_state", "abc", TypeError, r"must be a tuple of arrays",
-            pending=PENDING_FIT.format("optimizer_state"),
+            fixed=FIXED_FIT.format("optimizer_state"),
             optimizer="momentum"),
-    _option("verbose", "yes", TypeError, r"must be True or False", pending=PENDING_FIT.format("verbose")),
+    _option("verbose", "yes", TypeError, r"must be True or False", fixed=FIXED_FIT.format("verbose")),
     _option("verbose", False, WORKS, check=same_as(_fit_like())),
     _option("clip_norm", 0.0, ValueError, r"must be a positive finite number"),
     _option("clip_norm", "1", TypeError, r"must be a positive number"),
@@ -493,7 +492,7 @@ def _continued(e: Env, state_from: str, optimizer: str):
 
 FIT_OPTION_CASES += [
     Case("MLP.fit", "optimizer_state", "another optimizer's state", lambda e: _continued(e, "adam", "momentum"),
-         ValueError, r"does not match", pending=PENDING_FIT.format("optimizer_state"), jax=False),
+         ValueError, r"does not match", fixed=FIXED_FIT.format("optimizer_state"), jax=False),
     Case("MLP.fit", "optimizer_state", "the state of an earlier fit", lambda e: _continued(e, "adam", "adam"),
          WORKS, check=finite, jax=False),
 ]
@@ -575,15 +574,15 @@ ARRAY_CASES = _x_cases() + _y_cases() + TARGET_CASES + FIT_OPTION_CASES + FROM_W
 
 
 # -- entry points without arrays: run once, in the numpy session ---------------------------------------------
-def _mlp(argument: str, value, expect, regex="", *, check=None, pending="", **others) -> Case:
+def _mlp(argument: str, value, expect, regex="", *, check=None, pending="", fixed="", **others) -> Case:
     if argument == "layer_sizes":
         call = lambda e: bpxp.MLP(value, **others)  # noqa: E731
     else:
         call = lambda e: bpxp.MLP([4, 3, 2], **{argument: value, **others})  # noqa: E731
-    return Case("bpxp.MLP", argument, repr(value)[:40], call, expect, regex, check, pending=pending)
+    return Case("bpxp.MLP", argument, repr(value)[:40], call, expect, regex, check, pending=pending, fixed=fixed)
 
 
-PENDING_MODEL = "model.py {} (see the report of issue 5 item 3)"
+FIXED_MODEL = "model.py: {} (fixed)"
 
 CONSTRUCTOR_CASES = [
     _mlp("layer_sizes", "abc", TypeError, r"must be a sequence of positive integers"),
@@ -596,7 +595,7 @@ CONSTRUCTOR_CASES = [
     _mlp("layer_sizes", [4, True], ValueError, r"must hold positive integers"),
     _mlp("layer_sizes", [4, np.int64(3)], WORKS, check=lambda e, net: net.layer_sizes == (4, 3)),
     _mlp("layer_sizes", np.array([4, 3]), WORKS, check=lambda e, net: net.layer_sizes == (4, 3),
-         pending=PENDING_MODEL.format("_check_layer_sizes refuses a NumPy array of sizes (not a Sequence)")),
+         fixed=FIXED_MODEL.format("_check_layer_sizes refuses a NumPy array of sizes (not a Sequence)")),
     _mlp("hidden", "softmax", ValueError, r"softmax is for the output layer only"),
     _mlp("hidden", None, ValueError, r"must be one of"),
     _mlp("hidden", 3, ValueError, r"must be one of"),
@@ -620,10 +619,10 @@ CONSTRUCTOR_CASES = [
     _mlp("device", 3, ValueError, r"must be one of"),
     _mlp("device", object(), ValueError, r"must be one of"),
     _mlp("random_state", "abc", TypeError, r"must be None, an integer",
-         pending=PENDING_MODEL.format("MLP.__init__ lets NumPy's SeedSequence error through")),
-    _mlp("random_state", -1, ValueError, r"must be None, an integer", pending=PENDING_MODEL.format(
+         fixed=FIXED_MODEL.format("MLP.__init__ lets NumPy's SeedSequence error through")),
+    _mlp("random_state", -1, ValueError, r"must be None, an integer", fixed=FIXED_MODEL.format(
         "MLP.__init__ lets NumPy's SeedSequence error through")),
-    _mlp("random_state", 1.5, TypeError, r"must be None, an integer", pending=PENDING_MODEL.format(
+    _mlp("random_state", 1.5, TypeError, r"must be None, an integer", fixed=FIXED_MODEL.format(
         "MLP.__init__ lets NumPy's SeedSequence error through")),
     Case("bpxp.MLP", "random_state", "a Generator", lambda e: bpxp.MLP([4, 3, 2],
                                                                       random_state=np.random.default_rng(0)),
@@ -654,12 +653,12 @@ def _checkpoint(e: Env, name: str, *, metadata=None, drop=(), arrays=None, raw: 
 
 
 def _load(bad: str, make: Callable[[Env], Any], expect, regex="", *, argument="path", names=None, pending="",
-          check=None, **options) -> Case:
+          fixed="", check=None, **options) -> Case:
     return Case("bpxp.load", argument, bad, lambda e: bpxp.load(make(e), **options), expect, regex, check,
-                names=names, pending=pending)
+                names=names, pending=pending, fixed=fixed)
 
 
-PENDING_CHECKPOINT = "checkpoint.py read() {} (see the report of issue 5 item 3)"
+FIXED_CHECKPOINT = "checkpoint.read {} (fixed)"
 
 
 def _truncated(e: Env) -> Path:
@@ -676,9 +675,9 @@ def _zip_without_metadata(e: Env) -> Path:
 
 LOAD_CASES = [
     _load("None", lambda e: None, TypeError, r"must be a str or os.PathLike",
-          pending=PENDING_CHECKPOINT.format("lets pathlib's TypeError through for a non-path")),
+          fixed=FIXED_CHECKPOINT.format("lets pathlib's TypeError through for a non-path")),
     _load("an int", lambda e: 3, TypeError, r"must be a str or os.PathLike",
-          pending=PENDING_CHECKPOINT.format("lets pathlib's TypeError through for a non-path")),
+          fixed=FIXED_CHECKPOINT.format("lets pathlib's TypeError through for a non-path")),
     _load("missing", lambda e: e.tmp / "missing.npz", FileNotFoundError, r"no checkpoint at", names=r"missing\.npz"),
     _load("a folder", lambda e: e.tmp, FileNotFoundError, r"no checkpoint at", names=r"'/"),
     _load("text", lambda e: _checkpoint(e, "text.npz", raw=b"not a checkpoint"), ValueError,
@@ -701,10 +700,10 @@ LOAD_CASES = [
     _load("metadata without 'hidden'", lambda e: _checkpoint(
         e, "nohidden.npz", metadata=lambda m: json.dumps({k: v for k, v in m.items() if k != "hidden"})),
         ValueError, r"is incomplete: its metadata lacks \['hidden'\]", names=r"nohidden\.npz",
-        pending=PENDING_CHECKPOINT.format("raises KeyError for metadata without a required key")),
+        fixed=FIXED_CHECKPOINT.format("raises KeyError for metadata without a required key")),
     _load("metadata a JSON list", lambda e: _checkpoint(e, "list.npz", metadata="[1, 2]"), ValueError,
           r"not a bpxp checkpoint", names=r"list\.npz",
-          pending=PENDING_CHECKPOINT.format("raises AttributeError for metadata that is not a JSON object")),
+          fixed=FIXED_CHECKPOINT.format("raises AttributeError for metadata that is not a JSON object")),
     _load("bogus", lambda e: _checkpoint(e, "b.npz"), ValueError, r"must be one of", argument="backend",
           backend="bogus"),
     _load("float16", lambda e: _checkpoint(e, "d.npz"), ValueError, r"must be one of", argument="dtype",
