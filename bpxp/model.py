@@ -394,7 +394,8 @@ class MLP:
     def _train(self, X: Any, Y: Any, *, schedule: train.Schedule, learning_rate: float, rule, l2: float,
                validation: tuple | None, callback: Callable | None, optimizer_state: Any,
                clip_norm: float | None = None, on_divergence: str = "raise",
-               safety: train.Safety | None = None, start: train.Outcome | None = None) -> train.History:
+               safety: train.Safety | None = None, start: train.Outcome | None = None,
+               report: bool = True) -> train.History:
         """Train on inputs already checked and on the device (``_features``/``_targets``/``_validation``).
 
         Whatever stops training — the end, divergence, Ctrl-C, an error — the network is left holding the
@@ -411,7 +412,8 @@ class MLP:
             self.weights = list(outcome.weights)
             self.biases = None if outcome.biases is None else list(outcome.biases)
             self.optimizer_, self.optimizer_state_ = rule, outcome.state
-        _report(outcome.history, on_divergence=on_divergence, snapshot=safety.snapshot)
+        if report:
+            _report(outcome.history, on_divergence=on_divergence, snapshot=safety.snapshot)
         return outcome.history
 
     def _check_optimizer_state(self, state: Any, rule) -> None:

@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 
 from . import _backend, optimizers
 from .model import MLP
+from .recovery import InterruptedWarning, TrainingDiverged
 from .train import Schedule, _snapshot
 
 _ACTIVATIONS = {"logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu",
@@ -161,8 +162,18 @@ class _BaseMLP(BaseEstimator):
                             random_state=self._rng, early_stopping=None)
         history = net._train(X, Y, schedule=schedule, learning_rate=float(self.learning_rate_init),
                              rule=self._optimizer(), l2=float(self.alpha), validation=validation, callback=None,
-                             optimizer_state=self._optimizer_state)
+                             optimizer_state=self._optimizer_state, report=False)
         self._optimizer_state = net.optimizer_state_
+        if history.diverged_at is not None:
+            last = f"{self.loss_curve_[-1]:.6g}" if self.loss_curve_ else "none"
+            raise TrainingDiverged(
+                f"training diverged in epoch {self.n_iter_ + 1}: the loss or the weights became NaN or infinite "
+                f"(last finite loss: {last}); the network keeps the weights of the epoch before. Try a smaller "
+                f"learning_rate_init, a larger alpha, or standardised inputs", epoch=self.n_iter_,
+                last_finite_loss=self.loss_curve_[-1] if self.loss_curve_ else None, history=history)
+        if history.interrupted:
+            self._interrupted = True
+            return True
         self.n_iter_ += 1
         self.t_ += X.shape[0]
         self.loss_curve_.append(history.loss[-1])
@@ -184,7 +195,13 @@ class _BaseMLP(BaseEstimator):
         return self._no_improvement > self.n_iter_no_change
 
     def _stop(self) -> None:
-        self.stopped_early_ = True
+        """Stop: early (keeping the best epoch's weights under early_stopping), or at Ctrl-C (saying so)."""
+        if self._interrupted:
+            warnings.warn(f"fit interrupted after {self.n_iter_} completed epochs; the network keeps the weights of "
+                          f"the {'best' if self.early_stopping and self._best_parameters else 'last'} of them",
+                          InterruptedWarning, stacklevel=4)
+        else:
+            self.stopped_early_ = True
         if self.early_stopping and self._best_parameters is not None:
             weights, biases, self._optimizer_state = self._best_parameters
             self.network_.weights, self.network_.biases = list(weights), biases and list(biases)
@@ -209,9 +226,12 @@ class _BaseMLP(BaseEstimator):
         if validation is not None:
             validation = net._validation(validation)
         if incremental:
-            if not self.stopped_early_ and self._one_epoch(X, Y, validation) and self.early_stopping:
+            self._interrupted = False
+            if not self.stopped_early_ and self._one_epoch(X, Y, validation) and (self.early_stopping
+                                                                                   or self._interrupted):
                 self._stop()
             return self
+        self._interrupted = False
         for _ in range(self.max_iter):
             if self._one_epoch(X, Y, validation):
                 self._stop()

@@ -327,3 +327,43 @@ def test_a_killed_training_process_resumes_to_the_weights_of_an_uninterrupted_ru
     uninterrupted.fit(X, y, epochs=epochs, learning_rate=0.05, batch_size=16, optimizer="adam", random_state=3)
     for actual, expected in zip(_weights(resumed), _weights(uninterrupted), strict=True):
         np.testing.assert_array_equal(actual, expected)
+
+
+# -- the estimators -------------------------------------------------------------------------------------------
+
+def test_the_estimator_raises_on_divergence_and_keeps_finite_weights(backend):
+    from bpxp.sklearn import MLPRegressor
+
+    X, y = _regression_data()
+    regressor = MLPRegressor((8,), solver="sgd", learning_rate_init=5.0, momentum=0.0, max_iter=500,
+                             n_iter_no_change=500, backend=backend.name, device=backend.device)
+    with pytest.raises(bpxp.TrainingDiverged, match=r"diverged in epoch \d+.*last finite loss"):
+        regressor.fit(backend.asarray(X), backend.asarray(y))
+    assert all(np.isfinite(c).all() for c in regressor.coefs_)
+
+
+def test_ctrl_c_during_the_estimators_fit_keeps_its_completed_epochs(backend):
+    from sklearn.exceptions import ConvergenceWarning
+
+    from bpxp.sklearn import MLPClassifier
+
+    X, y = _classification_data(n=400)
+    options = dict(hidden_layer_sizes=(6,), batch_size=8, max_iter=10**6, n_iter_no_change=10**6, random_state=0,
+                   backend=backend.name, device=backend.device, dtype="float64")
+    warm = MLPClassifier(**dict(options, max_iter=2))
+    with pytest.warns(ConvergenceWarning):
+        warm.fit(backend.asarray(X), backend.asarray(y))  # compiles (JAX) before the clock starts
+    classifier = MLPClassifier(**options)
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.warns(bpxp.InterruptedWarning, match=r"interrupted after \d+ completed epochs"):
+            classifier.fit(backend.asarray(X), backend.asarray(y))
+    finally:
+        timer.cancel()
+    assert 0 < classifier.n_iter_ == len(classifier.loss_curve_) and not classifier.stopped_early_
+    reference = MLPClassifier(**dict(options, max_iter=classifier.n_iter_))
+    with pytest.warns(ConvergenceWarning):
+        reference.fit(backend.asarray(X), backend.asarray(y))
+    for a, b in zip(classifier.coefs_, reference.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
