@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 
@@ -25,6 +26,7 @@ from . import _backend, datasets
 from .checkpoint import load
 from .model import MLP
 from .optimizers import OPTIMIZERS
+from .recovery import TrainingDiverged
 
 
 def _number(text: str, kind: type, expected: str, accept) -> int | float:
@@ -90,6 +92,14 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--dtype", default="float32", choices=_backend.DTYPE_NAMES)
     train.add_argument("--seed", type=_non_negative_int, default=0,
                        help="seed of the split, initial weights and shuffling")
+    train.add_argument("--clip-norm", type=_positive_float, metavar="C",
+                       help="rescale each batch's gradients to a joint norm of at most C")
+    train.add_argument("--checkpoint", metavar="RUN.npz",
+                       help="write a training checkpoint there every --checkpoint-every epochs (atomically)")
+    train.add_argument("--checkpoint-every", type=_positive_int, default=1, metavar="N")
+    train.add_argument("--resume", action="store_true",
+                       help="continue from --checkpoint if it exists (same data and options): the run ends with "
+                            "exactly the weights of an uninterrupted one")
     train.add_argument("--save", metavar="MODEL.npz", help="write the trained model (with its preprocessing)")
     train.add_argument("--plot", metavar="CURVE.png", help="draw the loss curves (needs matplotlib)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch progress")
@@ -167,6 +177,8 @@ def _numeric_target(y: np.ndarray, target: str, data: str) -> np.ndarray:
 
 
 def train(args) -> int:
+    if args.resume and not args.checkpoint:
+        raise ValueError("--resume needs --checkpoint RUN.npz: the checkpoint to continue from")
     X, y, feature_names, target, class_names = _data(args.data, args.target)
     _check_target(y, target, args.data)
     classification = class_names is not None or _is_classification(y, args.task)
@@ -192,7 +204,9 @@ def train(args) -> int:
     history = net.fit(X[train_rows], y[train_rows], epochs=args.epochs, learning_rate=args.learning_rate,
                       batch_size=args.batch_size, optimizer=args.optimizer, l2=args.l2,
                       validation_data=(X[val_rows], y[val_rows]), early_stopping=args.early_stopping,
-                      random_state=args.seed, verbose=not args.quiet)
+                      random_state=args.seed, verbose=not args.quiet, clip_norm=args.clip_norm,
+                      checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
+                      resume=args.checkpoint if args.resume and os.path.exists(args.checkpoint) else None)
     seconds = time.perf_counter() - start
     measure = "accuracy" if classification else "R²"
     print(f"train {measure} {net.score(X[train_rows], y[train_rows]):.4f}   validation {measure} "
@@ -304,6 +318,9 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # `bpxp predict … | head`: the reader left, as is its right
         sys.stderr.close()
         return 0
+    except TrainingDiverged as error:  # not a usage mistake: the run itself failed, and says how
+        print(f"bpxp: {error}", file=sys.stderr)
+        return 1
     except (ValueError, TypeError, ImportError, OSError) as error:  # user mistakes: one line, no traceback
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"bpxp: error: {message}", file=sys.stderr)

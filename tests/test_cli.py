@@ -120,3 +120,25 @@ def test_bad_option_values_are_refused_by_the_parser(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["train", "--epochs", "0"])
     assert exit_info.value.code == 2 and "must be a positive integer" in capsys.readouterr().err
+
+
+def test_a_checkpointed_run_resumes_to_the_model_of_an_uninterrupted_one(tmp_path, capsys):
+    import bpxp
+
+    run, whole, resumed = tmp_path / "run.npz", tmp_path / "whole.npz", tmp_path / "resumed.npz"
+    common = ["train", "wine", "--quiet", "--batch-size", "8", "--seed", "3", "--dtype", "float64"]
+    assert cli.main([*common, "--epochs", "12", "--save", str(whole)]) == 0
+    assert cli.main([*common, "--epochs", "5", "--checkpoint", str(run), "--checkpoint-every", "2"]) == 0
+    assert bpxp.load(run).checkpoint_metadata_["training"]["epoch"] == 4
+    assert cli.main([*common, "--epochs", "12", "--checkpoint", str(run), "--resume", "--save", str(resumed)]) == 0
+    for a, b in zip(bpxp.load(resumed).weights, bpxp.load(whole).weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    capsys.readouterr()
+    assert cli.main(["train", "--resume"]) == 2
+    assert "--resume needs --checkpoint" in capsys.readouterr().err
+
+
+def test_a_diverging_run_says_so_in_one_line_and_exits_1(capsys):
+    code = cli.main(["train", "--epochs", "20", "--optimizer", "sgd", "--learning-rate", "1e30", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "training diverged at epoch" in err and "Traceback" not in err
