@@ -1,24 +1,25 @@
 """What training does when something goes wrong: non-finite numbers, Ctrl-C, an error mid-epoch.
 
-Once per epoch, with the epoch's one host read, training checks that the loss and every parameter are finite:
+Once per epoch, inside the epoch's one host read, training checks that the loss and every parameter are finite
+with a probe that runs the parameters on a row of ones and sums the result with weight zero:
 
-    c = Σᵢ ℓᵢ + 0 · Σₚ Σ θₚ
+    c = Σᵢ ℓᵢ + ((1ᵀW¹ + b¹)W² + b² … Wᴸ + bᴸ)·0
 
-is finite exactly when the epoch's summed loss and every parameter are (0 · ±inf and 0 · NaN are NaN) — or when
-finite parameters are so large that their sum overflows, a divergence in all but name — and equals the summed loss
-otherwise: the check costs one sum per parameter per epoch and no extra read.
+NaN and ±inf survive products and sums (0·inf and 0·NaN are NaN, inf − inf is NaN), so c is finite exactly when
+the loss and every parameter are — or when huge finite parameters overflow the probe, which ``run`` then rules
+out with an exact check (``exactly_finite``, only then). Otherwise c equals the summed loss, so the check costs
+2L + 2 small array operations per epoch and no extra read.
 
-The step updates the parameters in place (``bpxp._backend.subtract_in_place``), so the weights of the last
-epoch that passed the check survive only as a copy: :class:`LastFinite` keeps one, written into preallocated
-arrays after each verified epoch (on JAX, whose arrays never change, a reference).
-It costs one copy of the parameters in memory; ``fit(..., snapshot=False)`` trades it away.
+The training step updates the parameters in place, except each epoch's first step, which writes new arrays:
+the previous epoch's parameters stay intact, and the last finite epoch is kept by reference rather than copied
+— one more set of parameters in memory, no copying time. ``fit(..., snapshot=False)`` trades it away.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ._backend import arrays_are_immutable
+import array_api_compat
 
 
 class TrainingDiverged(ArithmeticError):
@@ -47,39 +48,25 @@ class InterruptedWarning(UserWarning):
     """``fit`` was interrupted (Ctrl-C) and returned the weights of the last completed epoch."""
 
 
-def finite_check(total: Any, parameters: tuple, *, xp: Any) -> Any:
-    """c = Σℓ + 0·Σₚ Σθₚ: finite iff the summed loss and every parameter are finite, and then equal to Σℓ."""
-    sums = xp.sum(parameters[0])
-    for p in parameters[1:]:
-        sums = sums + xp.sum(p)
-    return total + 0.0 * sums
+def finite_probes(weights: tuple, *, xp: Any) -> tuple[Any, Any]:
+    """The probe's row of ones (n₀,) and column of zeros (n_L,) for :func:`finite_check`, made once per fit."""
+    first, last = weights[0], weights[-1]
+    device = array_api_compat.device(first)
+    return (xp.ones((first.shape[0],), dtype=first.dtype, device=device),
+            xp.zeros((last.shape[1],), dtype=last.dtype, device=device))
 
 
-class LastFinite:
-    """The parameters of the last verified epoch, kept where in-place updates cannot reach them.
+def finite_check(total: Any, weights: tuple, biases: tuple | None, probes: tuple, *, xp: Any) -> Any:
+    """c = Σℓ + ((1ᵀW¹ + b¹)W² … + bᴸ)·0: finite iff the loss and the parameters are (see the module notes)."""
+    ones, zeros = probes
+    v = ones
+    for layer, W in enumerate(weights):
+        v = v @ W
+        if biases is not None:
+            v = v + biases[layer]
+    return total + v @ zeros
 
-    Mutable arrays (NumPy, CuPy, PyTorch, array-api-strict) are copied into slots allocated once per fit
-    (``slot[...] = θ``: no allocation, one memory copy per epoch); JAX arrays never change, so a reference is
-    already a snapshot. With ``copies=False`` nothing is copied: the "kept" parameters are the live ones
-    (``fit(snapshot=False)``).
-    """
 
-    def __init__(self, parameters: tuple, *, xp: Any, copies: bool):
-        self.copies = copies and not arrays_are_immutable(xp)
-        self.slots = tuple(xp.asarray(p, copy=True) for p in parameters) if self.copies else parameters
-        self._copying: tuple | None = None
-
-    def keep(self, parameters: tuple) -> None:
-        """Remember ``parameters`` (copied into the slots where arrays are mutable)."""
-        if not self.copies:
-            self.slots = parameters
-            return
-        self._copying = parameters  # should Ctrl-C land mid-copy, the source is the same epoch, intact
-        for slot, p in zip(self.slots, parameters):
-            slot[...] = p
-        self._copying = None
-
-    @property
-    def parameters(self) -> tuple:
-        """The kept parameters (the source of an interrupted copy, which is the same epoch intact)."""
-        return self._copying if self._copying is not None else self.slots
+def exactly_finite(parameters: tuple, *, xp: Any) -> bool:
+    """Whether every element of every parameter is finite (one host read per array: for the rare doubtful case)."""
+    return all(bool(xp.all(xp.isfinite(p))) for p in parameters)

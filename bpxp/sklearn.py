@@ -27,7 +27,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from . import _backend, optimizers
+from .activations import log_softmax
 from .model import MLP
+from .network import forward_pass
 from .recovery import InterruptedWarning, TrainingDiverged
 from .train import Schedule, _snapshot
 
@@ -269,12 +271,19 @@ class _BaseMLP(BaseEstimator):
         return self._fit(X, y, validation_data=validation_data, incremental=False)
 
     # -- outputs -----------------------------------------------------------------------------------------------
-    def _forward(self, X, method: str):
+    def _forward(self, X, method: str, *, log: bool = False):
+        """Ŷ (or log Ŷ from the logits, with ``log``) of checked X, and X's backend (None for host data)."""
         check_is_fitted(self, "network_")
         self._check_same_namespace(X, method)
         X, _, backend = self._validate_X(X, reset=False)
-        P = self.network_.forward(X if backend is not None else np.asarray(X, dtype=self.network_.dtype_name))
-        return P, backend
+        net = self.network_
+        X = X if backend is not None else np.asarray(X, dtype=net.dtype_name)
+        if not log:
+            return net.forward(X), backend
+        # log softmax(Z) from the logits stays finite where a probability rounds to 0 (log P would be -inf)
+        weights, biases = net._parameters
+        _, Z = forward_pass(net._features(X), weights, biases, net._activations, xp=net.xp, output=False)
+        return log_softmax(Z, xp=net.xp), backend
 
     def _check_same_namespace(self, X, method: str) -> None:
         """Everything follows X, and X must follow fit: a different namespace or device is an error."""
@@ -370,9 +379,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return P if backend is not None else _backend.to_numpy(P)
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`."""
-        P, backend = self._forward(X, "predict_log_proba")
-        return _namespace_of(P).log(P) if backend is not None else np.log(_backend.to_numpy(P))
+        """Logarithm of :meth:`predict_proba`, computed from the output logits as log softmax(Z): finite (about
+        −|ΔZ|) where a probability rounds to 0, never log(0)."""
+        log_P, backend = self._forward(X, "predict_log_proba", log=True)
+        return log_P if backend is not None else _backend.to_numpy(log_P)
 
     def predict(self, X):
         """The most probable class of each sample, from ``classes_``."""

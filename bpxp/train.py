@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from numbers import Integral, Real
@@ -24,7 +25,7 @@ from .activations import Activation
 from .losses import Loss
 from .network import backward_pass, forward_pass
 from .optimizers import Optimizer, clip_by_global_norm
-from .recovery import LastFinite, finite_check
+from .recovery import exactly_finite, finite_check, finite_probes
 
 
 @dataclass
@@ -73,7 +74,7 @@ class History:
 
 @functools.lru_cache(maxsize=64)
 def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimizer, learning_rate: float,
-              *, xp: Any, l2: float = 0.0, clip_norm: float | None = None) -> Callable:
+              *, xp: Any, l2: float = 0.0, clip_norm: float | None = None, in_place: bool = True) -> Callable:
     """Build the training step for one architecture, compiled for the namespace where that pays.
 
     ``step(weights, biases, state, total, X, Y, ones) → (weights, biases, state, total + Σᵢ ℓᵢ)``: forward, backward
@@ -92,8 +93,12 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
 
     ``clip_norm`` = c rescales each batch's gradients (penalty included) to a joint norm of at most c before the
     optimizer sees them (``bpxp.optimizers.clip_by_global_norm``); η is then not folded into δ.
+
+    ``in_place=False`` returns new parameter arrays and leaves the given ones untouched: ``run`` takes each
+    epoch's first step so, which keeps the previous epoch's parameters intact without copying them.
     """
     fold = optimizer.direction_is_gradient and clip_norm is None
+    update = subtract_in_place if in_place else operator.sub
 
     def step(weights, biases, state, total, X, Y, ones):
         scale = (learning_rate if fold else 1.0) / X.shape[0]
@@ -111,10 +116,10 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
         if clip_norm is not None:
             grads = clip_by_global_norm(tuple(grads), clip_norm, xp=xp)
         if fold:
-            params = [subtract_in_place(p, d) for p, d in zip(params, grads)]
+            params = [update(p, d) for p, d in zip(params, grads)]
         else:
             directions, state = optimizer.direction(tuple(grads), state, xp=xp)
-            params = [subtract_in_place(p, learning_rate * d) for p, d in zip(params, directions)]
+            params = [update(p, learning_rate * d) for p, d in zip(params, directions)]
         n_layers = len(weights)
         new_biases = None if biases is None else tuple(params[n_layers:])
         return tuple(params[:n_layers]), new_biases, state, total + batch_total
@@ -194,8 +199,13 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
     or the last completed epoch's parameters. Any other exception propagates after the outcome is restored
     to the last completed epoch.
     """
-    step = make_step(activations, loss, optimizer, learning_rate, xp=xp, l2=l2, clip_norm=clip_norm)
     safety = safety or Safety()
+    step = make_step(activations, loss, optimizer, learning_rate, xp=xp, l2=l2, clip_norm=clip_norm)
+    # Each epoch's first step writes new arrays, so the previous epoch's parameters stay intact — the last
+    # finite epoch is kept without a copy (one more set of parameters in memory). JAX's steps always do.
+    keeps = safety.snapshot and not arrays_are_immutable(xp)
+    first_step = make_step(activations, loss, optimizer, learning_rate, xp=xp, l2=l2, clip_norm=clip_norm,
+                           in_place=False) if keeps else step
     if outcome.state is None:
         outcome.state = optimizer.init((*outcome.weights, *(outcome.biases or ())), xp=xp)
     weights, biases, state, history = outcome.weights, outcome.biases, outcome.state, outcome.history
@@ -214,21 +224,26 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
         ones_outputs = xp.ones((Y.shape[1], 1), dtype=X.dtype, device=device)
         ones = {size: (xp.ones((1, size), dtype=X.dtype, device=device), ones_outputs)
                 for size in {b - a for a, b in bounds}}
-        last_finite = LastFinite((*weights, *(biases or ())), xp=xp, copies=safety.snapshot)
+        probes = finite_probes(weights, xp=xp)
     except KeyboardInterrupt:
         history.interrupted = True
         return finish(outcome, early_stopping=False)
-    n_layers = len(weights)
     # With nothing to decide per epoch, each epoch's check is read after the next epoch's steps are queued:
-    # still one read per epoch, but an asynchronous device (JAX, a CUDA stream) never waits for the host. That
-    # needs the epoch's parameters intact one epoch later: free where arrays are immutable (JAX), a second copy
-    # elsewhere — so mutable arrays lag only with no snapshot and no checkpoints to take.
+    # still one read per epoch, but an asynchronous device never waits for the host. The pending epoch's
+    # parameters must then survive one more epoch: free on JAX, whose arrays never change, and on mutable
+    # arrays when nothing keeps them (snapshot=False, no checkpoints) — elsewhere it would cost a third set.
     lagging = (validation is None and callback is None and schedule.early_stopping is None
                and (arrays_are_immutable(xp) or not (safety.snapshot or safety.checkpoint)))
+    # the best epoch under early stopping: intact by reference where epochs are kept, else copied
+    remember = (lambda weights, biases, state: (weights, biases, state)) if safety.snapshot or \
+        arrays_are_immutable(xp) else functools.partial(_snapshot, xp=xp)
 
-    def settle(epoch, check, weights, biases, state, rng_state) -> bool:
+    def settle(epoch, total, check, weights, biases, state, rng_state) -> bool:
         """Read the epoch's check (and validation loss); keep the epoch if finite, else record the divergence."""
         value = float(check) / n  # the one host read of the epoch
+        if not math.isfinite(value) and math.isfinite(float(total)) and exactly_finite((*weights, *(biases or ())),
+                                                                                      xp=xp):
+            value = float(total) / n  # finite after all: the probe's products overflowed, not the parameters
         val_loss = None
         if math.isfinite(value) and validation is not None:
             X_val, Y_val = validation
@@ -237,15 +252,13 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
         if not math.isfinite(value) or (val_loss is not None and not math.isfinite(val_loss)):
             history.diverged_at = epoch
             return False
-        last_finite.keep((*weights, *(biases or ())))
         outcome.weights, outcome.biases, outcome.state = weights, biases, state
         outcome.epoch, outcome.rng_state = epoch, rng_state
         history.loss.append(value)
         if val_loss is not None:
             history.val_loss.append(val_loss)
             if outcome.best is None or val_loss < history.val_loss[history.best_epoch - first_epoch]:
-                outcome.best, outcome.since_best, history.best_epoch = _snapshot(weights, biases, state, xp=xp), 0, \
-                    epoch
+                outcome.best, outcome.since_best, history.best_epoch = remember(weights, biases, state), 0, epoch
             else:
                 outcome.since_best += 1
         if safety.checkpoint is not None and (epoch + 1) % safety.checkpoint_every == 0:
@@ -259,11 +272,11 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
             for epoch in range(outcome.epoch + 1, schedule.epochs):
                 batches = in_order if orders is None else _shuffled(X, Y, next(orders), bounds, device, xp=xp)
                 total = zero
-                for X_batch, Y_batch in batches:
-                    weights, biases, state, total = step(weights, biases, state, total, X_batch, Y_batch,
-                                                         ones[X_batch.shape[0]])
-                record = (epoch, finite_check(total, (*weights, *(biases or ())), xp=xp), weights, biases, state,
-                          None if orders is None else orders.state)
+                for i, (X_batch, Y_batch) in enumerate(batches):
+                    weights, biases, state, total = (step if i else first_step)(
+                        weights, biases, state, total, X_batch, Y_batch, ones[X_batch.shape[0]])
+                record = (epoch, total, finite_check(total, weights, biases, probes, xp=xp), weights, biases,
+                          state, None if orders is None else orders.state)
                 if lagging:
                     previous, pending = pending, record
                     if previous is not None and not settle(*previous):
@@ -284,11 +297,7 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
             history.interrupted = True
             if pending is not None and history.diverged_at is None:
                 settle(*pending)  # the epoch before Ctrl-C had completed: keep it if finite
-        except BaseException:
-            _restore(outcome, last_finite, n_layers)
-            raise
-    if history.diverged_at is not None or history.interrupted:
-        _restore(outcome, last_finite, n_layers)
+    # Whatever stopped training, the outcome holds the last verified epoch (the live arrays with snapshot=False).
     if safety.checkpoint is not None and (outcome.epoch + 1) % safety.checkpoint_every != 0:
         safety.checkpoint(outcome)  # the last completed epoch, unless it was just written
     return finish(outcome, early_stopping=schedule.early_stopping is not None)
@@ -302,13 +311,6 @@ def finish(outcome: Outcome, *, early_stopping: bool) -> Outcome:
     else:
         outcome.history.kept_epoch = outcome.epoch if outcome.epoch >= 0 else None
     return outcome
-
-
-def _restore(outcome: Outcome, last_finite: LastFinite, n_layers: int) -> None:
-    """Point the outcome at the kept parameters of its last verified epoch (the live ones may be past it)."""
-    kept = last_finite.parameters
-    outcome.weights = tuple(kept[:n_layers])
-    outcome.biases = None if outcome.biases is None else tuple(kept[n_layers:])
 
 
 def _shuffled(X, Y, permutation, bounds, device, *, xp):

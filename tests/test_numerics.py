@@ -224,8 +224,6 @@ def test_predict_proba_is_exact_at_saturated_logits(backend, dtype, inputs):
     np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=4 * _eps(dtype))
 
 
-@pytest.mark.xfail(strict=True, reason="MLPClassifier.predict_log_proba takes log(predict_proba): log(0) = -inf "
-                                       "and NumPy's 'divide by zero in log' at saturated logits (issue 5, item 4)")
 @pytest.mark.parametrize("inputs", ["host", "backend"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_predict_log_proba_is_finite_at_saturated_logits(backend, dtype, inputs):
