@@ -307,9 +307,10 @@ class MLP:
             (:class:`bpxp.DivergenceWarning`) and return. Either way the network keeps the weights of the last
             finite epoch (the best, under early stopping) and the History stops before the faulty epoch.
         snapshot : bool
-            Keep a copy of the last finite epoch's parameters (one copy of the parameters in memory, one memory
-            copy per epoch) so that divergence and Ctrl-C restore them. Without it, a diverged network holds the
-            non-finite weights and an interrupted one the weights of the interrupted step.
+            Keep the last finite epoch's parameters so that divergence and Ctrl-C return to them: each epoch's
+            first step writes new arrays instead of updating in place (one more set of parameters in memory, no
+            copying). Without it every step is in place, and a diverged network holds the non-finite weights, an
+            interrupted one the weights of the interrupted step.
         checkpoint : str or path, optional
             Write a training checkpoint there (atomically) every ``checkpoint_every`` epochs and when training
             stops: parameters, optimizer state, History, epoch and the shuffling Generator's state.
@@ -331,8 +332,12 @@ class MLP:
         Ctrl-C (KeyboardInterrupt) during ``fit`` returns the History so far, with ``history.interrupted`` set
         and an :class:`bpxp.InterruptedWarning` saying which epoch's weights the network kept.
 
-        The parameters are updated in place where the backend allows (NumPy, CuPy, PyTorch, array-api-strict):
-        arrays taken from ``net.weights`` before ``fit`` change with it.
+        The parameters are updated in place where the backend allows (NumPy, CuPy, PyTorch, array-api-strict),
+        except each epoch's first step (with ``snapshot``): the arrays of ``net.weights`` from before ``fit``
+        keep their values; ``net.weights`` afterwards are other arrays.
+
+        ``X`` and ``y`` may be Dask arrays chunked along rows: training then runs per chunk on the Dask
+        workers (``bpxp.chunked``).
         """
         if chunked.is_dask(X):
             extras = {"validation_data": validation_data, "early_stopping": early_stopping,
