@@ -39,9 +39,10 @@ class Implementation:
 class Bpxp(Implementation):
     """bpxp's own ``MLP.fit`` on one backend."""
 
-    def __init__(self, backend: str):
+    def __init__(self, backend: str, snapshot: bool = True):
         self.backend = backend
-        self.name = f"bpxp ({backend})"
+        self.snapshot = snapshot  # False: every step in place, no last-finite epoch kept (fit(snapshot=False))
+        self.name = f"bpxp ({backend})" if snapshot else f"bpxp ({backend}, snapshot=False)"
 
     def setup(self, workload, X, y, weights, biases):
         super().setup(workload, X, y, weights, biases)
@@ -60,7 +61,7 @@ class Bpxp(Implementation):
 
     def train(self, epochs):
         self.net.fit(self.X_dev, self.Y_dev, epochs=epochs, learning_rate=self.workload.learning_rate,
-                     batch_size=self.workload.batch_size, shuffle=False)
+                     batch_size=self.workload.batch_size, shuffle=False, snapshot=self.snapshot)
 
     def parameters(self):
         return [bpxp.to_numpy(p) for p in (*self.net.weights, *self.net.biases)]
