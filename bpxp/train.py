@@ -74,7 +74,8 @@ class History:
 
 @functools.lru_cache(maxsize=64)
 def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimizer, learning_rate: float,
-              *, xp: Any, l2: float = 0.0, clip_norm: float | None = None, in_place: bool = True) -> Callable:
+              *, xp: Any, l2: float = 0.0, clip_norm: float | None = None, in_place: bool = True,
+              checked: bool = False) -> Callable:
     """Build the training step for one architecture, compiled for the namespace where that pays.
 
     ``step(weights, biases, state, total, X, Y, ones) → (weights, biases, state, total + Σᵢ ℓᵢ)``: forward, backward
@@ -96,11 +97,14 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
 
     ``in_place=False`` returns new parameter arrays and leaves the given ones untouched: ``run`` takes each
     epoch's first step so, which keeps the previous epoch's parameters intact without copying them.
+
+    ``checked=True`` makes the epoch's last step: it takes the ``probes`` of ``bpxp.recovery.finite_check`` as an
+    eighth argument and also returns the check of the new parameters, computed inside the same (compiled) call.
     """
     fold = optimizer.direction_is_gradient and clip_norm is None
     update = subtract_in_place if in_place else operator.sub
 
-    def step(weights, biases, state, total, X, Y, ones):
+    def step(weights, biases, state, total, X, Y, ones, probes=None):
         scale = (learning_rate if fold else 1.0) / X.shape[0]
         A, Z = forward_pass(X, weights, biases, activations, xp=xp, output=False)
         ones_batch, ones_outputs = ones
@@ -121,8 +125,11 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
             directions, state = optimizer.direction(tuple(grads), state, xp=xp)
             params = [update(p, learning_rate * d) for p, d in zip(params, directions)]
         n_layers = len(weights)
-        new_biases = None if biases is None else tuple(params[n_layers:])
-        return tuple(params[:n_layers]), new_biases, state, total + batch_total
+        new_weights, new_biases = tuple(params[:n_layers]), None if biases is None else tuple(params[n_layers:])
+        total = total + batch_total
+        if checked:
+            return new_weights, new_biases, state, total, finite_check(total, new_weights, new_biases, probes, xp=xp)
+        return new_weights, new_biases, state, total
 
     return compile_step(step, xp)
 
@@ -200,12 +207,12 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
     to the last completed epoch.
     """
     safety = safety or Safety()
-    step = make_step(activations, loss, optimizer, learning_rate, xp=xp, l2=l2, clip_norm=clip_norm)
     # Each epoch's first step writes new arrays, so the previous epoch's parameters stay intact — the last
     # finite epoch is kept without a copy (one more set of parameters in memory). JAX's steps always do.
     keeps = safety.snapshot and not arrays_are_immutable(xp)
-    first_step = make_step(activations, loss, optimizer, learning_rate, xp=xp, l2=l2, clip_norm=clip_norm,
-                           in_place=False) if keeps else step
+    steps = {(first, last): make_step(activations, loss, optimizer, learning_rate, xp=xp, l2=l2,
+                                      clip_norm=clip_norm, in_place=not (first and keeps), checked=last)
+             for first in (True, False) for last in (True, False)}  # built lazily, compiled on first use
     if outcome.state is None:
         outcome.state = optimizer.init((*outcome.weights, *(outcome.biases or ())), xp=xp)
     weights, biases, state, history = outcome.weights, outcome.biases, outcome.state, outcome.history
@@ -265,6 +272,7 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
             safety.checkpoint(outcome)
         return True
 
+    last_batch = len(bounds) - 1
     first_epoch = outcome.epoch + 1 - len(history.val_loss)  # val_loss[i] belongs to epoch first_epoch + i
     pending = None
     with floating_point_warnings_silenced():  # divergence is detected and reported below, not warned
@@ -273,10 +281,13 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
                 batches = in_order if orders is None else _shuffled(X, Y, next(orders), bounds, device, xp=xp)
                 total = zero
                 for i, (X_batch, Y_batch) in enumerate(batches):
-                    weights, biases, state, total = (step if i else first_step)(
-                        weights, biases, state, total, X_batch, Y_batch, ones[X_batch.shape[0]])
-                record = (epoch, total, finite_check(total, weights, biases, probes, xp=xp), weights, biases,
-                          state, None if orders is None else orders.state)
+                    if i < last_batch:
+                        weights, biases, state, total = steps[i == 0, False](
+                            weights, biases, state, total, X_batch, Y_batch, ones[X_batch.shape[0]])
+                    else:  # the last step also checks the epoch's loss and parameters
+                        weights, biases, state, total, check = steps[i == 0, True](
+                            weights, biases, state, total, X_batch, Y_batch, ones[X_batch.shape[0]], probes)
+                record = (epoch, total, check, weights, biases, state, None if orders is None else orders.state)
                 if lagging:
                     previous, pending = pending, record
                     if previous is not None and not settle(*previous):
