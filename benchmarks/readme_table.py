@@ -5,9 +5,10 @@ import sys
 from pathlib import Path
 
 report = json.loads((Path(__file__).resolve().parent / "results" / "latest.json").read_text())
-names = ["bpxp (numpy)", "bpxp (jax)", "bpxp (torch)", "scikit-learn MLPClassifier", "PyTorch CPU (nn + optim)",
-         "seed-style per-record loop"]
-short = ["bpxp NumPy", "bpxp JAX", "bpxp torch", "scikit-learn", "PyTorch", "per-record loop"]
+names = ["bpxp (numpy)", "bpxp (numpy, snapshot=False)", "bpxp (jax)", "bpxp (torch)", "scikit-learn MLPClassifier",
+         "PyTorch CPU (nn + optim)", "seed-style per-record loop"]
+short = ["bpxp NumPy", "bpxp NumPy snapshot=False", "bpxp JAX", "bpxp torch", "scikit-learn", "PyTorch",
+         "per-record loop"]
 m = report["machine"]
 print(f"Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, numpy {m.get('numpy')}, torch "
       f"{m.get('torch')}, jax {m.get('jax')}, scikit-learn {m.get('sklearn')}; {m['date']}. Times are × the "
@@ -24,5 +25,5 @@ for result in report["results"]:
 print("\n| target | measured | limit | met |\n|---|---|---|---|")
 for c in report["targets"]:
     better = "≤" if ("/ hand" in c["target"] or "memory" in c["target"] or "(jax) /" in c["target"]) else "≥"
-    print(f"| {c['target']} | {c['value']} | {better} {c['limit']} | {'yes' if c['met'] else '**no**'} |")
+    print(f"| {c['target']} | {c['value']:.3g} | {better} {c['limit']:.3g} | {'yes' if c['met'] else '**no**'} |")
 sys.exit(0)
