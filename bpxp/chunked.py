@@ -30,7 +30,7 @@ from . import _backend, _host, _inputs, train
 from .activations import get_activation
 from .losses import get_loss
 from .network import forward_pass, gradient_sums
-from .optimizers import clip_by_global_norm, get_optimizer
+from .optimizers import clip_by_global_norm
 
 _NUMPY = array_api_compat.array_namespace(np.empty(0))
 
@@ -74,7 +74,7 @@ def _on_block(block: Any, weights, biases, spec: Spec):
 
 def _block_sums(X_block, y_block, weights, biases, spec: Spec) -> np.ndarray:
     """One chunk's gradient sums, flattened into a (1, P + 2) host row: Σ∂ℓ/∂W…, Σ∂ℓ/∂b…, Σℓ, rows."""
-    size = sum(int(np.prod(w.shape)) for w in weights) + sum(int(np.prod(b.shape)) for b in (biases or ()))
+    size = sum(math.prod(shape) for shape in spec_shapes(spec))
     if X_block.shape[0] == 0:
         return np.zeros((1, size + 2), dtype=spec.dtype)
     xp, device, dtype, X, W, b = _on_block(X_block, weights, biases, spec)
@@ -172,12 +172,11 @@ def spec_shapes(spec: Spec) -> list[tuple[int, ...]]:
     return [*itertools.pairwise(sizes), *((b,) for b in sizes[1:])]
 
 
-def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: int | None = None,
-        optimizer: Any = "sgd", shuffle: bool = True, random_state: Any = None, l2: float = 0.0,
-        clip_norm: float | None = None, optimizer_state: Any = None, callback: Any = None,
-        on_divergence: str = "raise") -> train.History:
-    """``net.fit`` on Dask arrays (see :meth:`bpxp.MLP.fit`): synchronous data-parallel steps, one per batch."""
-    from .model import _check_bool, _check_choice, _report
+def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: int | None, rule, shuffle: bool,
+        random_state: Any, l2: float, clip_norm: float | None, optimizer_state: Any, callback: Any,
+        on_divergence: str) -> train.History:
+    """``net.fit`` on Dask arrays, with the options ``MLP.fit`` has checked: synchronous data-parallel steps."""
+    from .model import _report
 
     if net.backend != "numpy":
         raise ValueError(f"training on Dask arrays needs a network with backend='numpy' (it holds the parameters on "
@@ -185,24 +184,10 @@ def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: i
     if net.biases is None:
         raise ValueError("training on Dask arrays needs a network with biases (bias=True)")
     X, y = check_data(X, y, net)
-    epochs = train.positive_int(epochs, "epochs")
-    learning_rate = train.positive_float(learning_rate, "learning_rate")
-    l2 = 0.0 if l2 == 0 else train.positive_float(l2, "l2")
-    clip_norm = None if clip_norm is None else train.positive_float(clip_norm, "clip_norm")
-    shuffle = _check_bool(shuffle, "shuffle")
-    _check_choice(on_divergence, "on_divergence", ("raise", "warn"))
-    if callback is not None and not callable(callback):
-        raise TypeError(f"`callback` must be callable as callback(epoch, history), got {callback!r}")
-    rule = get_optimizer(optimizer)
-    net._check_optimizer_state(optimizer_state, rule)
-    random_state = _host.check_seed(random_state)
     n = X.shape[0]
-    known = not math.isnan(n)
-    if batch_size is not None:
-        batch_size = train.positive_int(batch_size, "batch_size")
-        if not known and batch_size is not None:
-            raise ValueError("`batch_size` needs the row count of each chunk, which this Dask array does not know; "
-                             "call X.compute_chunk_sizes() (or dataframe.to_dask_array(lengths=True)) first")
+    if batch_size is not None and math.isnan(n):
+        raise ValueError("`batch_size` needs the row count of each chunk, which this Dask array does not know; "
+                         "call X.compute_chunk_sizes() (or dataframe.to_dask_array(lengths=True)) first")
     batches = [(0, None)] if batch_size is None or batch_size >= n else \
         [(a, min(a + batch_size, n)) for a in range(0, int(n), batch_size)]
     orders = _host.EpochOrders(int(n), random_state) if shuffle and len(batches) > 1 else None

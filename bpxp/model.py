@@ -339,6 +339,22 @@ class MLP:
         ``X`` and ``y`` may be Dask arrays chunked along rows: training then runs per chunk on the Dask
         workers (``bpxp.chunked``).
         """
+        epochs = train.positive_int(epochs, "epochs")
+        batch_size = None if batch_size is None else train.positive_int(batch_size, "batch_size")
+        shuffle = _check_bool(shuffle, "shuffle")
+        random_state = _host.check_seed(random_state)
+        early_stopping = None if early_stopping is None else train.positive_int(early_stopping, "early_stopping")
+        learning_rate = train.positive_float(learning_rate, "learning_rate")
+        l2 = 0.0 if l2 == 0 else train.positive_float(l2, "l2")
+        clip_norm = None if clip_norm is None else train.positive_float(clip_norm, "clip_norm")
+        _check_choice(on_divergence, "on_divergence", ("raise", "warn"))
+        rule = get_optimizer(optimizer)
+        _check_bool(verbose, "verbose")
+        _check_bool(snapshot, "snapshot")
+        checkpoint_every = train.positive_int(checkpoint_every, "checkpoint_every")
+        self._check_optimizer_state(optimizer_state, rule)
+        if callback is not None and not callable(callback):
+            raise TypeError(f"`callback` must be callable as callback(epoch, history), got {callback!r}")
         if chunked.is_dask(X):
             extras = {"validation_data": validation_data, "early_stopping": early_stopping,
                       "checkpoint": checkpoint, "resume": resume}
@@ -347,39 +363,24 @@ class MLP:
                 raise ValueError(f"{', '.join(f'`{g}`' for g in given)} not supported yet when training on Dask "
                                  f"arrays; train without, or on arrays in memory")
             return chunked.fit(self, X, y, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
-                               optimizer=optimizer, shuffle=shuffle, random_state=random_state, l2=l2,
-                               clip_norm=clip_norm, optimizer_state=optimizer_state, callback=callback,
-                               on_divergence=on_divergence)
+                               rule=rule, shuffle=shuffle, random_state=random_state, l2=l2, clip_norm=clip_norm,
+                               optimizer_state=optimizer_state, callback=callback, on_divergence=on_divergence)
         X = self._features(X)
         Y = self._targets(y, X.shape[0])
-        schedule = train.Schedule(
-            epochs=train.positive_int(epochs, "epochs"),
-            batch_size=X.shape[0] if batch_size is None else train.positive_int(batch_size, "batch_size"),
-            shuffle=_check_bool(shuffle, "shuffle"),
-            random_state=_host.check_seed(random_state),
-            early_stopping=None if early_stopping is None else train.positive_int(early_stopping,
-                                                                                  "early_stopping"))
-        learning_rate = train.positive_float(learning_rate, "learning_rate")
-        l2 = 0.0 if l2 == 0 else train.positive_float(l2, "l2")
-        clip_norm = None if clip_norm is None else train.positive_float(clip_norm, "clip_norm")
-        _check_choice(on_divergence, "on_divergence", ("raise", "warn"))
-        rule = get_optimizer(optimizer)
-        _check_bool(verbose, "verbose")
-        self._check_optimizer_state(optimizer_state, rule)
+        schedule = train.Schedule(epochs=epochs, batch_size=X.shape[0] if batch_size is None else batch_size,
+                                  shuffle=shuffle, random_state=random_state, early_stopping=early_stopping)
         validation = self._validation(validation_data)
         if schedule.early_stopping is not None and validation is None:
             raise ValueError("`early_stopping` needs `validation_data` to watch: pass "
                              "validation_data=(X_val, y_val)")
-        if callback is not None and not callable(callback):
-            raise TypeError(f"`callback` must be callable as callback(epoch, history), got {callback!r}")
         settings = {"learning_rate": learning_rate, "batch_size": min(schedule.batch_size, X.shape[0]),
                     "optimizer": {"name": rule.name, **dataclasses.asdict(rule)}, "shuffle": schedule.shuffle,
                     "l2": l2, "clip_norm": clip_norm, "early_stopping": schedule.early_stopping,
                     "n_samples": X.shape[0]}
-        safety = train.Safety(snapshot=_check_bool(snapshot, "snapshot"),
+        safety = train.Safety(snapshot=snapshot,
                               checkpoint=None if checkpoint is None else self._checkpointer(checkpoint, rule,
                                                                                             settings),
-                              checkpoint_every=train.positive_int(checkpoint_every, "checkpoint_every"))
+                              checkpoint_every=checkpoint_every)
         start = None if resume is None else self._resumed(resume, settings)
         close = None
         if verbose:

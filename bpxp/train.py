@@ -184,7 +184,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Safety:
-    """How ``run`` guards the parameters: a copy of the last finite epoch, checkpoints every few epochs."""
+    """How ``run`` guards the parameters: the last finite epoch kept intact, checkpoints every few epochs."""
 
     snapshot: bool = True
     checkpoint: Callable[[Outcome], None] | None = None
@@ -203,8 +203,8 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
 
     Training stops at the end, under early stopping, at the first non-finite epoch (``History.diverged_at``)
     or at Ctrl-C (``History.interrupted``); the outcome then holds the last epoch's, the best, the last finite
-    or the last completed epoch's parameters. Any other exception propagates after the outcome is restored
-    to the last completed epoch.
+    or the last completed epoch's parameters. Any other exception propagates, the outcome still holding the
+    last completed epoch (it is only ever pointed at verified epochs).
     """
     safety = safety or Safety()
     # Each epoch's first step writes new arrays, so the previous epoch's parameters stay intact — the last
