@@ -229,8 +229,10 @@ class _BaseMLP(BaseEstimator):
             validation = net._validation(validation)
         if incremental:
             self._interrupted = False
-            if not self.stopped_early_ and self._one_epoch(X, Y, validation) and (self.early_stopping
-                                                                                   or self._interrupted):
+            # Only early stopping on validation data ends partial_fit's training; a fit that converged on
+            # `tol` (stopped_early_ without early_stopping) keeps learning from each later call.
+            halted = self.early_stopping and self.stopped_early_
+            if not halted and self._one_epoch(X, Y, validation) and (self.early_stopping or self._interrupted):
                 self._stop()
             return self
         self._interrupted = False

@@ -96,6 +96,15 @@ def test_early_stopping_works_with_partial_fit():
     np.testing.assert_array_equal(clf.coefs_[0], before)  # stopped: nothing changes any more
 
 
+def test_partial_fit_keeps_learning_after_a_fit_that_converged_on_tol():
+    """A fit that stops on tol/n_iter_no_change (no early_stopping) must not freeze later partial_fit calls."""
+    reg = MLPRegressor(hidden_layer_sizes=(42,), random_state=42, learning_rate_init=0.01).fit([[2]], [4])
+    assert reg.n_iter_ < reg.max_iter  # it stopped on tol
+    for _ in range(200):
+        reg.partial_fit([[2]], [1])
+    np.testing.assert_allclose(reg.predict([[2]]), [1.0], rtol=1e-3)
+
+
 def test_partial_fit_continues_the_optimizer_state():
     X, y = _iris()
     once = MLPClassifier((8,), batch_size=150, shuffle=False, random_state=0, max_iter=3, tol=0,
