@@ -157,6 +157,10 @@ def targets(y: Any, *, n_rows: int, n_outputs: int, task: str, loss: str, xp: An
         if not bool(xp.all((Y >= 0.0) & (Y <= 1.0))):
             raise ValueError(f"`{name}` must lie in [0, 1] for loss {loss!r} (probabilities or 0/1 labels), "
                              f"got values from {float(xp.min(Y))} to {float(xp.max(Y))}")
+    elif loss == "poisson":
+        if not bool(xp.all(Y >= 0.0)):
+            raise ValueError(f"`{name}` must be non-negative for loss 'poisson' (counts or rates), got values down "
+                             f"to {float(xp.min(Y))}")
     elif loss == "mse":
         # (ŷ − y)² overflows beyond √max: 1.8e19 in float32; better said here than as an inf loss after training
         largest, limit = float(xp.max(xp.abs(Y))), float(xp.finfo(dtype).max) ** 0.5

@@ -101,6 +101,19 @@ class Identity(Activation):
         return G
 
 
+class Exp(Activation):
+    """f(z) = eᶻ, the log link of a Poisson output; f′ = A. Output layer only (it is what ``poisson`` needs)."""
+
+    name = "exp"
+    hidden_allowed = False
+
+    def forward(self, Z, *, xp):
+        return xp.exp(Z)
+
+    def backward(self, G, A, *, xp):
+        return G * A
+
+
 def log_softmax(Z, *, xp):
     """log softmax(z) = z − max z − log Σⱼ e^{zⱼ − max z}, per row: finite for any finite z."""
     S = Z - xp.max(Z, axis=1, keepdims=True)
@@ -128,7 +141,7 @@ class Softmax(Activation):
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    a.name: a for a in (Sigmoid(), Tanh(), ReLU(), LeakyReLU(), Identity(), Softmax())
+    a.name: a for a in (Sigmoid(), Tanh(), ReLU(), LeakyReLU(), Identity(), Softmax(), Exp())
 }
 HIDDEN_ACTIVATIONS = tuple(name for name, a in ACTIVATIONS.items() if a.hidden_allowed)
 

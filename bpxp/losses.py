@@ -9,7 +9,11 @@ name                     ℓᵢ                                      δᴸ      
 mse                      (1/2k)·Σₖ (ŷₖ − yₖ)²                   f′ ⊙ (Ŷ − Y)/k              any
 binary_cross_entropy     −Σₖ [yₖ log ŷₖ + (1−yₖ) log(1−ŷₖ)]      Ŷ − Y (fused with σ)        sigmoid
 cross_entropy            −Σₖ yₖ log ŷₖ                           Ŷ − Y (fused with softmax)  softmax
+poisson                  Σₖ [yₖ log(yₖ/ŷₖ) − yₖ + ŷₖ]            Ŷ − Y (fused with eᶻ)       exp
 =======================  ======================================  ==========================  =============
+
+Sample weights wᵢ (``weights``, shape (m, 1)) turn the sum into Σᵢ wᵢ·ℓᵢ and δᴸ into wᵢ·δᴸ; the caller divides by
+Σᵢ wᵢ instead of m, so the loss is the weighted mean of the per-sample losses (scikit-learn's ``sample_weight``).
 
 ``mse`` is half the mean over all m·k elements, the convention of both seed tutorials and of scikit-learn.
 The two cross-entropies are computed from the logits Zᴸ, so log(0) never happens and |z| = 1000 stays finite.
@@ -33,8 +37,11 @@ class Loss:
     required_output: str | None = None  # the output activation a fused δ needs
 
     def output(self, Y: Any, Z: Any, f: Activation, *, scale: float, xp: Any,
-               ones: Any = None):  # pragma: no cover - abstract
-        """Return (Ŷ = f(Z), Σᵢ ℓᵢ as a 0-d array, scale·δᴸ); ``ones`` (k, 1) serves row sums if given."""
+               ones: Any = None, weights: Any = None):  # pragma: no cover - abstract
+        """Return (Ŷ = f(Z), Σᵢ ℓᵢ as a 0-d array, scale·δᴸ); ``ones`` (k, 1) serves row sums if given.
+
+        With ``weights`` w (m, 1): (Ŷ, Σᵢ wᵢ·ℓᵢ, scale·w⊙δᴸ).
+        """
         raise NotImplementedError
 
     def value(self, Y: Any, A: Any, Z: Any, *, xp: Any) -> Any:  # pragma: no cover - abstract
@@ -50,11 +57,13 @@ class MeanSquaredError(Loss):
 
     name = "mse"
 
-    def output(self, Y, Z, f, *, scale, xp, ones=None):
+    def output(self, Y, Z, f, *, scale, xp, ones=None, weights=None):
         A = f.forward(Z, xp=xp)
         D = A - Y
         k = Y.shape[1]
         factor = scale / k
+        if weights is not None:
+            return A, (0.5 / k) * xp.sum(weights * (D * D)), f.backward((weights * factor) * D, A, xp=xp)
         return A, (0.5 / k) * xp.sum(D * D), f.backward(D if factor == 1.0 else D * factor, A, xp=xp)
 
     def value(self, Y, A, Z, *, xp):
@@ -62,12 +71,13 @@ class MeanSquaredError(Loss):
         return 0.5 * xp.mean(D * D)
 
 
-def _binary_cross_entropy_total(Y, Z, *, xp):
+def _binary_cross_entropy_total(Y, Z, *, xp, weights=None):
     """Σᵢₖ [log(1 + eᶻ) − z·y] = −Σᵢₖ [y log σ(z) + (1 − y) log(1 − σ(z))].
 
     log(1 + eᶻ) is ``logaddexp(0, z)``, which every library computes without overflow (1000 at z = 1000).
     """
-    return xp.sum(xp.logaddexp(0.0, Z) - Z * Y)
+    losses = xp.logaddexp(0.0, Z) - Z * Y
+    return xp.sum(losses if weights is None else weights * losses)
 
 
 class BinaryCrossEntropy(Loss):
@@ -76,9 +86,11 @@ class BinaryCrossEntropy(Loss):
     name = "binary_cross_entropy"
     required_output = "sigmoid"
 
-    def output(self, Y, Z, f, *, scale, xp, ones=None):
+    def output(self, Y, Z, f, *, scale, xp, ones=None, weights=None):
         A = f.forward(Z, xp=xp)
         D = A - Y
+        if weights is not None:
+            return A, _binary_cross_entropy_total(Y, Z, xp=xp, weights=weights), (weights * scale) * D
         return A, _binary_cross_entropy_total(Y, Z, xp=xp), D if scale == 1.0 else D * scale
 
     def value(self, Y, A, Z, *, xp):
@@ -91,18 +103,48 @@ class CrossEntropy(Loss):
     name = "cross_entropy"
     required_output = "softmax"
 
-    def output(self, Y, Z, f, *, scale, xp, ones=None):
+    def output(self, Y, Z, f, *, scale, xp, ones=None, weights=None):
         S, E = shifted_exp(Z, xp=xp)
         sums = row_sums(E, xp=xp, ones=ones)
         A = E / sums  # the softmax, computed as Softmax.forward does
         D = A - Y
+        if weights is not None:
+            return A, xp.sum(weights * (Y * (xp.log(sums) - S))), (weights * scale) * D
         return A, xp.sum(Y * (xp.log(sums) - S)), D if scale == 1.0 else D * scale
 
     def value(self, Y, A, Z, *, xp):
         return -xp.sum(Y * log_softmax(Z, xp=xp)) / Y.shape[0]
 
 
-LOSSES: dict[str, Loss] = {loss.name: loss for loss in (MeanSquaredError(), BinaryCrossEntropy(), CrossEntropy())}
+def _poisson_deviances(Y, A, Z, *, xp):
+    """½ Poisson deviance per element, y·log(y/ŷ) − y + ŷ with ŷ = eᶻ: y·log y − y·z − y + ŷ (0·log 0 = 0)."""
+    y_log_y = xp.where(Y > 0.0, Y * xp.log(xp.where(Y > 0.0, Y, 1.0)), 0.0)
+    return y_log_y - Y * Z - Y + A
+
+
+class Poisson(Loss):
+    """Σᵢ ℓᵢ = Σᵢₖ [y log(y/ŷ) − y + ŷ] with ŷ = eᶻ (half the Poisson deviance); with the exp output, δᴸ = Ŷ − Y.
+
+    For counts y ≥ 0; the log link keeps ŷ positive. scikit-learn's ``MLPRegressor(loss='poisson')``.
+    """
+
+    name = "poisson"
+    required_output = "exp"
+
+    def output(self, Y, Z, f, *, scale, xp, ones=None, weights=None):
+        A = f.forward(Z, xp=xp)
+        D = A - Y
+        deviances = _poisson_deviances(Y, A, Z, xp=xp)
+        if weights is not None:
+            return A, xp.sum(weights * deviances), (weights * scale) * D
+        return A, xp.sum(deviances), D if scale == 1.0 else D * scale
+
+    def value(self, Y, A, Z, *, xp):
+        return xp.sum(_poisson_deviances(Y, A, Z, xp=xp)) / Y.shape[0]
+
+
+LOSSES: dict[str, Loss] = {loss.name: loss for loss in (MeanSquaredError(), BinaryCrossEntropy(), CrossEntropy(),
+                                                        Poisson())}
 
 
 def get_loss(name: Any, *, output: str) -> Loss:

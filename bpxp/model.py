@@ -34,10 +34,10 @@ class MLP:
     hidden : str
         Activation of the hidden layers: 'sigmoid', 'tanh', 'relu', 'leaky_relu' or 'identity'.
     output : str
-        Activation of the output layer: any hidden one, or 'softmax'.
+        Activation of the output layer: any hidden one, 'softmax', or 'exp' (for loss 'poisson').
     loss : str
-        'mse' (½·mean of squared errors), 'binary_cross_entropy' (sigmoid output) or 'cross_entropy'
-        (softmax output).
+        'mse' (½·mean of squared errors), 'binary_cross_entropy' (sigmoid output), 'cross_entropy'
+        (softmax output) or 'poisson' (½ Poisson deviance, 'exp' output).
     bias : bool
         Whether layers have biases bˡ.
     dtype : {'float32', 'float64'}
@@ -401,7 +401,7 @@ class MLP:
                validation: tuple | None, callback: Callable | None, optimizer_state: Any,
                clip_norm: float | None = None, on_divergence: str = "raise",
                safety: train.Safety | None = None, start: train.Outcome | None = None,
-               report: bool = True) -> train.History:
+               report: bool = True, weighted: bool = False) -> train.History:
         """Train on inputs already checked and on the device (``_features``/``_targets``/``_validation``).
 
         Whatever stops training — the end, divergence, Ctrl-C, an error — the network is left holding the
@@ -413,7 +413,7 @@ class MLP:
         try:
             train.run(outcome, X, Y, activations=self._activations, loss=self._loss, optimizer=rule,
                       learning_rate=learning_rate, schedule=schedule, validation=validation, callback=callback,
-                      xp=self._xp, l2=l2, clip_norm=clip_norm, safety=safety)
+                      xp=self._xp, l2=l2, clip_norm=clip_norm, safety=safety, weighted=weighted)
         finally:
             self.weights = list(outcome.weights)
             self.biases = None if outcome.biases is None else list(outcome.biases)
@@ -421,6 +421,63 @@ class MLP:
         if report:
             _report(outcome.history, on_divergence=on_divergence, snapshot=safety.snapshot)
         return outcome.history
+
+    def fit_lbfgs(self, X: Any, y: Any, *, max_iter: int = 200, max_fun: int = 15000, tol: float = 1e-4,
+                  l2: float = 0.0, sample_weight: Any = None, block_rows: int = 4096,
+                  callback: Callable[[int, float], None] | None = None) -> Any:
+        """Train full-batch by L-BFGS-B (``scipy.optimize.minimize``), from the current parameters.
+
+        Parameters
+        ----------
+        X : array, or a scipy.sparse matrix, shape (n_samples, layer_sizes[0])
+            A sparse X is densified on the device ``block_rows`` rows at a time, in every evaluation.
+        y : array, shape (n_samples, layer_sizes[-1]), or (n_samples,)
+        max_iter, max_fun, tol
+            At most ``max_iter`` iterations and about ``max_fun`` evaluations; stop when the projected gradient
+            falls below ``tol`` (SciPy's ``gtol``).
+        l2 : float
+            L2 penalty α: J gains (α/2Σw)·Σ‖Wˡ‖².
+        sample_weight : array, shape (n_samples,), optional
+            J is the weighted mean of the per-sample losses.
+        callback : callable(iteration, loss), optional
+
+        Returns
+        -------
+        bpxp.lbfgs.LbfgsResult
+            The loss, iterations, evaluations and whether it converged; the network holds the parameters found.
+        """
+        from . import lbfgs
+
+        n_rows = int(X.shape[0])
+        sparse = hasattr(X, "tocsr") and hasattr(X, "toarray")  # scipy.sparse, checked without importing scipy
+        Y = self._targets(y, n_rows)
+        w = None
+        if sample_weight is not None:
+            w = _inputs.to_network(sample_weight, name="sample_weight", xp=self._xp, device=self.device,
+                                   dtype=self.dtype, float_name=self.dtype_name)
+            if tuple(w.shape) != (n_rows,):
+                raise ValueError(f"`sample_weight` must have shape ({n_rows},), got {tuple(w.shape)}")
+            w = self._xp.reshape(w, (n_rows, 1))
+        if sparse:
+            X = X.tocsr()
+            bounds = [(a, min(a + block_rows, n_rows)) for a in range(0, n_rows, block_rows)]
+
+            def blocks():
+                for a, b in bounds:
+                    yield (self._features(X[a:b].toarray()), Y[a:b, ...], None if w is None else w[a:b, ...])
+        else:
+            X = self._features(X)
+
+            def blocks():
+                return [(X, Y, w)]
+
+        weights, biases = self._parameters
+        result = lbfgs.minimize(weights, biases, blocks, self._activations, self._loss, xp=self._xp, l2=float(l2),
+                                max_iter=train.positive_int(max_iter, "max_iter"),
+                                max_fun=train.positive_int(max_fun, "max_fun"), tol=float(tol), callback=callback)
+        self.weights = list(result.weights)
+        self.biases = None if result.biases is None else list(result.biases)
+        return result
 
     def _check_optimizer_state(self, state: Any, rule) -> None:
         """Refuse an optimizer state that is not ``rule``'s for these parameters (nesting, shapes, dtypes, backend)."""

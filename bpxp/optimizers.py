@@ -8,6 +8,7 @@ through ``bpxp._backend.subtract_in_place``.) Parameters, gradients and state ar
 
 - ``SGD``:       θ ← θ − η·g                                       (one step of the seed tutorials)
 - ``Momentum``:  v ← μ·v + g;  θ ← θ − η·v                          (``torch.optim.SGD(momentum=μ)``)
+- ``Nesterov``:  v ← μ·v + g;  θ ← θ − η·(g + μ·v)                  (``torch.optim.SGD(momentum=μ, nesterov=True)``)
 - ``Adam``:      m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;
                  θ ← θ − η·(m / (1−β₁ᵗ)) / (√(v / (1−β₂ᵗ)) + ε)      (Kingma & Ba 2015; ``torch.optim.Adam``)
 """
@@ -64,6 +65,25 @@ class Momentum(Optimizer):
 
 
 @dataclass(frozen=True)
+class Nesterov(Optimizer):
+    """Nesterov's momentum as ``torch.optim.SGD(momentum=μ, nesterov=True)``: v ← μ·v + g; θ ← θ − η·(g + μ·v).
+
+    The step looks ahead along the new velocity. With a constant η it is the same sequence of parameters as
+    scikit-learn's form (u ← μ·u − η·g; θ ← θ + μ·u − η·g, with u = −η·v).
+    """
+
+    momentum: float = 0.9
+    name = "nesterov"
+
+    def init(self, params, *, xp):
+        return tuple(xp.zeros_like(p) for p in params)
+
+    def direction(self, grads, state, *, xp):
+        velocity = tuple(self.momentum * v + g for v, g in zip(state, grads))
+        return tuple(g + self.momentum * v for g, v in zip(grads, velocity)), velocity
+
+
+@dataclass(frozen=True)
 class Adam(Optimizer):
     """Adam (Kingma & Ba 2015) with the defaults and bias correction of ``torch.optim.Adam``.
 
@@ -104,7 +124,72 @@ def clip_by_global_norm(grads: tuple, max_norm: float, *, xp: Any) -> tuple:
     return tuple(g * factor for g in grads)
 
 
-OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adam": Adam}
+
+
+# -- learning-rate schedules: η per epoch, on the host ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Constant:
+    """η stays η₀; training stops at the first plateau (no improvement for the patience)."""
+
+    initial: float
+    name = "constant"
+
+    def after_epoch(self, rate: float, samples_seen: int) -> float:
+        """η for the next epoch, after ``samples_seen`` samples in all."""
+        return rate
+
+    def on_plateau(self, rate: float) -> tuple[float, bool]:
+        """(η to continue with, whether to stop) when the loss or score stopped improving."""
+        return rate, True
+
+
+@dataclass(frozen=True)
+class InverseScaling(Constant):
+    """η = η₀ / (t + 1)^p after each epoch, t the number of samples seen (scikit-learn's ``'invscaling'``)."""
+
+    power_t: float = 0.5
+    name = "invscaling"
+
+    def after_epoch(self, rate, samples_seen):
+        return self.initial / (samples_seen + 1) ** self.power_t
+
+
+@dataclass(frozen=True)
+class Adaptive(Constant):
+    """η = η₀ while training improves; at each plateau η ← η/5, stopping once η ≤ 10⁻⁶ (scikit-learn's
+    ``'adaptive'``)."""
+
+    name = "adaptive"
+    factor: float = 5.0
+    smallest: float = 1e-6
+
+    def on_plateau(self, rate):
+        return (rate, True) if rate <= self.smallest else (rate / self.factor, False)
+
+
+SCHEDULES: dict[str, type[Constant]] = {"constant": Constant, "invscaling": InverseScaling, "adaptive": Adaptive}
+
+
+@dataclass
+class ScheduledRate:
+    """The current η of a schedule: ``learning_rate``, updated once per epoch (``epoch_ended``, ``plateau``)."""
+
+    schedule: Constant
+    learning_rate: float
+
+    @classmethod
+    def start(cls, schedule: Constant) -> ScheduledRate:
+        return cls(schedule, float(schedule.initial))
+
+    def epoch_ended(self, samples_seen: int) -> None:
+        self.learning_rate = self.schedule.after_epoch(self.learning_rate, samples_seen)
+
+    def plateau(self) -> bool:
+        """Apply the schedule's response to a plateau; return whether training should stop."""
+        self.learning_rate, stop = self.schedule.on_plateau(self.learning_rate)
+        return stop
 
 
 def get_optimizer(optimizer: Any) -> Optimizer:

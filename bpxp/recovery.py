@@ -22,8 +22,11 @@ from typing import Any
 import array_api_compat
 
 
-class TrainingDiverged(ArithmeticError):
+class TrainingDiverged(ArithmeticError, ValueError):
     """Training produced a non-finite loss or non-finite weights.
+
+    Both an ArithmeticError and a ValueError, so code written for scikit-learn's estimators (which raise
+    ValueError) catches it too.
 
     Attributes
     ----------

@@ -75,7 +75,7 @@ class History:
 @functools.lru_cache(maxsize=64)
 def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimizer, learning_rate: float,
               *, xp: Any, l2: float = 0.0, clip_norm: float | None = None, in_place: bool = True,
-              checked: bool = False) -> Callable:
+              checked: bool = False, weighted: bool = False) -> Callable:
     """Build the training step for one architecture, compiled for the namespace where that pays.
 
     ``step(weights, biases, state, total, X, Y, ones) → (weights, biases, state, total + Σᵢ ℓᵢ)``: forward, backward
@@ -98,6 +98,10 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
     ``in_place=False`` returns new parameter arrays and leaves the given ones untouched: ``run`` takes each
     epoch's first step so, which keeps the previous epoch's parameters intact without copying them.
 
+    ``weighted=True``: Y's last column holds sample weights wᵢ. The batch's loss is then the weighted mean
+    Σᵢ wᵢℓᵢ / Σᵢ wᵢ (penalty (α/2Σᵢ wᵢ)·Σ‖Wˡ‖²), and the running total gains m times it, so an epoch's loss is the
+    mean over batches weighted by their sizes, as scikit-learn's ``sample_weight``.
+
     ``checked=True`` makes the epoch's last step: it takes the ``probes`` of ``bpxp.recovery.finite_check`` as an
     eighth argument and also returns the check of the new parameters, computed inside the same (compiled) call.
     """
@@ -105,16 +109,25 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
     update = subtract_in_place if in_place else operator.sub
 
     def step(weights, biases, state, total, X, Y, ones, probes=None):
-        scale = (learning_rate if fold else 1.0) / X.shape[0]
+        sample_weight = None
+        if weighted:
+            Y, sample_weight = Y[:, :-1], Y[:, -1:]
+            rows_per_weight = X.shape[0] / xp.sum(sample_weight)
+            scale = (learning_rate if fold else 1.0) / xp.sum(sample_weight)
+        else:
+            scale = (learning_rate if fold else 1.0) / X.shape[0]
         A, Z = forward_pass(X, weights, biases, activations, xp=xp, output=False)
         ones_batch, ones_outputs = ones
-        _, batch_total, G = loss.output(Y, Z, activations[-1], scale=scale, xp=xp, ones=ones_outputs)
+        _, batch_total, G = loss.output(Y, Z, activations[-1], scale=scale, xp=xp, ones=ones_outputs,
+                                        weights=sample_weight)
         dW, db, _ = backward_pass(A, G, weights, activations, with_biases=biases is not None, keep=False, xp=xp,
                                   ones=ones_batch)
         del A, G
         if l2:
             dW = [d + (l2 * scale) * W for d, W in zip(dW, weights)]
             batch_total = batch_total + (0.5 * l2) * sum(xp.sum(W * W) for W in weights)
+        if weighted:
+            batch_total = batch_total * rows_per_weight
         grads = [*dW, *db] if biases is not None else dW
         params = [*weights, *biases] if biases is not None else weights
         if clip_norm is not None:
@@ -194,7 +207,7 @@ class Safety:
 def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...], loss: Loss,
         optimizer: Optimizer, learning_rate: float, schedule: Schedule, validation: tuple | None,
         callback: Callable | None, xp: Any, l2: float = 0.0, clip_norm: float | None = None,
-        safety: Safety | None = None) -> Outcome:
+        safety: Safety | None = None, weighted: bool = False) -> Outcome:
     """Train from ``outcome`` (its parameters, state, History and epoch) up to ``schedule.epochs``; return it.
 
     Inputs are already checked and on the network's device; nothing in the loop validates, looks up a
@@ -204,14 +217,16 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
     Training stops at the end, under early stopping, at the first non-finite epoch (``History.diverged_at``)
     or at Ctrl-C (``History.interrupted``); the outcome then holds the last epoch's, the best, the last finite
     or the last completed epoch's parameters. Any other exception propagates, the outcome still holding the
-    last completed epoch (it is only ever pointed at verified epochs).
+    last completed epoch (it is only ever pointed at verified epochs). With ``weighted``, Y's last column holds
+    sample weights (see ``make_step``).
     """
     safety = safety or Safety()
     # Each epoch's first step writes new arrays, so the previous epoch's parameters stay intact — the last
     # finite epoch is kept without a copy (one more set of parameters in memory). JAX's steps always do.
     keeps = safety.snapshot and not arrays_are_immutable(xp)
     steps = {(first, last): make_step(activations, loss, optimizer, learning_rate, xp=xp, l2=l2,
-                                      clip_norm=clip_norm, in_place=not (first and keeps), checked=last)
+                                      clip_norm=clip_norm, in_place=not (first and keeps), checked=last,
+                                      weighted=weighted)
              for first in (True, False) for last in (True, False)}  # built lazily, compiled on first use
     if outcome.state is None:
         outcome.state = optimizer.init((*outcome.weights, *(outcome.biases or ())), xp=xp)
@@ -228,7 +243,7 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
             orders = _host.EpochOrders(n, schedule.random_state) if outcome.rng_state is None \
                 else _host.EpochOrders.from_state(n, outcome.rng_state)
         in_order = [(X, Y)] if batch == n else [(X[a:b, ...], Y[a:b, ...]) for a, b in bounds]
-        ones_outputs = xp.ones((Y.shape[1], 1), dtype=X.dtype, device=device)
+        ones_outputs = xp.ones((Y.shape[1] - int(weighted), 1), dtype=X.dtype, device=device)
         ones = {size: (xp.ones((1, size), dtype=X.dtype, device=device), ones_outputs)
                 for size in {b - a for a, b in bounds}}
         probes = finite_probes(weights, xp=xp)

@@ -88,8 +88,8 @@ def test_non_numeric_x(net, X):  # booleans are numbers (0/1): see tests/test_ba
 
 @pytest.mark.parametrize(("option", "valid"), [
     ("hidden", "['sigmoid', 'tanh', 'relu', 'leaky_relu', 'identity']"),
-    ("output", "['sigmoid', 'tanh', 'relu', 'leaky_relu', 'identity', 'softmax']"),
-    ("loss", "['mse', 'binary_cross_entropy', 'cross_entropy']"),
+    ("output", "['sigmoid', 'tanh', 'relu', 'leaky_relu', 'identity', 'softmax', 'exp']"),
+    ("loss", "['mse', 'binary_cross_entropy', 'cross_entropy', 'poisson']"),
     ("backend", "['numpy', 'cupy', 'torch', 'jax', 'array_api_strict']"),
     ("dtype", "['float32', 'float64']"),
 ])
@@ -109,7 +109,7 @@ def test_a_fused_loss_needs_its_output():
 
 
 def test_unknown_optimizer(net, data):
-    with pytest.raises(ValueError, match=r"`optimizer` must be one of \['sgd', 'momentum', 'adam'\]"):
+    with pytest.raises(ValueError, match=r"`optimizer` must be one of \['sgd', 'momentum', 'nesterov', 'adam'\]"):
         net.fit(*data, epochs=1, learning_rate=0.1, optimizer="lbfgs")
 
 

@@ -51,5 +51,5 @@ def test_matches_torch_optim(backend, optimizer):
 
 
 def test_unknown_optimizer_lists_the_valid_ones():
-    with pytest.raises(ValueError, match=r"`optimizer` must be one of \['sgd', 'momentum', 'adam'\]"):
+    with pytest.raises(ValueError, match=r"`optimizer` must be one of \['sgd', 'momentum', 'nesterov', 'adam'\]"):
         bpxp.optimizers.get_optimizer("rmsprop")

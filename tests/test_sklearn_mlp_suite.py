@@ -24,7 +24,10 @@ SKLEARN_IMPORT = "from sklearn.neural_network import MLPClassifier, MLPRegressor
 BPXP_IMPORT = "from bpxp.sklearn import MLPClassifier, MLPRegressor"
 
 # Tests of scikit-learn's file that bpxp does not pass, by test name (with its parameters where only some fail).
-EXPECTED_FAILURES: dict[str, str] = {}
+EXPECTED_FAILURES: dict[str, str] = {
+    "test_gradient": "calls the private scikit-learn method _loss_grad_lbfgs with its buffer arguments (bpxp's "
+                     "gradients are checked against finite differences in tests/test_gradients.py and test_lbfgs.py)",
+}
 
 
 def _scikit_learn_test_module() -> types.ModuleType:
