@@ -5,7 +5,7 @@ import pytest
 from conftest import assert_close
 
 import bpxp
-from bpxp.optimizers import Adam, Momentum
+from bpxp.optimizers import Adam, Momentum, Nesterov
 
 
 def _problem():
@@ -26,7 +26,8 @@ def test_sgd_step_is_exactly_w_minus_eta_gradient(backend):
         np.testing.assert_allclose(bpxp.to_numpy(W), W0 - 0.3 * g, rtol=0, atol=1e-15)
 
 
-@pytest.mark.parametrize("optimizer", ["momentum", "adam", Momentum(0.5), Adam(0.8, 0.99, 1e-6)])
+@pytest.mark.parametrize("optimizer", ["momentum", "nesterov", "adam", Momentum(0.5), Nesterov(0.5),
+                                       Adam(0.8, 0.99, 1e-6)])
 def test_matches_torch_optim(backend, optimizer):
     torch = pytest.importorskip("torch")
     X, Y = _problem()
@@ -34,8 +35,8 @@ def test_matches_torch_optim(backend, optimizer):
                       random_state=0)
     params = [torch.tensor(bpxp.to_numpy(p), requires_grad=True) for p in (*net.weights, *net.biases)]
     rule = bpxp.optimizers.get_optimizer(optimizer)
-    if rule.name == "momentum":
-        reference = torch.optim.SGD(params, lr=0.05, momentum=rule.momentum)
+    if rule.name in ("momentum", "nesterov"):
+        reference = torch.optim.SGD(params, lr=0.05, momentum=rule.momentum, nesterov=rule.name == "nesterov")
     else:
         reference = torch.optim.Adam(params, lr=0.05, betas=(rule.beta1, rule.beta2), eps=rule.eps)
     Xt, Yt = torch.tensor(X), torch.tensor(Y)
