@@ -129,7 +129,7 @@ def minimize(weights, biases, blocks: Callable[[], Iterable[tuple[Any, Any, Any]
         W, b = split(theta)
         value, dW, db = objective(W, b, blocks(), activations, loss, xp=xp, l2=l2)
         flat = xp.concat([xp.reshape(g, (-1,)) for g in (*dW, *(db or ()))])
-        return float(value), to_numpy(flat).astype(np.float64)  # one transfer back per evaluation
+        return float(value), to_numpy(flat).astype(np.float64, copy=False)  # one transfer back per evaluation
 
     iterations = [0]
 

@@ -106,8 +106,11 @@ class Adam(Optimizer):
         beta1_power, beta2_power = beta1_power * self.beta1, beta2_power * self.beta2
         first = tuple(self.beta1 * m + (1.0 - self.beta1) * g for m, g in zip(first, grads))
         second = tuple(self.beta2 * v + (1.0 - self.beta2) * (g * g) for v, g in zip(second, grads))
-        directions = tuple((m / (1.0 - beta1_power)) / (xp.sqrt(v / (1.0 - beta2_power)) + self.eps)
-                           for m, v in zip(first, second))
+        # m̂ / (√v̂ + ε) = c · m / (√v + ε·√(1−β₂ᵗ)) with c = √(1−β₂ᵗ) / (1−β₁ᵗ): the bias corrections become two
+        # 0-d factors per step instead of two array operations per parameter (Kingma & Ba, section 2).
+        root = xp.sqrt(1.0 - beta2_power)
+        factor, eps = root / (1.0 - beta1_power), self.eps * root
+        directions = tuple(factor * (m / (xp.sqrt(v) + eps)) for m, v in zip(first, second))
         return directions, (first, second, beta1_power, beta2_power)
 
 

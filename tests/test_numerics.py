@@ -36,7 +36,10 @@ TARGETS = np.array([[0.0, 1.0, 0.0],  # confidently wrong: cross-entropy 2e4
                     [0.0, 1.0, 0.0]])
 UPSTREAM = np.array([[0.5, -1.25, 2.0], [-0.75, 1.5, 0.25], [1.0, 1.0, -2.0], [0.3, -0.6, 0.9],
                      [2.0, -1.0, 0.5], [-1.5, 0.25, 1.75]])  # an upstream gradient G = ∂ℓ/∂A for backward
-PAIRS = [(loss, output) for loss, rule in LOSSES.items() for output in ACTIVATIONS
+# 'exp' (the log link of the Poisson loss) is unbounded: e^(1e4) overflows by definition, so the saturation limits
+# below do not apply to it; its gradient is checked against finite differences in tests/test_sklearn_core.py.
+BOUNDED = [name for name in ACTIVATIONS if name != "exp"]
+PAIRS = [(loss, output) for loss, rule in LOSSES.items() for output in BOUNDED
          if rule.required_output in (None, output)]
 
 
@@ -93,7 +96,7 @@ def _assert_within_ulps(actual, expected, dtype, ulps=4):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("name", list(ACTIVATIONS))
+@pytest.mark.parametrize("name", BOUNDED)
 def test_activations_and_derivatives_reach_their_limits_at_logits_of_1e4(backend, name, dtype):
     f, xp = ACTIVATIONS[name], backend.xp
     with _edges():
