@@ -26,7 +26,8 @@ BPXP_IMPORT = "from bpxp.sklearn import MLPClassifier, MLPRegressor"
 # Tests of scikit-learn's file that bpxp does not pass, by test name (with its parameters where only some fail).
 EXPECTED_FAILURES: dict[str, str] = {
     "test_gradient": "calls the private scikit-learn method _loss_grad_lbfgs with its buffer arguments (bpxp's "
-                     "gradients are checked against finite differences in tests/test_gradients.py and test_lbfgs.py)",
+                     "gradients are checked against finite differences in tests/test_gradients.py and "
+                     "tests/test_sklearn_core.py)",
 }
 
 
