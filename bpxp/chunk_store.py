@@ -111,7 +111,7 @@ class WorkerChunks:
                 groups: dict[str, list[int]] = {}
                 for position, (index, _) in enumerate(pieces):
                     groups.setdefault(self.where[index], []).append(position)
-                calls = [(positions, getattr(self._holder(address), method)(
+                calls = [(positions, self._method(address, method)(
                     weights, biases, [(self.futures[pieces[p][0]].key, pieces[p][1]) for p in positions], self.spec))
                     for address, positions in groups.items()]
                 out: list[Any] = [None] * len(pieces)
@@ -149,7 +149,10 @@ class WorkerChunks:
             addresses = sorted(placed[future.key])
             self.where.append(next((a for a in addresses if a in self.holders), addresses[0]))
 
-    def _holder(self, address: str):
+    def _method(self, address: str, name: str):
+        """The holder's method on the worker at ``address``, starting a holder there first if need be."""
+        if address in self.holders and self.holders[address][0].status != "finished":
+            self.holders.pop(address)[0].release()  # its worker was lost: a fresh holder for the fresh chunks
         if address not in self.holders:
             future = self.client.submit(Holder, actor=True, workers=[address], allow_other_workers=True,
                                         pure=False)
@@ -158,7 +161,10 @@ class WorkerChunks:
                 future.release()
                 raise _Relocated(address)
             self.holders[address] = (future, actor)
-        return self.holders[address][1]
+        try:
+            return getattr(self.holders[address][1], name)
+        except RuntimeError as error:  # "Worker holding Actor was lost", between the check above and here
+            raise _Relocated(address) from error
 
 
 class _Relocated(Exception):
