@@ -130,18 +130,19 @@ import dask.array as da
 import distributed
 import bpxp
 
-rng = np.random.default_rng(0)
-X = rng.normal(size=(600, 5))
-y = (X[:, 0] + X[:, 1] > 0).astype(int)
-with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                              host="127.0.0.1") as cluster, distributed.Client(cluster):
-    with open(sys.argv[2], "w") as pids:
-        json.dump(list(distributed.get_client().run(os.getpid).values()), pids)
-    net = bpxp.MLP([5, 6, 2], hidden="tanh", output="softmax", loss="cross_entropy", dtype="float64",
-                   random_state=0)
-    net.fit(da.from_array(X, chunks=(70, 5)), da.from_array(y, chunks=70), epochs=int(sys.argv[3]),
-            learning_rate=0.05, batch_size=64, optimizer="adam", random_state=3, checkpoint=sys.argv[1],
-            resume=sys.argv[1] if len(sys.argv) > 4 else None, callback=lambda epoch, history: time.sleep(0.1))
+if __name__ == "__main__":  # the workers are spawned processes that import this file
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 5))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  host="127.0.0.1") as cluster, distributed.Client(cluster):
+        with open(sys.argv[2], "w") as pids:
+            json.dump(list(distributed.get_client().run(os.getpid).values()), pids)
+        net = bpxp.MLP([5, 6, 2], hidden="tanh", output="softmax", loss="cross_entropy", dtype="float64",
+                       random_state=0)
+        net.fit(da.from_array(X, chunks=(70, 5)), da.from_array(y, chunks=70), epochs=int(sys.argv[3]),
+                learning_rate=0.05, batch_size=64, optimizer="adam", random_state=3, checkpoint=sys.argv[1],
+                resume=sys.argv[1] if len(sys.argv) > 4 else None, callback=lambda epoch, history: time.sleep(0.1))
 """
 
 
@@ -150,13 +151,13 @@ def _epoch_in(path):
 
 
 def test_a_killed_client_process_resumes_its_dask_fit_to_the_weights_of_an_uninterrupted_run(client, tmp_path):
-    path, pids, script, epochs = tmp_path / "run.npz", tmp_path / "pids.json", tmp_path / "child.py", 30
+    path, pids, script, epochs = tmp_path / "run.npz", tmp_path / "pids.json", tmp_path / "child.py", 15
     script.write_text(CHILD)
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     child = subprocess.Popen([sys.executable, str(script), str(path), str(pids), str(epochs)], env=env)
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # wait for a checkpoint past epoch 5, then kill without warning
+        while time.monotonic() < deadline and child.poll() is None:  # a checkpoint past epoch 5, then kill
             if path.exists() and _epoch_in(path) >= 5:
                 break
             time.sleep(0.02)
