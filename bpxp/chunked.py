@@ -1,19 +1,14 @@
-"""Training on Dask arrays: bpxp's own forward and backward pass per chunk, on the workers of a cluster.
+"""Dask arrays as training data: the checks of their layout, and the work done on one chunk.
 
 One step of synchronous data-parallel gradient descent on a batch of rows B, split into chunks c:
 
     g = (1/|B|) · Σ_c Σ_{i∈c} ∂ℓᵢ/∂θ        θ ← θ − η·d(g)
 
 Each chunk's sums come from :func:`bpxp.network.gradient_sums` — the same forward pass, δ and products as in
-memory — run on the worker that holds the chunk, in the chunk's own namespace (NumPy or CuPy). Dask
-tree-reduces the per-chunk vectors (``sum(axis=0)``), so only one vector the size of the parameters reaches the
-client; the optimizer (``bpxp.optimizers``, on NumPy) updates the parameters once, and with a
-``dask.distributed`` Client they are scattered to every worker for the next step. Each step builds a fresh graph
-on the data's own graph: nothing accumulates from step to step. The epoch's loss comes back as a by-product of
-the steps and is checked once per epoch, as in memory.
-
-The data stays where Dask keeps it: persisted on the workers (``X.persist()``) when it fits in their memory,
-recomputed chunk by chunk from its lazy graph each epoch when it does not.
+memory — run where the chunk is, in the chunk's own namespace and device (NumPy, CuPy, array-api-strict): the
+parameters arrive as host arrays and are moved there. A chunk is prepared (checked, cast, targets encoded) by
+:func:`prepared_chunk`, the checks in-memory training runs once per fit. The driver is
+``bpxp.dask_training``; where the chunks are kept between steps, ``bpxp.chunk_store``.
 """
 
 from __future__ import annotations
@@ -116,9 +111,9 @@ def _rows(M, rows):
 
 
 def _block_sums(X_block, y_block, weights_and_biases, spec: Spec) -> np.ndarray:
-    """One chunk of the lazy graph (full batch): prepared, then its gradient sums as a (1, P + 2) row."""
+    """One chunk of the lazy graph (full batch): prepared, then its gradient sums (P + 2 values)."""
     X, Y = prepared_chunk(X_block, y_block, spec)
-    return piece_sums(X, Y, None, *weights_and_biases, spec)[None, :]
+    return piece_sums(X, Y, None, *weights_and_biases, spec)
 
 
 def _block_outputs(X_block, weights, biases, spec: Spec):
@@ -188,21 +183,22 @@ def check_data(X: Any, y: Any, net, *, name: str = "X"):
 
 
 def full_batch_sums(X, y, weights, biases, spec: Spec, client) -> np.ndarray:
-    """Σ over the chunks of X of their gradient sums, tree-reduced by Dask; one vector back on the client.
+    """Σ over the chunks of X of their gradient sums, added up in a fixed binary tree on the workers.
 
     The parameters are one literal in the graph (a key of their own, sent once to each worker that needs it):
-    a worker lost mid-step takes nothing with it that the scheduler cannot recompute.
+    a worker lost mid-step takes nothing with it that the scheduler cannot recompute. Chunks are handed to the
+    tasks whole, never concatenated by Dask, so they may be arrays Dask itself cannot concatenate.
     """
     import dask
-    import dask.array as da
 
     parameters = dask.delayed((list(weights), list(biases)), pure=True, traverse=False)
-    y_index = "i" if y.ndim == 1 else "ik"
-    rows = da.blockwise(_block_sums, "ip", X, "ij", y, y_index, parameters, None, spec, None,
-                        new_axes={"p": parameter_count(spec) + 2}, adjust_chunks={"i": 1}, concatenate=True,
-                        dtype=spec.dtype, meta=np.empty((0, 0), dtype=spec.dtype))
-    total = rows.sum(axis=0)
-    return total.compute() if client is None else client.compute(total).result()
+    block = dask.delayed(_block_sums, pure=True)
+    add = dask.delayed(np.add, pure=True)
+    sums = [block(x, t, parameters, spec) for x, t in zip(X.to_delayed().ravel(), y.to_delayed().ravel(),
+                                                          strict=True)]
+    while len(sums) > 1:
+        sums = [add(a, b) for a, b in zip(sums[0::2], sums[1::2])] + sums[len(sums) - len(sums) % 2:]
+    return sums[0].compute() if client is None else client.compute(sums[0]).result()
 
 
 def spec_shapes(spec: Spec) -> list[tuple[int, ...]]:

@@ -4,8 +4,10 @@ One step on a batch of rows B, split into chunks c (``bpxp.chunked``):
 
     g = (1/|B|) · Σ_c Σ_{i∈c} ∂ℓᵢ/∂θ        θ ← θ − η·d(g)
 
-The per-chunk sums are computed where the chunks are; the client adds them in chunk order and the optimizer
-(``bpxp.optimizers`` on NumPy) updates the parameters, which stay on the client. A full-batch epoch is one
+The per-chunk sums are computed where the chunks are, in the chunks' own namespace and device (NumPy, CuPy on
+GPU workers, array-api-strict); the client adds them in chunk order and the optimizer (``bpxp.optimizers``)
+updates the parameters in the network's own namespace and device: they stay on the client, and travel to the
+chunks as host arrays. A full-batch epoch is one
 Dask graph over the data's own graph (tree-reduced on the workers), so data larger than the cluster's memory is
 read chunk by chunk each epoch; mini-batch epochs keep the prepared chunks for the whole fit
 (``bpxp.chunk_store``) and send each step straight to the workers that hold its rows.
@@ -22,15 +24,12 @@ import dataclasses
 import math
 from typing import Any
 
-import array_api_compat
 import numpy as np
 
 from . import _backend, _host, chunked, train
 from .chunk_store import open_chunks
 from .network import forward_pass
 from .optimizers import clip_by_global_norm
-
-_NUMPY = array_api_compat.array_namespace(np.empty(0))
 
 
 def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: int | None, rule, shuffle: bool,
@@ -40,9 +39,6 @@ def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: i
     """``net.fit`` on Dask arrays, with the options ``MLP.fit`` has checked."""
     from .model import _report
 
-    if net.backend != "numpy":
-        raise ValueError(f"training on Dask arrays needs a network with backend='numpy' (it holds the parameters on "
-                         f"the client; the chunks may be NumPy or CuPy), got backend={net.backend!r}")
     if net.biases is None:
         raise ValueError("training on Dask arrays needs a network with biases (bias=True)")
     X, y = chunked.check_data(X, y, net)
@@ -63,15 +59,14 @@ def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: i
                     "l2": l2, "clip_norm": clip_norm, "early_stopping": early_stopping, "n_samples": rows}
         write = None if checkpoint is None else net._checkpointer(checkpoint, rule, settings)
         outcome = net._resumed(resume, settings) if resume is not None else train.Outcome(
-            tuple(_backend.to_numpy(w) for w in net.weights), tuple(_backend.to_numpy(b) for b in net.biases),
-            optimizer_state)
+            tuple(net.weights), tuple(net.biases), optimizer_state)
         if outcome.state is None:
-            outcome.state = rule.init((*outcome.weights, *outcome.biases), xp=_NUMPY)
+            outcome.state = rule.init((*outcome.weights, *outcome.biases), xp=net.xp)
         batches = _Batches(X, y, spec, client, None if full else batch_size,
                            shuffle=shuffle, random_state=random_state, rng_state=outcome.rng_state)
         try:
-            _epochs(outcome, batches, epochs=epochs, learning_rate=learning_rate, rule=rule, l2=l2,
-                    clip_norm=clip_norm, validation=None if validation is None else validation[0],
+            _epochs(outcome, batches, xp=net.xp, device=net.device, epochs=epochs, learning_rate=learning_rate,
+                    rule=rule, l2=l2, clip_norm=clip_norm, validation=None if validation is None else validation[0],
                     callback=callback, early_stopping=early_stopping, write=write, every=checkpoint_every)
         finally:
             batches.close()
@@ -79,15 +74,15 @@ def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: i
         if validation is not None:
             validation[1]()
     history = outcome.history
-    net.weights = [net.xp.asarray(w) for w in outcome.weights]
-    net.biases = [net.xp.asarray(b) for b in outcome.biases]
+    net.weights, net.biases = list(outcome.weights), list(outcome.biases)
     net.optimizer_, net.optimizer_state_ = rule, outcome.state
     _report(history, on_divergence=on_divergence, snapshot=True)
     return history
 
 
-def _epochs(outcome: train.Outcome, batches: _Batches, *, epochs: int, learning_rate: float, rule, l2: float,
-            clip_norm: float | None, validation, callback, early_stopping: int | None, write, every: int) -> None:
+def _epochs(outcome: train.Outcome, batches: _Batches, *, xp: Any, device: Any, epochs: int, learning_rate: float,
+            rule, l2: float, clip_norm: float | None, validation, callback, early_stopping: int | None, write,
+            every: int) -> None:
     """The epochs from ``outcome`` on, as ``train.run`` runs them in memory; ``outcome`` ends as it would there."""
     history = outcome.history
     first_epoch = outcome.epoch + 1 - len(history.val_loss)  # val_loss[i] belongs to epoch first_epoch + i
@@ -96,19 +91,20 @@ def _epochs(outcome: train.Outcome, batches: _Batches, *, epochs: int, learning_
             for epoch in range(outcome.epoch + 1, epochs):
                 weights, biases, state = outcome.weights, outcome.biases, outcome.state
                 epoch_loss, epoch_rows = 0.0, 0.0
-                for vector in batches.epoch(lambda: (weights, biases)):  # noqa: B023 (the step's own)
+                for vector in batches.epoch(lambda: _on_host(weights, biases)):  # noqa: B023 (the step's own)
                     grads, batch_loss, m = _unflatten(vector, batches.spec, len(weights))
+                    grads = [xp.asarray(g, device=device) for g in grads]  # the network's namespace and device
                     if l2:
                         grads[:len(weights)] = [g + (l2 / m) * W for g, W in zip(grads, weights)]
-                        batch_loss += 0.5 * l2 * sum(float(np.sum(W * W)) for W in weights)
+                        batch_loss += 0.5 * l2 * sum(float(xp.sum(W * W)) for W in weights)
                     grads = tuple(grads)
                     if clip_norm is not None:
-                        grads = clip_by_global_norm(grads, clip_norm, xp=_NUMPY)
-                    params, state = rule.update((*weights, *biases), grads, state, learning_rate, xp=_NUMPY)
+                        grads = clip_by_global_norm(grads, clip_norm, xp=xp)
+                    params, state = rule.update((*weights, *biases), grads, state, learning_rate, xp=xp)
                     weights, biases = tuple(params[:len(weights)]), tuple(params[len(weights):])
                     epoch_loss, epoch_rows = epoch_loss + batch_loss, epoch_rows + m
                 value = epoch_loss / epoch_rows
-                finite = math.isfinite(value) and all(np.isfinite(p).all() for p in (*weights, *biases))
+                finite = math.isfinite(value) and all(bool(xp.all(xp.isfinite(p))) for p in (*weights, *biases))
                 val_loss = validation(weights, biases) if finite and validation is not None else None
                 if not finite or (val_loss is not None and not math.isfinite(val_loss)):
                     history.diverged_at = epoch
@@ -172,6 +168,11 @@ class _Batches:
             self.store.close()
 
 
+def _on_host(weights, biases) -> tuple[list, list]:
+    """Host copies of the parameters, sent to the chunks (which move them to their own device)."""
+    return [_backend.to_numpy(w) for w in weights], [_backend.to_numpy(b) for b in biases]
+
+
 def _pieces_in_order(a: int, b: int, offsets: np.ndarray) -> list:
     """Rows a…b−1 as (chunk, (start, stop)) pieces, in chunk order."""
     first, last = int(np.searchsorted(offsets, a, "right")) - 1, int(np.searchsorted(offsets, b, "left"))
@@ -225,15 +226,15 @@ def _validation(net, validation_data: Any, spec: chunked.Spec, client):
         X_val, Y_val = net._validation(validation_data)
 
         def in_memory(weights, biases) -> float:
-            A, Z = forward_pass(X_val, weights, biases, net._activations, xp=_NUMPY)
-            return float(net._loss.value(Y_val, A[-1], Z, xp=_NUMPY))
+            A, Z = forward_pass(X_val, weights, biases, net._activations, xp=net.xp)
+            return float(net._loss.value(Y_val, A[-1], Z, xp=net.xp))
 
         return in_memory, lambda: None
     X_val, y_val = chunked.check_data(validation_data[0], validation_data[1], net, name="validation_data[0]")
     store = open_chunks(X_val, y_val, spec, client)
 
     def chunk_by_chunk(weights, biases) -> float:
-        total = _added(store.losses(weights, biases))
+        total = _added(store.losses(*_on_host(weights, biases)))
         return float(total[0] / total[1])
 
     return chunk_by_chunk, store.close

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import array_api_compat
 import numpy as np
 import pytest
 
@@ -123,8 +124,40 @@ def test_a_dask_fit_resumed_from_its_checkpoint_ends_as_an_uninterrupted_one(sch
         np.testing.assert_array_equal(a, e)
 
 
+OTHER_BACKENDS = {
+    "array_api_strict": lambda xp: None,
+    "array_api_strict device1": lambda xp: xp.Device("device1"),  # the CPU stand-in for a GPU
+    "torch": lambda xp: None,
+}
+
+
+@pytest.mark.parametrize("where", OTHER_BACKENDS, ids=list(OTHER_BACKENDS))
+@pytest.mark.parametrize("batch_size", [None, 64], ids=["full batch", "mini-batch"])
+def test_a_network_on_another_backend_trains_on_chunks_of_its_backend(scheduler, where, batch_size):
+    """The CuPy path on the CPU: chunks of the network's backend (map_blocks(xp.asarray)), parameters on its device."""
+    name = where.split()[0]
+    xp = pytest.importorskip(name)
+    device = OTHER_BACKENDS[where](xp)
+    (X, y), (X_val, y_val) = _data(600, 0), _data(90, 1)
+    to_chunks = lambda host, rows: da.from_array(host, chunks=(rows, *host.shape[1:])).map_blocks(  # noqa: E731
+        lambda block: xp.asarray(block, device=device), dtype=host.dtype, meta=np.empty((0,) * host.ndim))
+    options = dict(epochs=3, learning_rate=0.2, batch_size=batch_size, random_state=0, optimizer="adam")
+    net = bpxp.MLP([5, 7, 3], hidden="tanh", output="softmax", loss="cross_entropy", dtype="float64",
+                   random_state=0, backend=name, device=device)
+    history = net.fit(to_chunks(X, 70), to_chunks(y, 70), validation_data=(to_chunks(X_val, 30), to_chunks(y_val, 30)),
+                      **options)
+    in_memory = _network()
+    expected = in_memory.fit(X, y, validation_data=(X_val, y_val), **options)
+    for parameter in (*net.weights, *net.biases, *net.optimizer_state_[1]):  # on the network's backend and device
+        assert type(parameter).__module__.split(".")[0] == name and array_api_compat.device(parameter) == net.device
+    np.testing.assert_allclose(history.val_loss, expected.val_loss, rtol=0, atol=1e-10)
+    for a, e in zip(_parameters(net), _parameters(in_memory), strict=True):
+        np.testing.assert_allclose(a, e, rtol=0, atol=1e-10)
+
+
 CHILD = """
 import json, os, sys, time
+import array_api_compat
 import numpy as np
 import dask.array as da
 import distributed
