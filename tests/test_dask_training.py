@@ -124,6 +124,20 @@ def test_a_dask_fit_resumed_from_its_checkpoint_ends_as_an_uninterrupted_one(sch
         np.testing.assert_array_equal(a, e)
 
 
+def test_mini_batch_training_checks_each_chunk_once_per_fit(monkeypatch):
+    """The targets of a chunk are checked and encoded when it is prepared, not at every step that reads it."""
+    from bpxp import _inputs
+
+    checked = []
+    check = _inputs.targets
+    monkeypatch.setattr(_inputs, "targets", lambda y, **options: checked.append(y.shape[0]) or check(y, **options))
+    (X, y), (X_val, y_val) = _data(600, 0), _data(90, 1)
+    validation = (da.from_array(X_val, chunks=(30, 5)), da.from_array(y_val, chunks=30))
+    _network().fit(da.from_array(X, chunks=(70, 5)), da.from_array(y, chunks=70), epochs=3, learning_rate=0.1,
+                   batch_size=64, validation_data=validation)
+    assert sorted(checked) == sorted([70] * 8 + [40] + [30] * 3)  # 9 training chunks and 3 validation chunks, once
+
+
 OTHER_BACKENDS = {
     "array_api_strict": lambda xp: None,
     "array_api_strict device1": lambda xp: xp.Device("device1"),  # the CPU stand-in for a GPU
