@@ -140,6 +140,9 @@ class WorkerChunks:
         deadline = time.monotonic() + self.patience
         while True:
             wait(self.futures, timeout=self.patience)
+            for future in self.futures:
+                if future.status == "error":  # the chunk's own error (NaN in X, a label out of range): raise it
+                    future.result()
             placed = self.client.who_has(self.futures)
             if all(placed.get(future.key) for future in self.futures):
                 break

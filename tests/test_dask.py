@@ -125,7 +125,7 @@ def test_predict_and_score_on_dask_arrays_are_lazy_and_chunk_wise(chunks_of):
     assert float(score.compute()) == pytest.approx(net.score(X, y), abs=1e-12)
 
 
-def test_bad_dask_input_gets_a_clear_error():
+def test_bad_dask_input_gets_a_clear_error(client):
     X, y = _data()
     net = _network()
     X_dask = da.from_array(X, chunks=(100, 5))
@@ -141,6 +141,8 @@ def test_bad_dask_input_gets_a_clear_error():
     X_nan[5, 2] = np.nan
     with pytest.raises(ValueError, match=r"`X` contains NaN"):
         net.fit(da.from_array(X_nan, chunks=(100, 5)), y, epochs=1, learning_rate=0.1)
+    with client.as_current(), pytest.raises(ValueError, match=r"`X` contains NaN"):  # mini-batch: chunks kept
+        net.fit(da.from_array(X_nan, chunks=(100, 5)), y, epochs=1, learning_rate=0.1, batch_size=32)
 
 
 def test_divergence_on_dask_is_caught_like_in_memory():
