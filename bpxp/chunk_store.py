@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .chunked import Spec, piece_loss, piece_sums, prepared_chunk
+from .chunked import Spec, piece_loss, piece_sums, prepared_chunk, row_chunks
 
 # Up to this many rows a step runs on the worker's event loop itself: one thread hop less each way (a few
 # milliseconds on a loaded machine) for at most a few milliseconds of blocking; larger steps and validation run
@@ -40,7 +40,7 @@ def _pairs(X, y, spec: Spec) -> list:
     import dask
 
     prepare = dask.delayed(prepared_chunk, pure=True)
-    return [prepare(x, t, spec) for x, t in zip(X.to_delayed().ravel(), y.to_delayed().ravel(), strict=True)]
+    return [prepare(x, t, spec) for x, t in row_chunks(X, y)]
 
 
 class LocalChunks:

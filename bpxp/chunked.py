@@ -194,11 +194,20 @@ def full_batch_sums(X, y, weights, biases, spec: Spec, client) -> np.ndarray:
     parameters = dask.delayed((list(weights), list(biases)), pure=True, traverse=False)
     block = dask.delayed(_block_sums, pure=True)
     add = dask.delayed(np.add, pure=True)
-    sums = [block(x, t, parameters, spec) for x, t in zip(X.to_delayed().ravel(), y.to_delayed().ravel(),
-                                                          strict=True)]
+    sums = [block(x, t, parameters, spec) for x, t in row_chunks(X, y)]
     while len(sums) > 1:
         sums = [add(a, b) for a, b in zip(sums[0::2], sums[1::2])] + sums[len(sums) - len(sums) % 2:]
     return sums[0].compute() if client is None else client.compute(sums[0]).result()
+
+
+def row_chunks(X, y) -> list:
+    """(X chunk, y chunk) pairs as Delayed objects, in row order, on one unoptimised graph.
+
+    Unoptimised, so that a chunk of X that y is computed from (``y = X[:, 0] > 0``) stays one task that both
+    read, instead of being fused into each and computed twice.
+    """
+    return list(zip(X.to_delayed(optimize_graph=False).ravel(), y.to_delayed(optimize_graph=False).ravel(),
+                    strict=True))
 
 
 def spec_shapes(spec: Spec) -> list[tuple[int, ...]]:
