@@ -110,9 +110,12 @@ class WorkerChunks:
         from distributed.comm import CommClosedError
 
         weights, biases = list(weights), list(biases)
-        deadline, attempt = time.monotonic() + self.patience, 0
+        deadline, attempt, stale = time.monotonic() + self.patience, 0, False
         while True:
             try:
+                if stale:  # inside the try: the cluster may still be changing while the client looks
+                    self._refresh()
+                    stale = False
                 groups: dict[str, list[int]] = {}
                 for position, (index, _) in enumerate(pieces):
                     groups.setdefault(self.where[index], []).append(position)
@@ -130,8 +133,7 @@ class WorkerChunks:
                     raise RuntimeError(f"the Dask cluster kept losing the workers that hold the training data "
                                        f"for {self.patience:.0f} s: {error!r}") from error
                 time.sleep(min(2.0, 0.05 * 2 ** attempt))
-                attempt += 1
-                self._refresh()
+                attempt, stale = attempt + 1, True
 
     def _refresh(self) -> None:
         """Wait until every chunk is in memory somewhere; note where; drop the holders of departed workers."""
