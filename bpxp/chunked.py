@@ -1,19 +1,14 @@
-"""Training on Dask arrays: bpxp's own forward and backward pass per chunk, on the workers of a cluster.
+"""Dask arrays as training data: the checks of their layout, and the work done on one chunk.
 
 One step of synchronous data-parallel gradient descent on a batch of rows B, split into chunks c:
 
     g = (1/|B|) · Σ_c Σ_{i∈c} ∂ℓᵢ/∂θ        θ ← θ − η·d(g)
 
 Each chunk's sums come from :func:`bpxp.network.gradient_sums` — the same forward pass, δ and products as in
-memory — run on the worker that holds the chunk, in the chunk's own namespace (NumPy or CuPy). Dask
-tree-reduces the per-chunk vectors (``sum(axis=0)``), so only one vector the size of the parameters reaches the
-client; the optimizer (``bpxp.optimizers``, on NumPy) updates the parameters once, and with a
-``dask.distributed`` Client they are scattered to every worker for the next step. Each step builds a fresh graph
-on the data's own graph: nothing accumulates from step to step. The epoch's loss comes back as a by-product of
-the steps and is checked once per epoch, as in memory.
-
-The data stays where Dask keeps it: persisted on the workers (``X.persist()``) when it fits in their memory,
-recomputed chunk by chunk from its lazy graph each epoch when it does not.
+memory — run where the chunk is, in the chunk's own namespace and device (NumPy, CuPy, array-api-strict): the
+parameters arrive as host arrays and are moved there. A chunk is prepared (checked, cast, targets encoded) by
+:func:`prepared_chunk`, the checks in-memory training runs once per fit. The driver is
+``bpxp.dask_training``; where the chunks are kept between steps, ``bpxp.chunk_store``.
 """
 
 from __future__ import annotations
@@ -26,13 +21,10 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from . import _backend, _host, _inputs, train
+from . import _backend, _inputs
 from .activations import get_activation
 from .losses import get_loss
 from .network import forward_pass, gradient_sums
-from .optimizers import clip_by_global_norm
-
-_NUMPY = array_api_compat.array_namespace(np.empty(0))
 
 
 def is_dask(x: Any) -> bool:
@@ -61,44 +53,84 @@ class Spec:
         return tuple([get_activation(self.hidden, hidden=True)] * n_hidden + [get_activation(self.output)])
 
 
-def _on_block(block: Any, weights, biases, spec: Spec):
-    """The block's namespace and device, its rows cast to the network's dtype, and the parameters moved there."""
-    xp = array_api_compat.array_namespace(block)
-    device = array_api_compat.device(block)
-    dtype = getattr(xp, spec.dtype)
-    X = _inputs.features(block, n_features=spec.layer_sizes[0], xp=xp, device=device, dtype=dtype,
-                         float_name=spec.dtype)
+def _on_chunk(X, weights, biases):
+    """The chunk's namespace and device, and the (host) parameters moved there."""
+    xp = array_api_compat.array_namespace(X)
+    device = array_api_compat.device(X)
     move = lambda arrays: None if arrays is None else [xp.asarray(a, device=device) for a in arrays]  # noqa: E731
-    return xp, device, dtype, X, move(weights), move(biases)
+    return xp, move(weights), move(biases)
 
 
-def _block_sums(X_block, y_block, weights, biases, spec: Spec) -> np.ndarray:
-    """One chunk's gradient sums, flattened into a (1, P + 2) host row: Σ∂ℓ/∂W…, Σ∂ℓ/∂b…, Σℓ, rows."""
-    size = sum(math.prod(shape) for shape in spec_shapes(spec))
-    if X_block.shape[0] == 0:
-        return np.zeros((1, size + 2), dtype=spec.dtype)
-    xp, device, dtype, X, W, b = _on_block(X_block, weights, biases, spec)
-    Y = _inputs.targets(y_block, n_rows=X.shape[0], n_outputs=spec.layer_sizes[-1], task=spec.task, loss=spec.loss,
-                        xp=xp, device=device, dtype=dtype, float_name=spec.dtype)
+def prepared_chunk(X_block, y_block, spec: Spec):
+    """One chunk of rows checked and cast, its targets checked and encoded (one-hot labels): ``(X, Y)``.
+
+    These are the checks of ``bpxp._inputs`` that in-memory training runs once per fit; kept chunks (mini-batch
+    training) are prepared once per fit, chunks recomputed from their graph (full batch) each time they are read.
+    """
+    xp = array_api_compat.array_namespace(X_block)
+    device = array_api_compat.device(X_block)
+    dtype = getattr(xp, spec.dtype)
+    X = _inputs.features(X_block, n_features=spec.layer_sizes[0], xp=xp, device=device, dtype=dtype,
+                         float_name=spec.dtype)
+    Y = None if y_block is None else _block_targets(y_block, spec, n_rows=X.shape[0])
+    return X, Y
+
+
+def piece_sums(X, Y, rows, weights, biases, spec: Spec) -> np.ndarray:
+    """Gradient sums of some rows of a prepared chunk, as one host vector: Σ∂ℓ/∂W…, Σ∂ℓ/∂b…, Σℓ, rows.
+
+    ``rows`` is None (the whole chunk), a ``(start, stop)`` pair or a sorted host array of row indices.
+    """
+    if rows is not None:
+        X, Y = _rows(X, rows), _rows(Y, rows)
+    if X.shape[0] == 0:
+        return np.zeros(parameter_count(spec) + 2, dtype=spec.dtype)
+    xp, W, b = _on_chunk(X, weights, biases)
     with _backend.floating_point_warnings_silenced():  # divergence is checked on the client, once per epoch
         dW, db, total = gradient_sums(X, Y, W, b, spec.activations, get_loss(spec.loss, output=spec.output), xp=xp)
     parts = [_backend.to_numpy(a).ravel() for a in (*dW, *(db or ()), total)]
-    return np.concatenate([*parts, np.asarray([X.shape[0]], dtype=spec.dtype)])[None, :]
+    return np.concatenate([*parts, np.asarray([X.shape[0]], dtype=spec.dtype)])
+
+
+def piece_loss(X, Y, weights, biases, spec: Spec) -> np.ndarray:
+    """(Σℓ, rows) of a prepared chunk: the validation loss L = Σℓ / n adds up chunk by chunk."""
+    if X.shape[0] == 0:
+        return np.zeros(2)
+    xp, W, b = _on_chunk(X, weights, biases)
+    with _backend.floating_point_warnings_silenced():
+        A, Z = forward_pass(X, W, b, spec.activations, xp=xp)
+        value = get_loss(spec.loss, output=spec.output).value(Y, A[-1], Z, xp=xp)
+    return np.asarray([float(value) * X.shape[0], X.shape[0]])
+
+
+def _rows(M, rows):
+    if isinstance(rows, tuple):
+        return M[rows[0]:rows[1], ...]
+    xp = array_api_compat.array_namespace(M)
+    return xp.take(M, xp.asarray(rows, device=array_api_compat.device(M)), axis=0)
+
+
+def _block_sums(X_block, y_block, weights_and_biases, spec: Spec) -> np.ndarray:
+    """One chunk of the lazy graph (full batch): prepared, then its gradient sums (P + 2 values)."""
+    X, Y = prepared_chunk(X_block, y_block, spec)
+    return piece_sums(X, Y, None, *weights_and_biases, spec)
 
 
 def _block_outputs(X_block, weights, biases, spec: Spec):
     """Ŷ of one chunk, in the chunk's namespace."""
-    xp, _, _, X, W, b = _on_block(X_block, weights, biases, spec)
+    X, _ = prepared_chunk(X_block, None, spec)
+    xp, W, b = _on_chunk(X, weights, biases)
     A, _ = forward_pass(X, W, b, spec.activations, xp=xp)
     return A[-1]
 
 
-def _block_targets(y_block, spec: Spec):
+def _block_targets(y_block, spec: Spec, n_rows: int | None = None):
     """One chunk of targets checked and encoded (one-hot labels) as the network's outputs are."""
     xp = array_api_compat.array_namespace(y_block)
-    return _inputs.targets(y_block, n_rows=y_block.shape[0], n_outputs=spec.layer_sizes[-1], task=spec.task,
-                           loss=spec.loss, xp=xp, device=array_api_compat.device(y_block),
-                           dtype=getattr(xp, spec.dtype), float_name=spec.dtype)
+    return _inputs.targets(y_block, n_rows=y_block.shape[0] if n_rows is None else n_rows,
+                           n_outputs=spec.layer_sizes[-1], task=spec.task, loss=spec.loss, xp=xp,
+                           device=array_api_compat.device(y_block), dtype=getattr(xp, spec.dtype),
+                           float_name=spec.dtype)
 
 
 # -- the client side ---------------------------------------------------------------------------------------------
@@ -150,20 +182,32 @@ def check_data(X: Any, y: Any, net, *, name: str = "X"):
     return X, y
 
 
-def _sums(X, y, weights, biases, spec: Spec, client) -> np.ndarray:
-    """Σ over the chunks of X of their gradient rows, tree-reduced by Dask; one vector back on the client."""
-    import dask.array as da
+def full_batch_sums(X, y, weights, biases, spec: Spec, client) -> np.ndarray:
+    """Σ over the chunks of X of their gradient sums, added up in a fixed binary tree on the workers.
 
-    if client is not None:  # the parameters travel once per step, to every worker, not once per task
-        weights, biases = client.scatter([list(weights), list(biases) if biases is not None else None],
-                                         broadcast=True, hash=False)
-    size = sum(math.prod(shape) for shape in spec_shapes(spec))
-    y_index = "i" if y.ndim == 1 else "ik"
-    rows = da.blockwise(_block_sums, "ip", X, "ij", y, y_index, weights, None, biases, None, spec, None,
-                        new_axes={"p": size + 2}, adjust_chunks={"i": 1}, concatenate=True, dtype=spec.dtype,
-                        meta=np.empty((0, 0), dtype=spec.dtype))
-    total = rows.sum(axis=0)
-    return total.compute() if client is None else client.compute(total).result()
+    The parameters are one literal in the graph (a key of their own, sent once to each worker that needs it):
+    a worker lost mid-step takes nothing with it that the scheduler cannot recompute. Chunks are handed to the
+    tasks whole, never concatenated by Dask, so they may be arrays Dask itself cannot concatenate.
+    """
+    import dask
+
+    parameters = dask.delayed((list(weights), list(biases)), pure=True, traverse=False)
+    block = dask.delayed(_block_sums, pure=True)
+    add = dask.delayed(np.add, pure=True)
+    sums = [block(x, t, parameters, spec) for x, t in row_chunks(X, y)]
+    while len(sums) > 1:
+        sums = [add(a, b) for a, b in zip(sums[0::2], sums[1::2])] + sums[len(sums) - len(sums) % 2:]
+    return sums[0].compute() if client is None else client.compute(sums[0]).result()
+
+
+def row_chunks(X, y) -> list:
+    """(X chunk, y chunk) pairs as Delayed objects, in row order, on one unoptimised graph.
+
+    Unoptimised, so that a chunk of X that y is computed from (``y = X[:, 0] > 0``) stays one task that both
+    read, instead of being fused into each and computed twice.
+    """
+    return list(zip(X.to_delayed(optimize_graph=False).ravel(), y.to_delayed(optimize_graph=False).ravel(),
+                    strict=True))
 
 
 def spec_shapes(spec: Spec) -> list[tuple[int, ...]]:
@@ -172,81 +216,9 @@ def spec_shapes(spec: Spec) -> list[tuple[int, ...]]:
     return [*itertools.pairwise(sizes), *((b,) for b in sizes[1:])]
 
 
-def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: int | None, rule, shuffle: bool,
-        random_state: Any, l2: float, clip_norm: float | None, optimizer_state: Any, callback: Any,
-        on_divergence: str) -> train.History:
-    """``net.fit`` on Dask arrays, with the options ``MLP.fit`` has checked: synchronous data-parallel steps."""
-    from .model import _report
-
-    if net.backend != "numpy":
-        raise ValueError(f"training on Dask arrays needs a network with backend='numpy' (it holds the parameters on "
-                         f"the client; the chunks may be NumPy or CuPy), got backend={net.backend!r}")
-    if net.biases is None:
-        raise ValueError("training on Dask arrays needs a network with biases (bias=True)")
-    X, y = check_data(X, y, net)
-    n = X.shape[0]
-    if batch_size is not None and math.isnan(n):
-        raise ValueError("`batch_size` needs the row count of each chunk, which this Dask array does not know; "
-                         "call X.compute_chunk_sizes() (or dataframe.to_dask_array(lengths=True)) first")
-    batches = [(0, None)] if batch_size is None or batch_size >= n else \
-        [(a, min(a + batch_size, n)) for a in range(0, int(n), batch_size)]
-    orders = _host.EpochOrders(int(n), random_state) if shuffle and len(batches) > 1 else None
-    spec, client = Spec.of(net), _client()
-    n_layers = net.n_layers
-    weights = tuple(_backend.to_numpy(w) for w in net.weights)
-    biases = tuple(_backend.to_numpy(b) for b in net.biases)
-    state = optimizer_state if optimizer_state is not None else rule.init((*weights, *biases), xp=_NUMPY)
-    history = train.History()
-    kept = (weights, biases, state)
-    for epoch in range(epochs):
-        order = next(orders) if orders is not None else None
-        epoch_loss, epoch_rows = 0.0, 0
-        for a, b in batches:
-            if b is None:
-                X_batch, y_batch = X, y
-            elif order is None:
-                X_batch, y_batch = X[a:b], y[a:b]
-            else:
-                rows = np.sort(order[a:b])  # the batch's rows; their order within the batch does not matter
-                X_batch, y_batch = X[rows], y[rows]
-            vector = _sums(X_batch, y_batch, weights, biases, spec, client)
-            with _backend.floating_point_warnings_silenced():
-                grads, batch_loss, m = _unflatten(vector, spec, n_layers)
-                if l2:
-                    grads = [g + (l2 / m) * p for g, p in zip(grads[:n_layers], weights)] + list(grads[n_layers:])
-                    batch_loss += 0.5 * l2 * sum(float(np.sum(W * W)) for W in weights)
-                grads = tuple(grads)
-                if clip_norm is not None:
-                    grads = clip_by_global_norm(grads, clip_norm, xp=_NUMPY)
-                params, state = rule.update((*weights, *biases), grads, state, learning_rate, xp=_NUMPY)
-            weights, biases = tuple(params[:n_layers]), tuple(params[n_layers:])
-            epoch_loss, epoch_rows = epoch_loss + batch_loss, epoch_rows + m
-        value = epoch_loss / epoch_rows
-        if not (math.isfinite(value) and all(np.isfinite(p).all() for p in (*weights, *biases))):
-            history.diverged_at = epoch
-            break
-        history.loss.append(value)
-        kept = (weights, biases, state)
-        if callback is not None:
-            callback(epoch, history)
-    weights, biases, state = kept
-    history.kept_epoch = history.epochs - 1 if history.epochs else None
-    net.weights = [net.xp.asarray(w) for w in weights]
-    net.biases = [net.xp.asarray(b) for b in biases]
-    net.optimizer_, net.optimizer_state_ = rule, state
-    _report(history, on_divergence=on_divergence, snapshot=True)
-    return history
-
-
-def _unflatten(vector: np.ndarray, spec: Spec, n_layers: int):
-    """The reduced row back into gradients (divided by the rows), the summed loss and the row count."""
-    m = float(vector[-1])
-    grads, at = [], 0
-    for shape in spec_shapes(spec):
-        size = int(np.prod(shape))
-        grads.append(vector[at:at + size].reshape(shape) / m)
-        at += size
-    return grads, float(vector[-2]), m
+def parameter_count(spec: Spec) -> int:
+    """P, the number of parameters a Spec describes."""
+    return sum(math.prod(shape) for shape in spec_shapes(spec))
 
 
 # -- predictions ----------------------------------------------------------------------------------------------

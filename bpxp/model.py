@@ -337,7 +337,7 @@ class MLP:
         keep their values; ``net.weights`` afterwards are other arrays.
 
         ``X`` and ``y`` may be Dask arrays chunked along rows: training then runs per chunk on the Dask
-        workers (``bpxp.chunked``).
+        workers (``bpxp.dask_training``).
         """
         epochs = train.positive_int(epochs, "epochs")
         batch_size = None if batch_size is None else train.positive_int(batch_size, "batch_size")
@@ -356,15 +356,14 @@ class MLP:
         if callback is not None and not callable(callback):
             raise TypeError(f"`callback` must be callable as callback(epoch, history), got {callback!r}")
         if chunked.is_dask(X):
-            extras = {"validation_data": validation_data, "early_stopping": early_stopping,
-                      "checkpoint": checkpoint, "resume": resume}
-            given = [name for name, value in extras.items() if value is not None]
-            if given:
-                raise ValueError(f"{', '.join(f'`{g}`' for g in given)} not supported yet when training on Dask "
-                                 f"arrays; train without, or on arrays in memory")
-            return chunked.fit(self, X, y, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
-                               rule=rule, shuffle=shuffle, random_state=random_state, l2=l2, clip_norm=clip_norm,
-                               optimizer_state=optimizer_state, callback=callback, on_divergence=on_divergence)
+            from . import dask_training
+
+            return dask_training.fit(self, X, y, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
+                                     rule=rule, shuffle=shuffle, random_state=random_state, l2=l2,
+                                     clip_norm=clip_norm, optimizer_state=optimizer_state, callback=callback,
+                                     on_divergence=on_divergence, validation_data=validation_data,
+                                     early_stopping=early_stopping, checkpoint=checkpoint,
+                                     checkpoint_every=checkpoint_every, resume=resume)
         X = self._features(X)
         Y = self._targets(y, X.shape[0])
         schedule = train.Schedule(epochs=epochs, batch_size=X.shape[0] if batch_size is None else batch_size,

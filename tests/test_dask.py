@@ -5,13 +5,14 @@ LocalCluster of worker processes on the loopback interface.
 """
 
 import os
+import signal
 import threading
-import time
 
 import numpy as np
 import pytest
 
 import bpxp
+from bpxp import chunk_store
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
@@ -124,7 +125,7 @@ def test_predict_and_score_on_dask_arrays_are_lazy_and_chunk_wise(chunks_of):
     assert float(score.compute()) == pytest.approx(net.score(X, y), abs=1e-12)
 
 
-def test_bad_dask_input_gets_a_clear_error():
+def test_bad_dask_input_gets_a_clear_error(client):
     X, y = _data()
     net = _network()
     X_dask = da.from_array(X, chunks=(100, 5))
@@ -132,16 +133,16 @@ def test_bad_dask_input_gets_a_clear_error():
         net.fit(X_dask[:, :4], y, epochs=1, learning_rate=0.1)
     with pytest.raises(ValueError, match=r"`y` has 599 rows but `X` has 600"):
         net.fit(X_dask, da.from_array(y[:-1], chunks=100), epochs=1, learning_rate=0.1)
-    with pytest.raises(ValueError, match=r"`validation_data` not supported yet when training on Dask"):
-        net.fit(X_dask, y, epochs=1, learning_rate=0.1, validation_data=(X, y))
+    with pytest.raises(ValueError, match=r"`early_stopping` needs `validation_data`"):
+        net.fit(X_dask, y, epochs=1, learning_rate=0.1, early_stopping=2)
+    with pytest.raises(ValueError, match=r"`validation_data\[0\]` has 4 columns but the network's input layer"):
+        net.fit(X_dask, y, epochs=1, learning_rate=0.1, validation_data=(X_dask[:, :4], y))
     X_nan = X.copy()
     X_nan[5, 2] = np.nan
     with pytest.raises(ValueError, match=r"`X` contains NaN"):
         net.fit(da.from_array(X_nan, chunks=(100, 5)), y, epochs=1, learning_rate=0.1)
-    other = next((b.name for b in bpxp.backends() if b.installed and b.devices and b.name != "numpy"), None)
-    if other is not None:
-        with pytest.raises(ValueError, match=r"backend='numpy'"):
-            bpxp.MLP([5, 3, 1], backend=other).fit(X_dask, y, epochs=1, learning_rate=0.1)
+    with client.as_current(), pytest.raises(ValueError, match=r"`X` contains NaN"):  # mini-batch: chunks kept
+        net.fit(da.from_array(X_nan, chunks=(100, 5)), y, epochs=1, learning_rate=0.1, batch_size=32)
 
 
 def test_divergence_on_dask_is_caught_like_in_memory():
@@ -157,34 +158,45 @@ def _worker_pids(client):
     return set(client.run(os.getpid).values())
 
 
-def test_a_worker_killed_mid_epoch_changes_nothing(client):
+KILLED_DURING = {
+    "plain mini-batch epochs": dict(),
+    "epochs with validation and early stopping": dict(validation=True, early_stopping=5),
+}
+
+
+@pytest.mark.parametrize("during", KILLED_DURING, ids=list(KILLED_DURING))
+def test_a_worker_killed_mid_epoch_changes_nothing(client, during, monkeypatch):
     X, y = _data(n=3000)
     X_dask, y_dask = da.from_array(X, chunks=(100, 5)), da.from_array(y, chunks=100)
     options = dict(epochs=2, learning_rate=0.1, batch_size=250, shuffle=False)
+    extra = dict(KILLED_DURING[during])
+    if extra.pop("validation", False):
+        X_val, y_val = _data(n=400, seed=1)
+        extra["validation_data"] = (da.from_array(X_val, chunks=(150, 5)), da.from_array(y_val, chunks=150))
     with client.as_current():
         undisturbed = _network()
-        start = time.monotonic()
-        undisturbed.fit(X_dask, y_dask, **options)
-        epoch_seconds = (time.monotonic() - start) / 2
+        expected = undisturbed.fit(X_dask, y_dask, **options, **extra)
         victim = sorted(_worker_pids(client))[0]
-        killed = []
+        steps, killer = [], threading.Thread(target=os.kill, args=(victim, signal.SIGKILL))
+        step = chunk_store.WorkerChunks.sums
 
-        def kill():
-            os.kill(victim, 9)
-            killed.append(time.monotonic())
+        def sums_killing_a_worker_in_the_middle_of_the_second_epoch(store, *args):
+            steps.append(None)
+            if len(steps) == 12 + 6:  # 12 steps an epoch: the kill races this step's calls to the workers
+                killer.start()
+            elif len(steps) == 12 + 7:
+                killer.join()  # by the next step, the worker is gone
+            return step(store, *args)
 
-        def halfway_into_the_second_epoch(epoch, history):
-            if epoch == 0:
-                threading.Timer(epoch_seconds / 2, kill).start()
-
+        monkeypatch.setattr(chunk_store.WorkerChunks, "sums", sums_killing_a_worker_in_the_middle_of_the_second_epoch)
         disturbed = _network()
-        disturbed.fit(X_dask, y_dask, callback=halfway_into_the_second_epoch, **options)
-        finished = time.monotonic()
+        history = disturbed.fit(X_dask, y_dask, **options, **extra)
+        assert len(steps) == 24 and not killer.is_alive()
         client.wait_for_workers(2, timeout=60)
-        assert killed and killed[0] < finished, "the worker was not killed while training"
         assert victim not in _worker_pids(client)  # the nanny started a fresh worker in its place
     for a, e in zip([*disturbed.weights, *disturbed.biases], [*undisturbed.weights, *undisturbed.biases], strict=True):
         np.testing.assert_array_equal(a, e)
+    assert history.loss == expected.loss and history.val_loss == expected.val_loss
 
 
 def test_a_dataset_three_times_the_cluster_memory_trains_an_epoch():

@@ -1,0 +1,240 @@
+"""``MLP.fit`` on Dask arrays: epochs of synchronous data-parallel steps, validation, early stopping, checkpoints.
+
+One step on a batch of rows B, split into chunks c (``bpxp.chunked``):
+
+    g = (1/|B|) · Σ_c Σ_{i∈c} ∂ℓᵢ/∂θ        θ ← θ − η·d(g)
+
+The per-chunk sums are computed where the chunks are, in the chunks' own namespace and device (NumPy, CuPy on
+GPU workers, array-api-strict); the client adds them in chunk order and the optimizer (``bpxp.optimizers``)
+updates the parameters in the network's own namespace and device: they stay on the client, and travel to the
+chunks as host arrays. A full-batch epoch is one
+Dask graph over the data's own graph (tree-reduced on the workers), so data larger than the cluster's memory is
+read chunk by chunk each epoch; mini-batch epochs keep the prepared chunks for the whole fit
+(``bpxp.chunk_store``) and send each step straight to the workers that hold its rows.
+
+The epoch's bookkeeping is the in-memory loop's: the loss and the parameters are checked once per epoch, the
+validation loss is read after the epoch's updates, the best epoch is kept under early stopping
+(``train.Outcome``/``train.finish``), and a checkpoint holds the same ``train.Outcome`` in the same file format,
+so ``fit(resume=...)`` continues a Dask fit exactly as an in-memory one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+
+from . import _backend, _host, chunked, train
+from .chunk_store import open_chunks
+from .network import forward_pass
+from .optimizers import clip_by_global_norm
+
+
+def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: int | None, rule, shuffle: bool,
+        random_state: Any, l2: float, clip_norm: float | None, optimizer_state: Any, callback: Any,
+        on_divergence: str, validation_data: Any = None, early_stopping: int | None = None, checkpoint: Any = None,
+        checkpoint_every: int = 1, resume: Any = None) -> train.History:
+    """``net.fit`` on Dask arrays, with the options ``MLP.fit`` has checked."""
+    from .model import _report
+
+    if net.biases is None:
+        raise ValueError("training on Dask arrays needs a network with biases (bias=True)")
+    X, y = chunked.check_data(X, y, net)
+    n = X.shape[0]
+    if batch_size is not None and math.isnan(n):
+        raise ValueError("`batch_size` needs the row count of each chunk, which this Dask array does not know; "
+                         "call X.compute_chunk_sizes() (or dataframe.to_dask_array(lengths=True)) first")
+    full = batch_size is None or batch_size >= n
+    spec, client = chunked.Spec.of(net), chunked._client()
+    validation = _validation(net, validation_data, spec, client)
+    try:
+        if early_stopping is not None and validation is None:
+            raise ValueError("`early_stopping` needs `validation_data` to watch: pass "
+                             "validation_data=(X_val, y_val)")
+        rows = None if math.isnan(n) else int(n)
+        settings = {"learning_rate": learning_rate, "batch_size": rows if full else batch_size,
+                    "optimizer": {"name": rule.name, **dataclasses.asdict(rule)}, "shuffle": shuffle,
+                    "l2": l2, "clip_norm": clip_norm, "early_stopping": early_stopping, "n_samples": rows}
+        write = None if checkpoint is None else net._checkpointer(checkpoint, rule, settings)
+        outcome = net._resumed(resume, settings) if resume is not None else train.Outcome(
+            tuple(net.weights), tuple(net.biases), optimizer_state)
+        if outcome.state is None:
+            outcome.state = rule.init((*outcome.weights, *outcome.biases), xp=net.xp)
+        batches = _Batches(X, y, spec, client, None if full else batch_size,
+                           shuffle=shuffle, random_state=random_state, rng_state=outcome.rng_state)
+        try:
+            _epochs(outcome, batches, xp=net.xp, device=net.device, epochs=epochs, learning_rate=learning_rate,
+                    rule=rule, l2=l2, clip_norm=clip_norm, validation=None if validation is None else validation[0],
+                    callback=callback, early_stopping=early_stopping, write=write, every=checkpoint_every)
+        finally:
+            batches.close()
+    finally:
+        if validation is not None:
+            validation[1]()
+    history = outcome.history
+    net.weights, net.biases = list(outcome.weights), list(outcome.biases)
+    net.optimizer_, net.optimizer_state_ = rule, outcome.state
+    _report(history, on_divergence=on_divergence, snapshot=True)
+    return history
+
+
+def _epochs(outcome: train.Outcome, batches: _Batches, *, xp: Any, device: Any, epochs: int, learning_rate: float,
+            rule, l2: float, clip_norm: float | None, validation, callback, early_stopping: int | None, write,
+            every: int) -> None:
+    """The epochs from ``outcome`` on, as ``train.run`` runs them in memory; ``outcome`` ends as it would there."""
+    history = outcome.history
+    first_epoch = outcome.epoch + 1 - len(history.val_loss)  # val_loss[i] belongs to epoch first_epoch + i
+    with _backend.floating_point_warnings_silenced():  # divergence is detected and reported, not warned
+        try:
+            for epoch in range(outcome.epoch + 1, epochs):
+                weights, biases, state = outcome.weights, outcome.biases, outcome.state
+                epoch_loss, epoch_rows = 0.0, 0.0
+                for vector in batches.epoch(lambda: _on_host(weights, biases)):  # noqa: B023 (the step's own)
+                    grads, batch_loss, m = _unflatten(vector, batches.spec, len(weights))
+                    grads = [xp.asarray(g, device=device) for g in grads]  # the network's namespace and device
+                    if l2:
+                        grads[:len(weights)] = [g + (l2 / m) * W for g, W in zip(grads, weights)]
+                        batch_loss += 0.5 * l2 * sum(float(xp.sum(W * W)) for W in weights)
+                    grads = tuple(grads)
+                    if clip_norm is not None:
+                        grads = clip_by_global_norm(grads, clip_norm, xp=xp)
+                    params, state = rule.update((*weights, *biases), grads, state, learning_rate, xp=xp)
+                    weights, biases = tuple(params[:len(weights)]), tuple(params[len(weights):])
+                    epoch_loss, epoch_rows = epoch_loss + batch_loss, epoch_rows + m
+                value = epoch_loss / epoch_rows
+                finite = math.isfinite(value) and all(bool(xp.all(xp.isfinite(p))) for p in (*weights, *biases))
+                val_loss = validation(weights, biases) if finite and validation is not None else None
+                if not finite or (val_loss is not None and not math.isfinite(val_loss)):
+                    history.diverged_at = epoch
+                    break
+                outcome.weights, outcome.biases, outcome.state = weights, biases, state
+                outcome.epoch, outcome.rng_state = epoch, batches.rng_state
+                history.loss.append(value)
+                if val_loss is not None:
+                    history.val_loss.append(val_loss)
+                    if outcome.best is None or val_loss < history.val_loss[history.best_epoch - first_epoch]:
+                        outcome.best, outcome.since_best, history.best_epoch = (weights, biases, state), 0, epoch
+                    else:
+                        outcome.since_best += 1
+                if write is not None and (epoch + 1) % every == 0:
+                    write(outcome)
+                if callback is not None:
+                    callback(epoch, history)
+                if early_stopping is not None and outcome.since_best >= early_stopping:
+                    history.stopped_early = True
+                    break
+        except KeyboardInterrupt:
+            history.interrupted = True
+    if write is not None and (outcome.epoch + 1) % every != 0:
+        write(outcome)  # the last completed epoch, unless it was just written
+    train.finish(outcome, early_stopping=early_stopping is not None)
+
+
+class _Batches:
+    """Each epoch's batches as reduced gradient vectors: one graph (full batch) or steps on kept chunks."""
+
+    def __init__(self, X, y, spec: chunked.Spec, client, batch_size: int | None, *, shuffle: bool,
+                 random_state: Any, rng_state: dict | None):
+        self.X, self.y, self.spec, self.client = X, y, spec, client
+        self.orders, self.store = None, None
+        if batch_size is not None:
+            n = int(X.shape[0])
+            self.bounds = [(a, min(a + batch_size, n)) for a in range(0, n, batch_size)]
+            self.offsets = np.cumsum((0, *X.chunks[0]))
+            if shuffle:
+                self.orders = _host.EpochOrders(n, random_state) if rng_state is None else \
+                    _host.EpochOrders.from_state(n, rng_state)
+            self.store = open_chunks(X, y, spec, client)
+
+    @property
+    def rng_state(self) -> dict | None:
+        return None if self.orders is None else self.orders.state
+
+    def epoch(self, parameters):
+        """Yield each batch's Σ vector; ``parameters()`` gives the parameters of the step about to run."""
+        if self.store is None:
+            yield chunked.full_batch_sums(self.X, self.y, *parameters(), self.spec, self.client)
+            return
+        order = None if self.orders is None else next(self.orders)
+        for a, b in self.bounds:
+            pieces = _pieces_in_order(a, b, self.offsets) if order is None else \
+                _pieces_of_rows(np.sort(order[a:b]), self.offsets)
+            yield _added(self.store.sums(*parameters(), pieces))
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+
+def _on_host(weights, biases) -> tuple[list, list]:
+    """Host copies of the parameters, sent to the chunks (which move them to their own device)."""
+    return [_backend.to_numpy(w) for w in weights], [_backend.to_numpy(b) for b in biases]
+
+
+def _pieces_in_order(a: int, b: int, offsets: np.ndarray) -> list:
+    """Rows a…b−1 as (chunk, (start, stop)) pieces, in chunk order."""
+    first, last = int(np.searchsorted(offsets, a, "right")) - 1, int(np.searchsorted(offsets, b, "left"))
+    pieces = []
+    for chunk in range(first, last):
+        start, stop = max(a, offsets[chunk]) - offsets[chunk], min(b, offsets[chunk + 1]) - offsets[chunk]
+        if stop > start:
+            pieces.append((chunk, (int(start), int(stop))))
+    return pieces
+
+
+def _pieces_of_rows(rows: np.ndarray, offsets: np.ndarray) -> list:
+    """Sorted row numbers as (chunk, row numbers within the chunk) pieces, in chunk order."""
+    chunk_of = np.searchsorted(offsets, rows, "right") - 1
+    chunks, starts = np.unique(chunk_of, return_index=True)
+    ends = [*starts[1:], len(rows)]
+    return [(int(c), rows[s:e] - offsets[c]) for c, s, e in zip(chunks, starts, ends)]
+
+
+def _added(vectors: list[np.ndarray]) -> np.ndarray:
+    """Σ of the per-chunk vectors, in chunk order (the same sum wherever the chunks are)."""
+    total = np.array(vectors[0], copy=True)
+    for vector in vectors[1:]:
+        total += vector
+    return total
+
+
+def _unflatten(vector: np.ndarray, spec: chunked.Spec, n_layers: int):
+    """The reduced vector back into gradients (divided by the rows), the summed loss and the row count."""
+    m = float(vector[-1])
+    grads, at = [], 0
+    for shape in chunked.spec_shapes(spec):
+        size = math.prod(shape)
+        grads.append(vector[at:at + size].reshape(shape) / m)
+        at += size
+    return grads, float(vector[-2]), m
+
+
+def _validation(net, validation_data: Any, spec: chunked.Spec, client):
+    """``(loss(weights, biases) → float, close)`` for ``validation_data``, or None without it.
+
+    In-memory validation data is scored as ``train.run`` scores it; Dask validation data is prepared once per
+    fit and kept (``bpxp.chunk_store``), and its loss L = Σ_c Σℓ / n adds up chunk by chunk.
+    """
+    if validation_data is None:
+        return None
+    if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
+        raise TypeError("`validation_data` must be a pair (X_val, y_val), got "
+                        f"{type(validation_data).__name__}")
+    if not chunked.is_dask(validation_data[0]):
+        X_val, Y_val = net._validation(validation_data)
+
+        def in_memory(weights, biases) -> float:
+            A, Z = forward_pass(X_val, weights, biases, net._activations, xp=net.xp)
+            return float(net._loss.value(Y_val, A[-1], Z, xp=net.xp))
+
+        return in_memory, lambda: None
+    X_val, y_val = chunked.check_data(validation_data[0], validation_data[1], net, name="validation_data[0]")
+    store = open_chunks(X_val, y_val, spec, client)
+
+    def chunk_by_chunk(weights, biases) -> float:
+        total = _added(store.losses(*_on_host(weights, biases)))
+        return float(total[0] / total[1])
+
+    return chunk_by_chunk, store.close

@@ -1,0 +1,235 @@
+"""On Dask, validation, early stopping and checkpoints behave as in memory: same curves, same stop, same files.
+
+The cluster is a LocalCluster of 2 worker processes on the loopback interface; "default" is Dask's default
+(threaded) scheduler. Validation losses are compared with in-memory training to 1e-10 (float64): the chunks add
+their sums in another order than one matrix product does.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import array_api_compat
+import numpy as np
+import pytest
+
+import bpxp
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(autouse=True)
+def _only_in_the_numpy_and_cupy_sessions(request):
+    """Dask chunks are NumPy or CuPy arrays: the other sessions skip this module rather than repeat it."""
+    if not {"numpy", "cupy"} & set(request.config.bpxp_backends):
+        pytest.skip("training on Dask runs in the numpy and cupy sessions")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  host="127.0.0.1") as cluster, distributed.Client(cluster, set_as_default=False) as c:
+        yield c
+
+
+@pytest.fixture(params=["local processes", "default"])
+def scheduler(request, client):
+    """Run the body under a 2-worker LocalCluster, or under Dask's default scheduler."""
+    if request.param == "local processes":
+        with client.as_current():
+            yield request.param
+    else:
+        yield request.param
+
+
+def _data(n, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5))
+    return X, (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 0.8).astype(int)
+
+
+def _network():
+    return bpxp.MLP([5, 7, 3], hidden="tanh", output="softmax", loss="cross_entropy", dtype="float64",
+                    random_state=0)
+
+
+def _parameters(net):
+    return [bpxp.to_numpy(a) for a in (*net.weights, *net.biases)]
+
+
+VALIDATED = {
+    "full batch, validation on Dask": dict(epochs=8, learning_rate=0.5, dask_validation=True),
+    "mini-batch, validation on Dask": dict(epochs=3, learning_rate=0.1, batch_size=64, random_state=1,
+                                           dask_validation=True),
+    "mini-batch, validation in memory": dict(epochs=3, learning_rate=0.1, batch_size=64, random_state=1,
+                                             optimizer="adam"),
+}
+
+
+@pytest.mark.parametrize("training", VALIDATED, ids=list(VALIDATED))
+def test_validation_curves_on_dask_equal_the_in_memory_ones(scheduler, training):
+    (X, y), (X_val, y_val) = _data(600, 0), _data(250, 1)
+    options = dict(VALIDATED[training])
+    on_dask = options.pop("dask_validation", False)
+    validation = (da.from_array(X_val, chunks=(90, 5)), da.from_array(y_val, chunks=90)) if on_dask else (X_val, y_val)
+    in_memory, chunked = _network(), _network()
+    expected = in_memory.fit(X, y, validation_data=(X_val, y_val), **options)
+    history = chunked.fit(da.from_array(X, chunks=(70, 5)), da.from_array(y, chunks=70), validation_data=validation,
+                          **options)
+    np.testing.assert_allclose(history.val_loss, expected.val_loss, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(history.loss, expected.loss, rtol=0, atol=1e-10)
+    assert history.best_epoch == expected.best_epoch and len(history.val_loss) == options["epochs"]
+    for a, e in zip(_parameters(chunked), _parameters(in_memory), strict=True):
+        np.testing.assert_allclose(a, e, rtol=0, atol=1e-10)
+
+
+def test_early_stopping_on_dask_stops_at_the_same_epoch_with_the_same_weights(scheduler):
+    (X, y), (X_val, y_val) = _data(600, 0), _data(80, 2)
+    options = dict(epochs=60, learning_rate=0.3, batch_size=100, random_state=0, early_stopping=3,
+                   optimizer="momentum")
+    in_memory, chunked = _network(), _network()
+    expected = in_memory.fit(X, y, validation_data=(X_val, y_val), **options)
+    history = chunked.fit(da.from_array(X, chunks=(70, 5)), da.from_array(y, chunks=70),
+                          validation_data=(da.from_array(X_val, chunks=(30, 5)), da.from_array(y_val, chunks=30)),
+                          **options)
+    assert expected.stopped_early, "the in-memory run must stop early for this test to mean anything"
+    assert history.stopped_early and history.epochs == expected.epochs
+    assert history.best_epoch == expected.best_epoch == history.kept_epoch
+    for a, e in zip(_parameters(chunked), _parameters(in_memory), strict=True):
+        np.testing.assert_allclose(a, e, rtol=0, atol=1e-10)
+
+
+def test_a_dask_fit_resumed_from_its_checkpoint_ends_as_an_uninterrupted_one(scheduler, tmp_path):
+    (X, y), (X_val, y_val) = _data(600, 0), _data(90, 1)
+    X_dask, y_dask = da.from_array(X, chunks=(70, 5)), da.from_array(y, chunks=70)
+    options = dict(learning_rate=0.1, batch_size=64, random_state=3, optimizer="adam", early_stopping=50,
+                   validation_data=(da.from_array(X_val, chunks=(30, 5)), da.from_array(y_val, chunks=30)))
+    uninterrupted = _network()
+    expected = uninterrupted.fit(X_dask, y_dask, epochs=6, **options)
+    path = tmp_path / "dask.npz"
+    _network().fit(X_dask, y_dask, epochs=3, checkpoint=path, **options)
+    resumed = _network()
+    history = resumed.fit(X_dask, y_dask, epochs=6, checkpoint=path, resume=path, **options)
+    assert history.loss == expected.loss and history.val_loss == expected.val_loss
+    for a, e in zip(_parameters(resumed), _parameters(uninterrupted), strict=True):
+        np.testing.assert_array_equal(a, e)
+    loaded = bpxp.load(path)  # the in-memory checkpoint format: any bpxp (or numpy.load) reads it
+    assert loaded.checkpoint_metadata_["training"]["epoch"] == 5
+    for a, e in zip(_parameters(loaded), _parameters(uninterrupted), strict=True):
+        np.testing.assert_array_equal(a, e)
+
+
+def test_mini_batch_training_checks_each_chunk_once_per_fit(monkeypatch):
+    """The targets of a chunk are checked and encoded when it is prepared, not at every step that reads it."""
+    from bpxp import _inputs
+
+    checked = []
+    check = _inputs.targets
+    monkeypatch.setattr(_inputs, "targets", lambda y, **options: checked.append(y.shape[0]) or check(y, **options))
+    (X, y), (X_val, y_val) = _data(600, 0), _data(90, 1)
+    validation = (da.from_array(X_val, chunks=(30, 5)), da.from_array(y_val, chunks=30))
+    _network().fit(da.from_array(X, chunks=(70, 5)), da.from_array(y, chunks=70), epochs=3, learning_rate=0.1,
+                   batch_size=64, validation_data=validation)
+    assert sorted(checked) == sorted([70] * 8 + [40] + [30] * 3)  # 9 training chunks and 3 validation chunks, once
+
+
+OTHER_BACKENDS = {
+    "array_api_strict": lambda xp: None,
+    "array_api_strict device1": lambda xp: xp.Device("device1"),  # the CPU stand-in for a GPU
+    "torch": lambda xp: None,
+}
+
+
+@pytest.mark.parametrize("where", OTHER_BACKENDS, ids=list(OTHER_BACKENDS))
+@pytest.mark.parametrize("batch_size", [None, 64], ids=["full batch", "mini-batch"])
+def test_a_network_on_another_backend_trains_on_chunks_of_its_backend(scheduler, where, batch_size):
+    """The CuPy path on the CPU: chunks of the network's backend (map_blocks(xp.asarray)), parameters on its device."""
+    name = where.split()[0]
+    xp = pytest.importorskip(name)
+    device = OTHER_BACKENDS[where](xp)
+    (X, y), (X_val, y_val) = _data(600, 0), _data(90, 1)
+    to_chunks = lambda host, rows: da.from_array(host, chunks=(rows, *host.shape[1:])).map_blocks(  # noqa: E731
+        lambda block: xp.asarray(block, device=device), dtype=host.dtype, meta=np.empty((0,) * host.ndim))
+    options = dict(epochs=3, learning_rate=0.2, batch_size=batch_size, random_state=0, optimizer="adam")
+    net = bpxp.MLP([5, 7, 3], hidden="tanh", output="softmax", loss="cross_entropy", dtype="float64",
+                   random_state=0, backend=name, device=device)
+    history = net.fit(to_chunks(X, 70), to_chunks(y, 70), validation_data=(to_chunks(X_val, 30), to_chunks(y_val, 30)),
+                      **options)
+    in_memory = _network()
+    expected = in_memory.fit(X, y, validation_data=(X_val, y_val), **options)
+    for parameter in (*net.weights, *net.biases, *net.optimizer_state_[1]):  # on the network's backend and device
+        assert type(parameter).__module__.split(".")[0] == name and array_api_compat.device(parameter) == net.device
+    np.testing.assert_allclose(history.val_loss, expected.val_loss, rtol=0, atol=1e-10)
+    for a, e in zip(_parameters(net), _parameters(in_memory), strict=True):
+        np.testing.assert_allclose(a, e, rtol=0, atol=1e-10)
+
+
+CHILD = """
+import json, os, sys, time
+import array_api_compat
+import numpy as np
+import dask.array as da
+import distributed
+import bpxp
+
+if __name__ == "__main__":  # the workers are spawned processes that import this file
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 5))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  host="127.0.0.1") as cluster, distributed.Client(cluster):
+        with open(sys.argv[2], "w") as pids:
+            json.dump(list(distributed.get_client().run(os.getpid).values()), pids)
+        net = bpxp.MLP([5, 6, 2], hidden="tanh", output="softmax", loss="cross_entropy", dtype="float64",
+                       random_state=0)
+        net.fit(da.from_array(X, chunks=(70, 5)), da.from_array(y, chunks=70), epochs=int(sys.argv[3]),
+                learning_rate=0.05, batch_size=64, optimizer="adam", random_state=3, checkpoint=sys.argv[1],
+                resume=sys.argv[1] if len(sys.argv) > 4 else None, callback=lambda epoch, history: time.sleep(0.1))
+"""
+
+
+def _epoch_in(path):
+    return json.loads(str(np.load(path)["metadata"]))["training"]["epoch"]
+
+
+def test_a_killed_client_process_resumes_its_dask_fit_to_the_weights_of_an_uninterrupted_run(client, tmp_path):
+    path, pids, script, epochs = tmp_path / "run.npz", tmp_path / "pids.json", tmp_path / "child.py", 15
+    script.write_text(CHILD)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    child = subprocess.Popen([sys.executable, str(script), str(path), str(pids), str(epochs)], env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and child.poll() is None:  # a checkpoint past epoch 5, then kill
+            if path.exists() and _epoch_in(path) >= 5:
+                break
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait()
+        for pid in json.loads(pids.read_text()) if pids.exists() else ():  # the orphaned workers of the child
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    killed_at = _epoch_in(path)
+    assert child.returncode == -signal.SIGKILL and 5 <= killed_at < epochs - 1
+    subprocess.run([sys.executable, str(script), str(path), str(pids), str(epochs), "resume"], env=env, check=True,
+                   timeout=180)
+    resumed = bpxp.load(path)
+    assert resumed.checkpoint_metadata_["training"]["epoch"] == epochs - 1
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 5))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    uninterrupted = bpxp.MLP([5, 6, 2], hidden="tanh", output="softmax", loss="cross_entropy", dtype="float64",
+                             random_state=0)
+    with client.as_current():
+        history = uninterrupted.fit(da.from_array(X, chunks=(70, 5)), da.from_array(y, chunks=70), epochs=epochs,
+                                    learning_rate=0.05, batch_size=64, optimizer="adam", random_state=3)
+    assert resumed.checkpoint_metadata_["training"]["history"]["loss"] == history.loss
+    for a, e in zip(_parameters(resumed), _parameters(uninterrupted), strict=True):
+        np.testing.assert_array_equal(a, e)
