@@ -11,7 +11,7 @@ of the same shapes, so that the ratio bpxp / products is the cost of everything 
 alternation, R times (rotating the order); reported are the medians and the median of the R paired ratios,
 in CPU time of the process (robust to other processes on a busy machine; ``--wall`` for wall time). A row
 "portable twins" runs bpxp with every ``bpxp._fast`` path replaced by its portable twin: the fast paths' gain,
-measured in the same run. Asserts nothing.
+measured in the same run; and the benchmarks' hand-written NumPy loop, for scale. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -78,6 +78,25 @@ def bpxp_epoch(hidden: str, snapshot: bool, portable: bool = False):
     return run
 
 
+def handwritten_epoch(hidden: str):
+    """The benchmarks' hand-written NumPy loop (``implementations.HandwrittenNumpy``) on the same problem."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from implementations import HandwrittenNumpy
+    from workloads import Workload
+
+    workload = Workload("elementwise", LAYER_SIZES, hidden, 0, BATCH, 0.05, 1, 1, 1)
+
+    def run(X, Y, weights, biases):
+        implementation = HandwrittenNumpy()
+        implementation.setup(workload, X, np.argmax(Y, axis=1), weights, biases)
+        implementation.reset()
+        start = CLOCK()
+        implementation.train(1)
+        return CLOCK() - start
+
+    return run
+
+
 def products_only_epoch(X, Y, weights, biases):
     """The matrix products of one bpxp epoch, on stand-in activations and errors of the same shapes."""
     rng = np.random.default_rng(1)
@@ -108,7 +127,7 @@ def measure(repeats: int, n_rows: int, hidden: str) -> dict:
     X, Y, weights, biases = problem(n_rows)
     runs = {"bpxp (numpy)": bpxp_epoch(hidden, True), "bpxp (numpy, snapshot=False)": bpxp_epoch(hidden, False),
             "bpxp (numpy, portable twins)": bpxp_epoch(hidden, True, portable=True),
-            "matrix products only": products_only_epoch}
+            "hand-written NumPy": handwritten_epoch(hidden), "matrix products only": products_only_epoch}
     for run in runs.values():  # warm up: caches, the step's construction
         run(X[: 4 * BATCH], Y[: 4 * BATCH], weights, biases)
     times: dict[str, list[float]] = {name: [] for name in runs}
