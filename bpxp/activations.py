@@ -4,6 +4,10 @@ Each activation is a pair: ``forward(Z) → A = f(Z)`` and ``backward(G, A) → 
 product that turns ∂ℓ/∂A into ∂ℓ/∂Z. Every f′ here is computed from the output A (as in the tutorials'
 ``sigmoid′ = A·(1 − A)``), so the forward pass never has to keep Z.
 
+``forward_reusing`` and ``backward_reusing`` compute the same for an input the caller made and needs no more
+(``bpxp.network`` passes its fresh Zˡ and Gˡ·Wˡᵀ): the result may take that input's memory, which only the
+per-backend fast paths of ``bpxp._fast`` use; by default they are ``forward`` and ``backward``.
+
 Softmax is not elementwise: its backward is ``A ⊙ (G − Σₖ G ⊙ A)`` along each row, and it is allowed as the
 output activation only.
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import _fast
 from .reductions import row_sums
 
 LEAKY_SLOPE = 0.01
@@ -29,6 +34,14 @@ class Activation:
     def backward(self, G: Any, A: Any, *, xp: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def forward_reusing(self, Z: Any, *, xp: Any) -> Any:
+        """:meth:`forward` for a Z the caller made and needs no more: the result may live in Z's memory."""
+        return self.forward(Z, xp=xp)
+
+    def backward_reusing(self, G: Any, A: Any, *, xp: Any) -> Any:
+        """:meth:`backward` for a G the caller made and needs no more: the result may live in G's memory."""
+        return self.backward(G, A, xp=xp)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -37,16 +50,24 @@ class Sigmoid(Activation):
     """σ(z) = 1 / (1 + e⁻ᶻ), computed as ½·tanh(z/2) + ½; σ′ = A·(1 − A).
 
     The tanh form is the same function, never overflows (|z| = 1000 gives 0 or 1 with no warning) and costs
-    as few operations as the textbook form.
+    as few operations as the textbook form. Both directions go through ``bpxp._fast``, which uses a backend's
+    fused kernel (or NumPy's in-place forms, for arrays the training step owns) where that was measured faster,
+    and exactly these formulas elsewhere.
     """
 
     name = "sigmoid"
 
     def forward(self, Z, *, xp):
-        return 0.5 * xp.tanh(0.5 * Z) + 0.5
+        return _fast.sigmoid(Z, xp=xp)
 
     def backward(self, G, A, *, xp):
-        return G * (A * (1.0 - A))
+        return _fast.sigmoid_backward(G, A, xp=xp)
+
+    def forward_reusing(self, Z, *, xp):
+        return _fast.sigmoid(Z, xp=xp, overwrite=True)
+
+    def backward_reusing(self, G, A, *, xp):
+        return _fast.sigmoid_backward(G, A, xp=xp, overwrite=True)
 
 
 class Tanh(Activation):

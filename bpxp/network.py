@@ -76,8 +76,10 @@ def forward_pass(X: Any, weights, biases, activations: tuple[Activation, ...], *
         Z = A[-1] @ W
         if biases is not None:
             Z += biases[layer]  # Z is a fresh array: adding in place saves an allocation (new array on JAX)
-        if layer < last or output:
-            A.append(f.forward(Z, xp=xp))
+        if layer < last:
+            A.append(f.forward_reusing(Z, xp=xp))  # Z is fresh and not kept: Aˡ may take its memory
+        elif output:
+            A.append(f.forward(Z, xp=xp))  # Zᴸ is returned too
     return A, Z
 
 
@@ -101,7 +103,7 @@ def backward_pass(A: list[Any], G: Any, weights, activations: tuple[Activation, 
         if with_biases:
             db[layer] = column_sums(G, xp=xp, ones=ones)
         if layer > 0:
-            G = activations[layer - 1].backward(G @ weights[layer].T, A[layer], xp=xp)
+            G = activations[layer - 1].backward_reusing(G @ weights[layer].T, A[layer], xp=xp)  # a fresh product
     return dW, db if with_biases else None, kept
 
 

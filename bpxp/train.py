@@ -35,8 +35,10 @@ class History:
     Attributes
     ----------
     loss : list of float
-        Training loss of each completed epoch: the mean over the epoch's batches of L computed before each
-        batch's update (for full-batch training, the loss of the weights the epoch started with).
+        Training loss of each completed epoch: the mean over the epoch's n samples, (1/n)·Σ_b m_b·L_b, of each
+        batch's loss L_b (the ``l2`` penalty included) computed before that batch's update and weighted by its
+        m_b rows — so a ragged last batch counts by its rows, not as a whole batch. Without ``l2`` this is
+        (1/n)·Σᵢ ℓᵢ; for full-batch training, the loss of the weights the epoch started with.
     val_loss : list of float
         Loss on ``validation_data`` after each epoch's updates (empty without validation data).
     best_epoch : int or None
