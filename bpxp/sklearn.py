@@ -45,7 +45,7 @@ class _BaseMLP(BaseEstimator):
                  batch_size="auto", learning_rate_init=0.001, max_iter=200, shuffle=True, random_state=None,
                  tol=1e-4, verbose=False, momentum=0.9, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, backend="numpy", device=None,
-                 dtype=None):
+                 dtype=None, precision="float32"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -67,6 +67,7 @@ class _BaseMLP(BaseEstimator):
         self.backend = backend
         self.device = device
         self.dtype = dtype
+        self.precision = precision  # float32 products ('float32', IEEE) or TF32 on CUDA ('tf32'): see bpxp.MLP
 
     # -- parameters ------------------------------------------------------------------------------------------
     def _check_parameters(self) -> None:
@@ -147,7 +148,7 @@ class _BaseMLP(BaseEstimator):
         self._rng = np.random.default_rng(seed)
         return MLP([n_features, *self._hidden_sizes, n_outputs], hidden=_ACTIVATIONS[self.activation],
                    output=self._output, loss=self._loss, dtype=dtype, backend=backend, device=device,
-                   random_state=seed)
+                   random_state=seed, precision=self.precision)
 
     def _reset_progress(self) -> None:
         self.loss_curve_, self.val_loss_curve_ = [], []

@@ -19,8 +19,8 @@ from typing import Any
 
 from array_api_compat import device as _device_of
 
-from . import _host
-from ._backend import arrays_are_immutable, compile_step, floating_point_warnings_silenced, subtract_in_place
+from . import _compiled, _host
+from ._backend import arrays_are_immutable, compile_step, floating_point_warnings_silenced, subtract_in_place, to_numpy
 from .activations import Activation
 from .losses import Loss
 from .network import backward_pass, forward_pass
@@ -275,11 +275,30 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
     last_batch = len(bounds) - 1
     first_epoch = outcome.epoch + 1 - len(history.val_loss)  # val_loss[i] belongs to epoch first_epoch + i
     pending = None
+    # JAX runs each epoch as one compiled call, and several epochs per call when nothing happens between them.
+    compiled = None
+    if _compiled.compiles_epochs(xp):
+        split = _compiled.Batches(n, batch)
+        compiled = _compiled.jax_epochs(steps[False, False], steps[False, True], split, in_order=orders is None)
+        compiled_ones = (ones[batch], ones[n - split.last_start])
+        outcome.weights, outcome.biases, outcome.state = _compiled.committed(
+            (outcome.weights, outcome.biases, outcome.state), device)
+        weights, biases, state = outcome.weights, outcome.biases, outcome.state
     with floating_point_warnings_silenced():  # divergence is detected and reported below, not warned
         try:
+            if compiled is not None and validation is None and callback is None and \
+                    schedule.early_stopping is None and safety.checkpoint is None:
+                orders = _run_chunks(outcome, X, Y, compiled[1], orders, compiled_ones, probes, zero,
+                                     schedule.epochs, xp=xp)
+                weights, biases, state = outcome.weights, outcome.biases, outcome.state
             for epoch in range(outcome.epoch + 1, schedule.epochs):
-                batches = in_order if orders is None else _shuffled(X, Y, next(orders), bounds, device, xp=xp)
-                total = zero
+                if compiled is not None:
+                    order = None if orders is None else xp.asarray(next(orders), device=device)
+                    weights, biases, state, total, check = compiled[0](
+                        weights, biases, state, X, Y, order, compiled_ones, probes, zero)
+                batches = () if compiled is not None else \
+                    in_order if orders is None else _shuffled(X, Y, next(orders), bounds, device, xp=xp)
+                total = zero if compiled is None else total
                 for i, (X_batch, Y_batch) in enumerate(batches):
                     if i < last_batch:
                         weights, biases, state, total = steps[i == 0, False](
@@ -322,6 +341,39 @@ def finish(outcome: Outcome, *, early_stopping: bool) -> Outcome:
     else:
         outcome.history.kept_epoch = outcome.epoch if outcome.epoch >= 0 else None
     return outcome
+
+
+# Epochs per compiled call when several can run in one (JAX): enough to hide a dispatch behind a tiny network's
+# epochs, few enough that a large network's call stays short (the work cap) and that one shape compiles.
+EPOCHS_PER_CALL = 64
+WORK_PER_CALL = 2e8  # rows × weights, ~6 flops each: a fraction of a second on a CPU core
+
+
+def _run_chunks(outcome: Outcome, X, Y, many_epochs, orders, ones, probes, zero, epochs: int, *, xp):
+    """Run whole chunks of epochs in one compiled call each while every epoch of a chunk stays finite.
+
+    Each chunk's losses and checks come back in one host read; a chunk with a non-finite check is dropped (the
+    outcome still holds the chunk's start), and ``run``'s per-epoch loop replays it to find and report the
+    divergence exactly as it always does. The remaining epochs (fewer than a chunk) run one per call. Returns
+    the stream of epoch orders to continue with (rewound to the outcome's epoch).
+    """
+    n = X.shape[0]
+    weights_count = sum(W.shape[0] * W.shape[1] for W in outcome.weights)
+    per_call = min(EPOCHS_PER_CALL, int(WORK_PER_CALL // max(1, n * weights_count)))
+    device = _device_of(X)
+    while per_call >= 2 and epochs - (outcome.epoch + 1) >= per_call:
+        before = None if orders is None else orders.state
+        chosen = xp.arange(per_call, device=device) if orders is None else \
+            xp.asarray(orders.take(per_call), device=device)
+        weights, biases, state, _, checks = many_epochs(outcome.weights, outcome.biases, outcome.state, X, Y,
+                                                        chosen, ones, probes, zero)
+        values = (to_numpy(checks) / n).tolist()  # the one host read of the chunk
+        if not all(math.isfinite(v) for v in values):
+            return orders if orders is None else _host.EpochOrders.from_state(n, before)
+        outcome.history.loss.extend(values)
+        outcome.weights, outcome.biases, outcome.state = weights, biases, state
+        outcome.epoch, outcome.rng_state = outcome.epoch + per_call, None if orders is None else orders.state
+    return orders
 
 
 def _shuffled(X, Y, permutation, bounds, device, *, xp):
