@@ -19,7 +19,7 @@ from typing import Any
 
 from array_api_compat import device as _device_of
 
-from . import _compiled, _host
+from . import _compiled, _graphs, _host
 from ._backend import arrays_are_immutable, compile_step, floating_point_warnings_silenced, subtract_in_place, to_numpy
 from .activations import Activation
 from .losses import Loss
@@ -220,6 +220,10 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
     batch = min(schedule.batch_size, n)
     bounds = [(start, min(start + batch, n)) for start in range(0, n, batch)]
     device = _device_of(X)
+    capturer = _graphs.capturer_for(xp, device)
+    if capturer is not None:  # CuPy, torch on CUDA: each step replayed as a CUDA graph (else eager, said once)
+        steps = {(first, last): _graphs.GraphedStep(step, capturer, xp=xp, fresh_outputs=last)
+                 for (first, last), step in steps.items()}
     try:  # nothing has changed yet: Ctrl-C while preparing (JAX compiles the slices here) just returns
         zero = xp.zeros((), dtype=X.dtype, device=device)
         # Full-batch gradients do not depend on row order: shuffling would only cost a gather.
