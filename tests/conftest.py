@@ -39,6 +39,7 @@ VARIANTS = [
     ("jax-gpu", "jax", "gpu:0"),
     ("cupy", "cupy", None),
 ]
+GPU_VARIANTS = ("torch-cuda", "jax-gpu", "cupy")
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class Backend:
 def pytest_addoption(parser):
     parser.addoption("--backend", action="append", default=[], choices=_backend.BACKEND_NAMES,
                      help="run the suite on this backend only (repeatable); default: every installed one")
+    parser.addoption("--gpu-only", action="store_true",
+                     help=f"of the chosen backends, run only the GPU variants {list(GPU_VARIANTS)} (.ci/gpu)")
 
 
 def pytest_configure(config):
@@ -94,6 +97,8 @@ def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
         wanted = metafunc.config.bpxp_backends
         chosen = [v for v in VARIANTS if v[1] in wanted]
+        if metafunc.config.getoption("--gpu-only"):
+            chosen = [v for v in chosen if v[0] in GPU_VARIANTS]
         metafunc.parametrize("backend", chosen, ids=[v[0] for v in chosen], indirect=True)
 
 
