@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
 import json
 import platform
 import statistics
@@ -27,9 +28,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import bpxp  # noqa: E402
-from bpxp import _backend  # noqa: E402
-from workloads import Workload  # noqa: E402
+from workloads import Workload
+
+import bpxp
+from bpxp import _backend
 
 GPU_WORKLOADS = [
     Workload("iris 4-8-3, full batch", (4, 8, 3), "sigmoid", 150, None, 0.1, 200, 5, 1),
@@ -141,7 +143,7 @@ class TorchNN:
     def reset(self):
         nn, sizes = self.torch.nn, self.workload.layer_sizes
         layers = []
-        for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
             linear = nn.Linear(n_in, n_out)
             with self.torch.no_grad():
                 linear.weight.copy_(self.torch.from_numpy(self.initial[0][i].T.copy()))
