@@ -4,7 +4,9 @@ One step, ``step(weights, biases, state, total, X_batch, Y_batch, ones) → (wei
 forward, backward (``bpxp.network``) and the optimizer's update (see :func:`make_step`), compiled once where
 that pays (JAX). The loop keeps the epoch's running loss on the device and reads it on the host once per epoch —
 the only host synchronisation in training (one epoch late when nothing needs it at once). Shuffled batches are
-gathered on the device from one host permutation per epoch.
+gathered on the device from one host permutation per epoch. How an epoch drives the step is the backend layer's:
+eager steps here, a whole epoch (or several) per compiled call on JAX (``bpxp._compiled``), each step replayed
+as a CUDA graph on CuPy and torch-CUDA (``bpxp._graphs``).
 """
 
 from __future__ import annotations
@@ -296,20 +298,20 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
                                      schedule.epochs, xp=xp)
                 weights, biases, state = outcome.weights, outcome.biases, outcome.state
             for epoch in range(outcome.epoch + 1, schedule.epochs):
-                if compiled is not None:
+                if compiled is not None:  # the whole epoch in one call
                     order = None if orders is None else xp.asarray(next(orders), device=device)
                     weights, biases, state, total, check = compiled[0](
                         weights, biases, state, X, Y, order, compiled_ones, probes, zero)
-                batches = () if compiled is not None else \
-                    in_order if orders is None else _shuffled(X, Y, next(orders), bounds, device, xp=xp)
-                total = zero if compiled is None else total
-                for i, (X_batch, Y_batch) in enumerate(batches):
-                    if i < last_batch:
-                        weights, biases, state, total = steps[i == 0, False](
-                            weights, biases, state, total, X_batch, Y_batch, ones[X_batch.shape[0]])
-                    else:  # the last step also checks the epoch's loss and parameters
-                        weights, biases, state, total, check = steps[i == 0, True](
-                            weights, biases, state, total, X_batch, Y_batch, ones[X_batch.shape[0]], probes)
+                else:
+                    batches = in_order if orders is None else _shuffled(X, Y, next(orders), bounds, device, xp=xp)
+                    total = zero
+                    for i, (X_batch, Y_batch) in enumerate(batches):
+                        if i < last_batch:
+                            weights, biases, state, total = steps[i == 0, False](
+                                weights, biases, state, total, X_batch, Y_batch, ones[X_batch.shape[0]])
+                        else:  # the last step also checks the epoch's loss and parameters
+                            weights, biases, state, total, check = steps[i == 0, True](
+                                weights, biases, state, total, X_batch, Y_batch, ones[X_batch.shape[0]], probes)
                 record = (epoch, total, check, weights, biases, state, None if orders is None else orders.state)
                 if lagging:
                     previous, pending = pending, record
