@@ -8,8 +8,9 @@ per input shape — one for full batches, one for a ragged last batch.
 
 Capture can fail (an allocation the library cannot make while capturing, an operation that synchronises). And a
 graph that replays wrong numbers would be worse than a slow one. So the first replay of each graph is checked
-against the eager step on copies of the same inputs; on any failure :class:`GraphedStep` warns once
-(:class:`GraphCaptureWarning`, saying why) and runs the eager step from then on — results as without graphs.
+against the eager step on copies of the same inputs; on any failure :class:`GraphedStep` warns (once per process
+and reason: :class:`GraphCaptureWarning`, saying why) and runs the eager step from then on — results as without
+graphs.
 
 The capture itself is the library's (:func:`capturer_for`); everything else here is plain Array API code,
 tested on the CPU with stand-in capturers.
@@ -23,6 +24,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ._backend import backend_name
+
+_said: set[str] = set()  # the fallbacks already reported: each reason is said once per process
 
 
 class GraphCaptureWarning(RuntimeWarning):
@@ -162,8 +165,11 @@ class GraphedStep:
             differ = f"capture failed: {type(error).__name__}: {error}".splitlines()[0]
         if differ is not None:
             self.eager_reason = differ
-            warnings.warn(f"the training step runs eagerly ({self.capturer.name}): {differ}",
-                          GraphCaptureWarning, stacklevel=3)
+            message = f"the training step runs eagerly ({self.capturer.name}): {differ}"
+            reason = message.split(" (output ")[0]  # where and by how much may vary; the reason is said once
+            if reason not in _said:
+                _said.add(reason)
+                warnings.warn(message, GraphCaptureWarning, stacklevel=3)
             return expected
         self.graphs[key] = (_leaves(static_args), replay)
         return self._out(outputs)
