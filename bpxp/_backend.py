@@ -7,10 +7,12 @@ brings any backend's array back to NumPy, and holds the few library quirks that 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,10 +106,13 @@ def devices(xp: Any) -> list[Any]:
 
 
 def device_label(device: Any) -> str:
-    """A short human name for a device: 'cpu', 'cuda:0', 'device1'."""
+    """A short human name for a device: 'cpu', 'cuda:0' (torch and CuPy alike), 'gpu:0' (JAX), 'device1'."""
     quoted = re.fullmatch(r"[\w.]*Device\('(.+)'\)", str(device))  # array_api_strict.Device('device1')
     if quoted:
         return quoted.group(1)
+    cuda = re.fullmatch(r"<CUDA Device (\d+)>", str(device))  # cupy.cuda.Device(0), labelled as torch does
+    if cuda:
+        return f"cuda:{cuda.group(1)}"
     platform, index = getattr(device, "platform", None), getattr(device, "id", None)  # jax
     if platform is not None and index is not None:
         return f"{platform}:{index}"
@@ -143,6 +148,101 @@ def resolve_dtype(xp: Any, dtype: Any) -> Any:
         raise ValueError("`dtype` 'float64' on backend 'jax' needs 64-bit mode: run "
                          "jax.config.update('jax_enable_x64', True) first (or set JAX_ENABLE_X64=1)")
     return getattr(xp, name)
+
+
+# -- precision of float32 matrix products -------------------------------------------------------------------------
+PRECISION_NAMES: tuple[str, ...] = ("float32", "tf32")
+_said_tf32_is_a_no_op: set[str] = set()  # the backends already told (the warning is given once per process)
+
+
+def check_precision(precision: Any) -> str:
+    """Return ``precision`` if it names a policy ('float32' or 'tf32'), else raise a ValueError naming it."""
+    if not isinstance(precision, str) or precision not in PRECISION_NAMES:
+        raise ValueError(f"`precision` must be one of {list(PRECISION_NAMES)}, got {precision!r}")
+    return precision
+
+
+def _on_cuda(device: Any) -> bool:
+    """Whether ``device`` is an NVIDIA GPU: torch's 'cuda', JAX's 'gpu'/'cuda' platform, or any CuPy device."""
+    kind = getattr(device, "type", None) or getattr(device, "platform", None)
+    return kind in ("cuda", "gpu") or device_label(device).startswith("cuda:")
+
+
+@contextlib.contextmanager
+def matmul_precision(xp: Any, device: Any, precision: str) -> Iterator[None]:
+    """Within the context, float32 matrix products on ``xp`` follow ``precision``; the library's setting returns after.
+
+    'float32' means IEEE float32 products everywhere, so that every backend computes the same numbers:
+
+    - JAX: ``jax.default_matmul_precision('highest')`` — XLA's default on a GPU is TF32 (10-bit mantissa
+      products), which put its weights 1.8e-4 away from every other backend's after 4 steps of a 784-256-128-10
+      network on an H200;
+    - torch: ``torch.backends.cuda.matmul.fp32_precision = 'ieee'`` (``allow_tf32 = False`` before torch 2.9),
+      cuDNN too;
+    - CuPy: its default cuBLAS compute type for float32 (``cupy._core._routines_linalg.set_compute_type``),
+      whatever ``CUPY_TF32`` said.
+
+    'tf32' opts into tensor-core float32 (TF32 products, float32 sums) on CUDA for the same three; on a CPU (and
+    on NumPy, array-api-strict) it changes nothing, which a UserWarning says once per backend and process.
+    float64 products are never affected.
+    """
+    check_precision(precision)
+    name = backend_name(xp)
+    if precision == "tf32" and not (name in ("cupy", "torch", "jax") and _on_cuda(device)):
+        if name not in _said_tf32_is_a_no_op:
+            _said_tf32_is_a_no_op.add(name)
+            warnings.warn(f"precision='tf32' changes nothing on backend {name!r}, device "
+                          f"{device_label(device)!r}: TF32 products exist on CUDA GPUs only (float32 is used)",
+                          UserWarning, stacklevel=3)
+        precision = "float32"
+    switch = {"jax": _jax_matmul_precision, "torch": _torch_matmul_precision, "cupy": _cupy_matmul_precision}
+    if name not in switch:
+        yield
+        return
+    with switch[name](precision == "tf32"):
+        yield
+
+
+@contextlib.contextmanager
+def _jax_matmul_precision(tf32: bool) -> Iterator[None]:
+    """JAX: the default precision of ``dot``/``matmul`` (part of jit's cache key, so compiled steps follow it)."""
+    import jax
+
+    with jax.default_matmul_precision("tensorfloat32" if tf32 else "highest"):
+        yield
+
+
+@contextlib.contextmanager
+def _torch_matmul_precision(tf32: bool) -> Iterator[None]:
+    """torch: cuBLAS and cuDNN float32 math, set for the context and restored (torch ≥ 2.9 API, else allow_tf32)."""
+    import torch
+
+    backends = (torch.backends.cuda.matmul, torch.backends.cudnn)
+    if all(hasattr(b, "fp32_precision") for b in backends):
+        attribute, value = "fp32_precision", "tf32" if tf32 else "ieee"
+    else:
+        attribute, value = "allow_tf32", tf32
+    saved = [getattr(b, attribute) for b in backends]
+    try:
+        for b in backends:
+            setattr(b, attribute, value)
+        yield
+    finally:
+        for b, old in zip(backends, saved):
+            setattr(b, attribute, old)
+
+
+@contextlib.contextmanager
+def _cupy_matmul_precision(tf32: bool) -> Iterator[None]:
+    """CuPy: the cuBLAS compute type of float32 products (a process-wide setting, restored after)."""
+    from cupy._core import _routines_linalg as linalg  # CuPy's only handle on it (also read from CUPY_TF32)
+
+    saved = linalg.get_compute_type(np.float32)
+    try:
+        linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_TF32 if tf32 else linalg.COMPUTE_TYPE_DEFAULT)
+        yield
+    finally:
+        linalg.set_compute_type(np.float32, saved)
 
 
 def _jax_x64_enabled() -> bool:

@@ -65,6 +65,10 @@ class EpochOrders:
     def __next__(self) -> np.ndarray:
         return self._rng.permutation(self.n_samples)
 
+    def take(self, count: int) -> np.ndarray:
+        """The next ``count`` permutations, stacked (count, n_samples): several epochs' orders moved at once."""
+        return np.stack([next(self) for _ in range(count)])
+
     def __iter__(self) -> EpochOrders:
         return self
 

@@ -61,7 +61,7 @@ def _write(net, path: Path, *, weights, biases, rule, state, extra: dict | None 
         "format": FORMAT, "format_version": FORMAT_VERSION, "bpxp_version": __version__,
         "layer_sizes": list(net.layer_sizes), "hidden": net.hidden, "output": net.output, "loss": net.loss,
         "bias": net.biases is not None, "dtype": net.dtype_name, "backend": net.backend,
-        "device": _backend.device_label(net.device),
+        "device": _backend.device_label(net.device), "precision": getattr(net, "precision", "float32"),
         "optimizer": None if rule is None else {"name": rule.name, **dataclasses.asdict(rule)},
         "optimizer_state": structure, **(extra or {}),
     }
@@ -219,7 +219,8 @@ def load(path: str | os.PathLike, *, backend: str | None = None, device: Any = N
     biases = [arrays[f"biases_{i}"] for i in range(n_layers)] if metadata.get("bias") else None
     net = MLP.from_weights(weights, biases, hidden=metadata["hidden"], output=metadata["output"],
                            loss=metadata["loss"], backend=backend, device=device,
-                           dtype=dtype or metadata["dtype"])
+                           dtype=dtype or metadata["dtype"],
+                           precision=metadata.get("precision", "float32"))  # older files: float32
     if metadata.get("optimizer"):
         settings = dict(metadata["optimizer"])
         rule = optimizers.OPTIMIZERS[settings.pop("name")](**settings)

@@ -90,6 +90,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="stop when validation loss has not improved for PATIENCE epochs")
     _add_placement(train)
     train.add_argument("--dtype", default="float32", choices=_backend.DTYPE_NAMES)
+    train.add_argument("--precision", default="float32", choices=_backend.PRECISION_NAMES,
+                       help="float32 products: IEEE 'float32' (default) or 'tf32' tensor cores on a CUDA GPU")
     train.add_argument("--seed", type=_non_negative_int, default=0,
                        help="seed of the split, initial weights and shuffling")
     train.add_argument("--clip-norm", type=_positive_float, metavar="C",
@@ -197,7 +199,7 @@ def train(args) -> int:
     X = (X - mean) / spread
     sizes = [X.shape[1], *_hidden_sizes(args.hidden_layers), n_outputs]
     net = MLP(sizes, hidden=args.hidden, output=output, loss=loss, dtype=args.dtype, backend=args.backend or "numpy",
-              device=args.device, random_state=args.seed)
+              device=args.device, random_state=args.seed, precision=args.precision)
     print(f"{args.data}: {len(train_rows)} training and {len(val_rows)} validation samples"
           + (f", {n_outputs} classes" if classification else "") + f"; {net!r}", file=sys.stderr)
     start = time.perf_counter()

@@ -68,7 +68,8 @@ class _BaseMLP(BaseEstimator):
                  batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200,
                  shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, backend="numpy", device=None, dtype=None):
+                 epsilon=1e-8, n_iter_no_change=10, max_fun=15000, backend="numpy", device=None, dtype=None,
+                 precision="float32"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -95,6 +96,7 @@ class _BaseMLP(BaseEstimator):
         self.backend = backend
         self.device = device
         self.dtype = dtype
+        self.precision = precision  # float32 products ('float32', IEEE) or TF32 on CUDA ('tf32'): see bpxp.MLP
 
     # -- parameters ------------------------------------------------------------------------------------------
     def _check_parameters(self) -> None:
@@ -244,7 +246,8 @@ class _BaseMLP(BaseEstimator):
         self._split_state = random_state
         output, loss = self._output_and_loss()
         return MLP.from_weights(*(assigned or initial), hidden=_ACTIVATIONS[self.activation], output=output,
-                                loss=loss, backend=backend, dtype=dtype, device=device)
+                                loss=loss, backend=backend, dtype=dtype, device=device,
+                                precision=self.precision)
 
     def _reset_progress(self) -> None:
         self.loss_curve_, self.val_loss_curve_ = [], []

@@ -4,7 +4,9 @@ One step, ``step(weights, biases, state, total, X_batch, Y_batch, ones) → (wei
 forward, backward (``bpxp.network``) and the optimizer's update (see :func:`make_step`), compiled once where
 that pays (JAX). The loop keeps the epoch's running loss on the device and reads it on the host once per epoch —
 the only host synchronisation in training (one epoch late when nothing needs it at once). Shuffled batches are
-gathered on the device from one host permutation per epoch.
+gathered on the device from one host permutation per epoch. How an epoch drives the step is the backend layer's:
+eager steps here, a whole epoch (or several) per compiled call on JAX (``bpxp._compiled``), each step replayed
+as a CUDA graph on CuPy and torch-CUDA (``bpxp._graphs``).
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from typing import Any
 
 from array_api_compat import device as _device_of
 
-from . import _host
-from ._backend import arrays_are_immutable, compile_step, floating_point_warnings_silenced, subtract_in_place
+from . import _compiled, _graphs, _host
+from ._backend import arrays_are_immutable, compile_step, floating_point_warnings_silenced, subtract_in_place, to_numpy
 from .activations import Activation
 from .losses import Loss
 from .network import backward_pass, forward_pass
@@ -237,6 +239,10 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
     batch = min(schedule.batch_size, n)
     bounds = [(start, min(start + batch, n)) for start in range(0, n, batch)]
     device = _device_of(X)
+    capturer = _graphs.capturer_for(xp, device)
+    if capturer is not None:  # CuPy, torch on CUDA: each step replayed as a CUDA graph (else eager, said once)
+        steps = {(first, last): _graphs.GraphedStep(step, capturer, xp=xp, fresh_outputs=last)
+                 for (first, last), step in steps.items()}
     try:  # nothing has changed yet: Ctrl-C while preparing (JAX compiles the slices here) just returns
         zero = xp.zeros((), dtype=X.dtype, device=device)
         # Full-batch gradients do not depend on row order: shuffling would only cost a gather.
@@ -292,18 +298,37 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
     last_batch = len(bounds) - 1
     first_epoch = outcome.epoch + 1 - len(history.val_loss)  # val_loss[i] belongs to epoch first_epoch + i
     pending = None
+    # JAX runs each epoch as one compiled call, and several epochs per call when nothing happens between them.
+    compiled = None
+    if _compiled.compiles_epochs(xp):
+        split = _compiled.Batches(n, batch)
+        compiled = _compiled.jax_epochs(steps[False, False], steps[False, True], split, in_order=orders is None)
+        compiled_ones = (ones[batch], ones[n - split.last_start])
+        outcome.weights, outcome.biases, outcome.state = _compiled.committed(
+            (outcome.weights, outcome.biases, outcome.state), device)
+        weights, biases, state = outcome.weights, outcome.biases, outcome.state
     with floating_point_warnings_silenced():  # divergence is detected and reported below, not warned
         try:
+            if compiled is not None and validation is None and callback is None and \
+                    schedule.early_stopping is None and safety.checkpoint is None:
+                orders = _run_chunks(outcome, X, Y, compiled[1], orders, compiled_ones, probes, zero,
+                                     schedule.epochs, xp=xp)
+                weights, biases, state = outcome.weights, outcome.biases, outcome.state
             for epoch in range(outcome.epoch + 1, schedule.epochs):
-                batches = in_order if orders is None else _shuffled(X, Y, next(orders), bounds, device, xp=xp)
-                total = zero
-                for i, (X_batch, Y_batch) in enumerate(batches):
-                    if i < last_batch:
-                        weights, biases, state, total = steps[i == 0, False](
-                            weights, biases, state, total, X_batch, Y_batch, ones[X_batch.shape[0]])
-                    else:  # the last step also checks the epoch's loss and parameters
-                        weights, biases, state, total, check = steps[i == 0, True](
-                            weights, biases, state, total, X_batch, Y_batch, ones[X_batch.shape[0]], probes)
+                if compiled is not None:  # the whole epoch in one call
+                    order = None if orders is None else xp.asarray(next(orders), device=device)
+                    weights, biases, state, total, check = compiled[0](
+                        weights, biases, state, X, Y, order, compiled_ones, probes, zero)
+                else:
+                    batches = in_order if orders is None else _shuffled(X, Y, next(orders), bounds, device, xp=xp)
+                    total = zero
+                    for i, (X_batch, Y_batch) in enumerate(batches):
+                        if i < last_batch:
+                            weights, biases, state, total = steps[i == 0, False](
+                                weights, biases, state, total, X_batch, Y_batch, ones[X_batch.shape[0]])
+                        else:  # the last step also checks the epoch's loss and parameters
+                            weights, biases, state, total, check = steps[i == 0, True](
+                                weights, biases, state, total, X_batch, Y_batch, ones[X_batch.shape[0]], probes)
                 record = (epoch, total, check, weights, biases, state, None if orders is None else orders.state)
                 if lagging:
                     previous, pending = pending, record
@@ -339,6 +364,39 @@ def finish(outcome: Outcome, *, early_stopping: bool) -> Outcome:
     else:
         outcome.history.kept_epoch = outcome.epoch if outcome.epoch >= 0 else None
     return outcome
+
+
+# Epochs per compiled call when several can run in one (JAX): enough to hide a dispatch behind a tiny network's
+# epochs, few enough that a large network's call stays short (the work cap) and that one shape compiles.
+EPOCHS_PER_CALL = 64
+WORK_PER_CALL = 2e8  # rows × weights, ~6 flops each: a fraction of a second on a CPU core
+
+
+def _run_chunks(outcome: Outcome, X, Y, many_epochs, orders, ones, probes, zero, epochs: int, *, xp):
+    """Run whole chunks of epochs in one compiled call each while every epoch of a chunk stays finite.
+
+    Each chunk's losses and checks come back in one host read; a chunk with a non-finite check is dropped (the
+    outcome still holds the chunk's start), and ``run``'s per-epoch loop replays it to find and report the
+    divergence exactly as it always does. The remaining epochs (fewer than a chunk) run one per call. Returns
+    the stream of epoch orders to continue with (rewound to the outcome's epoch).
+    """
+    n = X.shape[0]
+    weights_count = sum(W.shape[0] * W.shape[1] for W in outcome.weights)
+    per_call = min(EPOCHS_PER_CALL, int(WORK_PER_CALL // max(1, n * weights_count)))
+    device = _device_of(X)
+    while per_call >= 2 and epochs - (outcome.epoch + 1) >= per_call:
+        before = None if orders is None else orders.state
+        chosen = xp.arange(per_call, device=device) if orders is None else \
+            xp.asarray(orders.take(per_call), device=device)
+        weights, biases, state, _, checks = many_epochs(outcome.weights, outcome.biases, outcome.state, X, Y,
+                                                        chosen, ones, probes, zero)
+        values = (to_numpy(checks) / n).tolist()  # the one host read of the chunk
+        if not all(math.isfinite(v) for v in values):
+            return orders if orders is None else _host.EpochOrders.from_state(n, before)
+        outcome.history.loss.extend(values)
+        outcome.weights, outcome.biases, outcome.state = weights, biases, state
+        outcome.epoch, outcome.rng_state = outcome.epoch + per_call, None if orders is None else orders.state
+    return orders
 
 
 def _shuffled(X, Y, permutation, bounds, device, *, xp):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,15 +26,20 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("SCIPY_ARRAY_API", "1")  # lets scikit-learn's checks feed the estimators Array API inputs
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
-# (id, backend name, device label): the backend matrix of the suite.
+# (id, backend name, device label): the backend matrix of the suite. The ids are plain strings, so every
+# process (each pytest-xdist worker) collects the same test ids. The GPU variants run where the library sees a
+# GPU and skip elsewhere, saying why; `--backend torch` runs both torch variants.
 VARIANTS = [
     ("numpy", "numpy", None),
     ("array_api_strict", "array_api_strict", None),
     ("array_api_strict-device1", "array_api_strict", "device1"),
-    ("torch", "torch", None),
+    ("torch", "torch", "cpu"),
+    ("torch-cuda", "torch", "cuda:0"),
     ("jax", "jax", None),
+    ("jax-gpu", "jax", "gpu:0"),
     ("cupy", "cupy", None),
 ]
+GPU_VARIANTS = ("torch-cuda", "jax-gpu", "cupy")
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,8 @@ class Backend:
 def pytest_addoption(parser):
     parser.addoption("--backend", action="append", default=[], choices=_backend.BACKEND_NAMES,
                      help="run the suite on this backend only (repeatable); default: every installed one")
+    parser.addoption("--gpu-only", action="store_true",
+                     help=f"of the chosen backends, run only the GPU variants {list(GPU_VARIANTS)} (.ci/gpu)")
 
 
 def pytest_configure(config):
@@ -77,10 +85,20 @@ def pytest_configure(config):
         torch.set_num_threads(1)  # two threads on a 2-core machine make tiny steps 10x slower
 
 
+def pytest_collection_modifyitems(config, items):
+    # Object addresses in ids (`<function <lambda> at 0x7f…>`) differ between processes: pytest-xdist's
+    # workers would collect different tests and refuse to run. Catch one here, where it is introduced.
+    unstable = [item.nodeid for item in items if re.search(r" at 0x[0-9a-fA-F]+|0x[0-9a-fA-F]{8,}", item.nodeid)]
+    if unstable:
+        raise pytest.UsageError(f"test ids must not hold object addresses (give them explicit ids): {unstable[:3]}")
+
+
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames:
         wanted = metafunc.config.bpxp_backends
         chosen = [v for v in VARIANTS if v[1] in wanted]
+        if metafunc.config.getoption("--gpu-only"):
+            chosen = [v for v in chosen if v[0] in GPU_VARIANTS]
         metafunc.parametrize("backend", chosen, ids=[v[0] for v in chosen], indirect=True)
 
 
@@ -93,13 +111,33 @@ def _cuda_device_count() -> int:
         return 0
 
 
+def _gpu_missing(name: str, device_label: Any) -> str | None:
+    """Why a GPU variant cannot run here (None when it can): checked in the fixture, so ids never depend on it."""
+    if name == "cupy" and _cuda_device_count() == 0:
+        return "no CUDA device"
+    if name == "torch" and device_label == "cuda:0":
+        import torch
+
+        if not torch.cuda.is_available():
+            return "torch sees no CUDA device (torch.cuda.is_available() is False)"
+    if name == "jax" and device_label == "gpu:0":
+        import jax
+
+        try:
+            jax.devices("gpu")
+        except RuntimeError:
+            return "JAX has no GPU backend here (jax.devices('gpu') found none)"
+    return None
+
+
 @pytest.fixture
 def backend(request):
     _, name, device_label = request.param
     if importlib.util.find_spec(_backend._BACKENDS[name].module) is None:
         pytest.skip(f"{name} is not installed")
-    if name == "cupy" and _cuda_device_count() == 0:
-        pytest.skip("no CUDA device")
+    missing = _gpu_missing(name, device_label)
+    if missing is not None:
+        pytest.skip(missing)
     xp = _backend.namespace(name)
     device = _backend.resolve_device(xp, device_label)
     from array_api_extra.testing import patch_lazy_xp_functions

@@ -394,10 +394,15 @@ TARGET_CASES = [
 ]
 
 
+def _described(value) -> str:
+    """``repr(value)`` for a test id, without the object addresses that differ between processes (xdist)."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))[:40]
+
+
 def _option(name: str, value, expect, regex: str = "", *, check=None, pending: str = "", fixed: str = "",
             bad: str = "", jax: bool = True, **others) -> Case:
     """A case of ``MLP.fit`` with one option set to ``value`` (and ``others`` alongside)."""
-    return Case("MLP.fit", name, bad or repr(value)[:40], lambda e: e.fit(e.clf(), **{name: value, **others}),
+    return Case("MLP.fit", name, bad or _described(value), lambda e: e.fit(e.clf(), **{name: value, **others}),
                 expect, regex, check, pending=pending, fixed=fixed, jax=jax)
 
 
@@ -579,7 +584,7 @@ def _mlp(argument: str, value, expect, regex="", *, check=None, pending="", fixe
         call = lambda e: bpxp.MLP(value, **others)  # noqa: E731
     else:
         call = lambda e: bpxp.MLP([4, 3, 2], **{argument: value, **others})  # noqa: E731
-    return Case("bpxp.MLP", argument, repr(value)[:40], call, expect, regex, check, pending=pending, fixed=fixed)
+    return Case("bpxp.MLP", argument, _described(value), call, expect, regex, check, pending=pending, fixed=fixed)
 
 
 FIXED_MODEL = "model.py: {} (fixed)"
@@ -732,7 +737,7 @@ FIX_ESTIMATOR = "estimator options checked for type and finiteness (sklearn._Bas
 
 
 def _estimator_option(name: str, value, expect=ValueError, regex="", *, fixed="", make=_classifier) -> Case:
-    return Case(f"{make.__name__.strip('_').title()}.fit", name, repr(value)[:40],
+    return Case(f"{make.__name__.strip('_').title()}.fit", name, _described(value),
                 lambda e: make(**{name: value}).fit(e.X, e.y), expect, regex, fixed=fixed)
 
 

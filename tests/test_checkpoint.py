@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import VARIANTS, assert_close
+from conftest import VARIANTS, _gpu_missing, assert_close
 
 import bpxp
 from bpxp import _backend, checkpoint
@@ -24,7 +24,7 @@ def _installed_targets(config):
     """Every backend (and device) this run covers, and NumPy: a full run covers every installed pair."""
     names = {b.name for b in _backend.backends() if b.installed and b.devices}
     names &= {*config.bpxp_backends, "numpy"}
-    return [(n, d) for _, n, d in VARIANTS if n in names]
+    return [(n, d) for _, n, d in VARIANTS if n in names and _gpu_missing(n, d) is None]  # GPU ones: with a GPU
 
 
 def test_trained_on_one_backend_loads_on_every_other(backend, tmp_path, request):

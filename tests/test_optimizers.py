@@ -33,13 +33,14 @@ def test_matches_torch_optim(backend, optimizer):
     X, Y = _problem()
     net = backend.mlp([3, 4, 2], hidden="tanh", output="sigmoid", loss="mse", dtype="float64",
                       random_state=0)
-    params = [torch.tensor(bpxp.to_numpy(p), requires_grad=True) for p in (*net.weights, *net.biases)]
+    # the reference runs on torch's CPU, whatever torch's default device is on a GPU machine
+    params = [torch.tensor(bpxp.to_numpy(p), requires_grad=True, device="cpu") for p in (*net.weights, *net.biases)]
     rule = bpxp.optimizers.get_optimizer(optimizer)
     if rule.name in ("momentum", "nesterov"):
         reference = torch.optim.SGD(params, lr=0.05, momentum=rule.momentum, nesterov=rule.name == "nesterov")
     else:
         reference = torch.optim.Adam(params, lr=0.05, betas=(rule.beta1, rule.beta2), eps=rule.eps)
-    Xt, Yt = torch.tensor(X), torch.tensor(Y)
+    Xt, Yt = torch.tensor(X, device="cpu"), torch.tensor(Y, device="cpu")
     for _ in range(25):
         reference.zero_grad()
         hidden = torch.tanh(Xt @ params[0] + params[2])
@@ -47,7 +48,7 @@ def test_matches_torch_optim(backend, optimizer):
         (0.5 * torch.mean((output - Yt) ** 2)).backward()
         reference.step()
     net.fit(X, Y, epochs=25, learning_rate=0.05, optimizer=optimizer)
-    expected = [p.detach().numpy() for p in params]
+    expected = [p.detach().cpu().numpy() for p in params]
     assert_close([*net.weights, *net.biases], expected, dtype="float64", float64_atol=1e-12)
 
 

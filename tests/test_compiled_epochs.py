@@ -1,0 +1,98 @@
+"""Compiled epochs (``bpxp._compiled``) train exactly as the eager loop does, only in fewer library calls.
+
+On JAX an epoch — batch gathers, every step, the loss sum and the finite check — is one compiled call, and
+several epochs are one call when nothing happens between them. Here each such fit is checked against the same
+fit driven one step per call (``compiles_epochs`` switched off), divergence and all. On the other backends the
+eager loop is the only one, and the same checks hold trivially.
+"""
+
+import logging
+
+import numpy as np
+import pytest
+from conftest import assert_close
+
+import bpxp
+from bpxp import _compiled, train
+
+
+def _data(n=50):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n, 4))
+    return X, np.eye(3)[rng.integers(0, 3, size=n)]
+
+
+def _fit(backend, eager, monkeypatch, *, epochs, net=None, **options):
+    with monkeypatch.context() as patch:
+        if eager:
+            patch.setattr(_compiled, "compiles_epochs", lambda xp: False)
+        net = net or backend.mlp([4, 6, 3], hidden="tanh", output="softmax", loss="cross_entropy",
+                                 dtype="float64", random_state=0)
+        X, Y = _data()
+        history = net.fit(X, Y, epochs=epochs, learning_rate=0.1, **options)
+    return net, history
+
+
+@pytest.mark.parametrize("options", [
+    pytest.param({}, id="full-batch"),
+    pytest.param({"batch_size": 16, "random_state": 3}, id="shuffled-ragged"),
+    pytest.param({"batch_size": 10, "shuffle": False}, id="in-order-even"),
+    pytest.param({"batch_size": 16, "optimizer": "adam", "random_state": 1}, id="adam"),
+    pytest.param({"batch_size": 25, "optimizer": "momentum", "l2": 0.01, "clip_norm": 1.0, "random_state": 2},
+                 id="momentum-l2-clip"),
+])
+@pytest.mark.parametrize("epochs", [3, 2 * train.EPOCHS_PER_CALL + 2], ids=["per-epoch", "several-per-call"])
+def test_compiled_epochs_train_as_the_eager_loop(backend, monkeypatch, options, epochs):
+    compiled, history = _fit(backend, False, monkeypatch, epochs=epochs, **options)
+    eager, eager_history = _fit(backend, True, monkeypatch, epochs=epochs, **options)
+    assert history.epochs == eager_history.epochs == epochs and history.kept_epoch == epochs - 1
+    np.testing.assert_allclose(history.loss, eager_history.loss, rtol=1e-10)
+    assert_close([*compiled.weights, *compiled.biases], [*eager.weights, *eager.biases], dtype="float64")
+    assert_close(list(compiled.optimizer_state_[0] if options.get("optimizer") == "adam"
+                      else compiled.optimizer_state_),
+                 list(eager.optimizer_state_[0] if options.get("optimizer") == "adam" else eager.optimizer_state_),
+                 dtype="float64")
+
+
+def test_a_divergence_inside_a_chunk_of_epochs_is_found_and_kept_as_the_eager_loop_does(backend, monkeypatch):
+    epochs = 2 * train.EPOCHS_PER_CALL
+    options = {"learning_rate": 1e12, "on_divergence": "warn"}
+    results = []
+    for eager in (False, True):
+        with monkeypatch.context() as patch:
+            if eager:
+                patch.setattr(_compiled, "compiles_epochs", lambda xp: False)
+            net = backend.mlp([4, 6, 3], hidden="relu", output="identity", dtype="float64", random_state=0)
+            X, Y = _data()
+            with pytest.warns(bpxp.DivergenceWarning):
+                history = net.fit(X, 1e3 * Y, epochs=epochs, **options)
+            results.append((net, history))
+    (compiled, history), (eager, eager_history) = results
+    assert history.diverged_at == eager_history.diverged_at is not None
+    assert history.kept_epoch == eager_history.kept_epoch
+    np.testing.assert_allclose(history.loss, eager_history.loss, rtol=1e-10)
+    assert_close(list(compiled.weights), list(eager.weights), dtype="float64")
+
+
+def test_each_shape_compiles_once(backend, caplog):
+    if backend.name != "jax":
+        pytest.skip("compiled epochs are JAX's")
+    import jax
+
+    X, Y = _data()
+    with jax.log_compiles(), caplog.at_level(logging.WARNING):
+        backend.mlp([4, 6, 3], dtype="float64", random_state=0).fit(X, Y, epochs=3, learning_rate=0.1,
+                                                                    batch_size=16, random_state=0)
+        first = [r.getMessage() for r in caplog.records if "XLA compilation of jit(epoch)" in r.getMessage()]
+        caplog.clear()
+        net = backend.mlp([4, 6, 3], dtype="float64", random_state=1)
+        net.fit(X, Y, epochs=2, learning_rate=0.1, batch_size=16, random_state=1)
+        net.fit(X, Y, epochs=2, learning_rate=0.1, batch_size=16, random_state=2)  # from its own outputs
+        again = [r.getMessage() for r in caplog.records if "compilation of jit(epoch)" in r.getMessage()]
+    assert len(first) <= 1 and again == []  # (none when an earlier test compiled this shape already)
+
+
+def test_batches_split_into_scanned_full_batches_and_one_checked_last_batch():
+    assert (_compiled.Batches(50, 16).scanned, _compiled.Batches(50, 16).last_start) == (3, 48)
+    assert (_compiled.Batches(48, 16).scanned, _compiled.Batches(48, 16).last_start) == (2, 32)
+    assert (_compiled.Batches(7, 7).scanned, _compiled.Batches(7, 7).last_start) == (0, 0)
