@@ -143,6 +143,9 @@ def read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {str(path)!r}")
+    if not zipfile.is_zipfile(path):  # e.g. a CSV: np.load would answer with advice about allow_pickle
+        raise ValueError(f"{str(path)!r} is not a readable bpxp checkpoint (truncated or corrupt?): not a .npz "
+                         f"(zip) archive, as `bpxp train --save` and MLP.save write")
     try:
         # opened here, not by np.load(path): NumPy leaves its own handle open when the zip is damaged
         with open(path, "rb") as file, np.load(file, allow_pickle=False) as archive:

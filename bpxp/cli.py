@@ -135,15 +135,19 @@ def _hidden_sizes(text: str) -> list[int]:
     return sizes
 
 
-def _data(name: str, target: str | None, feature_names: list[str] | None = None):
-    """(X, y or None, feature names, target name, class names or None) from a bundled name or a file."""
+def _data(name: str, target: str | None, feature_names: list[str] | None = None, *, labelled: bool = True):
+    """(X, y or None, feature names, target name, class names or None) from a bundled name or a file.
+
+    Without ``labelled`` (predict) a file may lack the target column: new data, features only.
+    """
+    datasets.check_source(name)
     if name in datasets.NAMES:
         data = datasets.load(name)
         return data.X, data.y, data.feature_names, "class", data.class_names
     if target is None and feature_names is None:
         raise ValueError(f"--target COLUMN is required with a data file ({name!r})")
-    table = datasets.read_table(name, target=target, feature_names=feature_names)
-    return table.X, table.y, table.feature_names, target, None
+    table = datasets.read_table(name, target=target, feature_names=feature_names, target_required=labelled)
+    return table.X, table.y, table.feature_names, table.target, None
 
 
 def _is_classification(y: np.ndarray, task: str) -> bool:
@@ -232,7 +236,7 @@ def _saved(args):
     target = getattr(args, "target", None) or meta.get("target")
     bundled = args.data in datasets.NAMES
     X, y, names, _, _ = _data(args.data, target if not bundled else None,
-                              None if bundled else meta["feature_names"])
+                              None if bundled else meta["feature_names"], labelled=args.command != "predict")
     if bundled and names != meta["feature_names"]:
         raise ValueError(f"{args.model!r} was trained on other features than those of {args.data!r} "
                          f"({meta['feature_names'][:3]}… vs {names[:3]}…); give it data with its feature columns")
