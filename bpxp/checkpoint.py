@@ -215,7 +215,7 @@ def load(path: str | os.PathLike, *, backend: str | None = None, device: Any = N
     n_layers = len(metadata["layer_sizes"]) - 1
     if backend is None:
         trained_on = metadata.get("backend", "numpy")
-        installed = {b.name for b in _backend.backends() if b.installed}
+        installed = {b.name for b in _backend.backends() if b.installed and b.devices}  # usable here
         backend = trained_on if trained_on in installed else "numpy"
         device = device if device is not None or backend != trained_on else _known_device(backend, metadata)
     weights = [arrays[f"weights_{i}"] for i in range(n_layers)]

@@ -325,7 +325,8 @@ def main(argv=None) -> int:
     except TrainingDiverged as error:  # not a usage mistake: the run itself failed, and says how
         print(f"bpxp: {error}", file=sys.stderr)
         return 1
-    except (ValueError, TypeError, ImportError, OSError) as error:  # user mistakes: one line, no traceback
+    # user mistakes (and a backend this machine cannot run): one line, no traceback
+    except (ValueError, TypeError, ImportError, OSError, _backend.BackendUnusable) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"bpxp: error: {message}", file=sys.stderr)
         return 2

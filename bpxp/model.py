@@ -138,6 +138,7 @@ class MLP:
             raise ValueError("`output` 'softmax' needs at least 2 output units (layer_sizes[-1]), got "
                              f"{sizes[-1]}; use 'sigmoid' for one")
         self.backend = _backend.check_backend_name(backend)
+        _backend.check_usable(backend, device)
         self._xp = _backend.namespace(backend)
         self.dtype = _backend.resolve_dtype(self._xp, dtype)
         self.dtype_name = next(n for n in _backend.DTYPE_NAMES if getattr(self._xp, n) == self.dtype)

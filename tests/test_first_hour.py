@@ -24,9 +24,10 @@ def _numpy_session_only(request):
         pytest.skip("the CLI runs in the numpy session")
 
 
-def bpxp(*argv, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+def run_bpxp(*argv, cwd: Path | None = None, check: bool = True, path: tuple = ()) -> subprocess.CompletedProcess:
     """Run the real ``bpxp`` entry point (this tree's, through PYTHONPATH) and return the finished process."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([*map(str, path), str(Path(__file__).resolve().parents[1])])}
     done = subprocess.run([sys.executable, "-c", "import sys; from bpxp.cli import main; sys.exit(main())",
                            *map(str, argv)], capture_output=True, text=True, cwd=cwd, env=env, timeout=200)
     if check:
@@ -54,27 +55,27 @@ def cancer(tmp_path_factory):
     frame = bunch.frame.rename(columns={"target": "diagnosis"})
     frame.to_csv(folder / "cancer.csv", index=False)
     frame.drop(columns="diagnosis").head(25).to_csv(folder / "cancer_new.csv", index=False)
-    bpxp("train", folder / "cancer.csv", "--target", "diagnosis", "--save", folder / "cancer.npz", *QUICK)
+    run_bpxp("train", folder / "cancer.csv", "--target", "diagnosis", "--save", folder / "cancer.npz", *QUICK)
     return folder
 
 
 # -- 1. predict on new, unlabelled data -----------------------------------------------------------------
 def test_predict_writes_predictions_for_a_features_only_csv(cancer):
-    done = bpxp("predict", cancer / "cancer.npz", cancer / "cancer_new.csv")
+    done = run_bpxp("predict", cancer / "cancer.npz", cancer / "cancer_new.csv")
     lines = done.stdout.splitlines()
     assert lines[0] == "prediction,p(0),p(1)" and len(lines) == 26
 
 
 def test_predict_writes_predictions_for_a_csv_that_still_has_the_target(cancer):
     out = cancer / "labelled.csv"
-    bpxp("predict", cancer / "cancer.npz", cancer / "cancer.csv", "--out", out)
+    run_bpxp("predict", cancer / "cancer.npz", cancer / "cancer.csv", "--out", out)
     assert len(out.read_text().splitlines()) == 570
 
 
 def test_a_csv_with_the_wrong_columns_names_the_missing_and_the_unexpected_ones(cancer, tmp_path):
     frame = pandas.read_csv(cancer / "cancer_new.csv").rename(columns={"mean radius": "radius", "worst area": "area"})
     frame.to_csv(tmp_path / "other.csv", index=False)
-    done = bpxp("predict", cancer / "cancer.npz", tmp_path / "other.csv", check=False)
+    done = run_bpxp("predict", cancer / "cancer.npz", tmp_path / "other.csv", check=False)
     one_line_error(done, "lacks the model's feature columns ['mean radius', 'worst area']",
                    "unexpected columns ['radius', 'area']")
 
@@ -82,12 +83,82 @@ def test_a_csv_with_the_wrong_columns_names_the_missing_and_the_unexpected_ones(
 # -- 4. missing files, unknown dataset names, a model that is not one -------------------------------------
 @pytest.mark.parametrize("data", ["nosuch.csv", "Iris"])
 def test_a_missing_file_or_unknown_dataset_says_so_and_lists_the_bundled_ones(data):
-    done = bpxp("train", data, check=False)
+    done = run_bpxp("train", data, check=False)
     one_line_error(done, f"no such data file: {data!r}", "known: iris, wine, breast_cancer, digits")
     assert "--target" not in done.stderr
 
 
 def test_info_of_a_file_that_is_no_model_says_so_without_numpy_advice(cancer):
-    done = bpxp("info", cancer / "cancer.csv", check=False)
+    done = run_bpxp("info", cancer / "cancer.csv", check=False)
     one_line_error(done, "is not a readable bpxp checkpoint", "not a .npz")
     assert "pickle" not in done.stderr
+
+
+# -- 2. installed but unusable backends: one clear error ---------------------------------------------------
+FAKE_CUPY = """
+class CUDARuntimeError(RuntimeError):
+    pass
+
+
+class runtime:
+    @staticmethod
+    def getDeviceCount():
+        raise CUDARuntimeError("cudaErrorInsufficientDriver: CUDA driver version is insufficient")
+
+
+class cuda:
+    runtime = runtime
+
+
+__version__ = "13.6.0"
+"""
+
+
+@pytest.fixture
+def cupy_without_a_gpu(tmp_path):
+    """A folder whose ``cupy`` is installed but meets no usable driver, as on a machine without a GPU."""
+    (tmp_path / "cupy").mkdir()
+    (tmp_path / "cupy" / "__init__.py").write_text(FAKE_CUPY)
+    return tmp_path
+
+
+def test_mlp_on_cupy_without_a_usable_gpu_raises_one_clear_error(cupy_without_a_gpu, monkeypatch):
+    import bpxp
+
+    monkeypatch.syspath_prepend(str(cupy_without_a_gpu))
+    try:
+        with pytest.raises(bpxp.BackendUnusable, match=r"backend 'cupy' is not usable on this machine: CuPy cannot "
+                           r"reach a GPU \(CUDARuntimeError: cudaErrorInsufficientDriver"):
+            bpxp.MLP([4, 3], backend="cupy")
+        row = next(b for b in bpxp.backends() if b.name == "cupy")
+        assert row.installed and not row.devices and "cudaErrorInsufficientDriver" in row.note
+    finally:
+        sys.modules.pop("cupy", None)
+
+
+def test_the_cli_on_cupy_without_a_usable_gpu_says_so_in_one_line(cupy_without_a_gpu):
+    done = run_bpxp("train", "wine", "--backend", "cupy", *QUICK, path=(cupy_without_a_gpu,), check=False)
+    one_line_error(done, "backend 'cupy' is not usable on this machine", "cudaErrorInsufficientDriver")
+
+
+def test_torch_cuda_without_cuda_is_one_clear_error():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    import bpxp
+
+    with pytest.raises(bpxp.BackendUnusable, match=r"device 'cuda' is not usable .*torch\.cuda\.is_available\(\)"):
+        bpxp.MLP([4, 3], backend="torch", device="cuda")
+    done = run_bpxp("train", "--backend", "torch", "--device", "cuda:0", *QUICK, check=False)
+    one_line_error(done, "backend 'torch' with device 'cuda:0' is not usable", "CPU-only build")
+    assert done.returncode == 2
+
+
+def test_jax_gpu_without_a_gpu_is_one_clear_error():
+    jax = pytest.importorskip("jax")
+    if any(d.platform == "gpu" for d in jax.devices()):
+        pytest.skip("this machine has a GPU for JAX")
+    import bpxp
+
+    with pytest.raises(bpxp.BackendUnusable, match=r"JAX has no gpu device here"):
+        bpxp.MLP([4, 3], backend="jax", device="gpu")
