@@ -67,36 +67,52 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"bpxp: error: {message} (see '{self.prog} --help')\n")
 
 
+class _ShowDefaults(argparse.HelpFormatter):
+    """``--help`` shows every option's default (those that have one), as ``(default: …)``."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        hidden = action.default is None or action.default is False or action.default == argparse.SUPPRESS
+        if "(default" in text or hidden or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)".lstrip()
+
+
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = _Parser(prog="bpxp", description="Backpropagation on any Array API backend.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"bpxp {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands.add_parser = _with_defaults_shown(commands.add_parser)
     train = commands.add_parser("train", help="train on a bundled dataset or a CSV/Parquet file")
     train.add_argument("data", nargs="?", default="iris",
                        help=f"a bundled dataset ({', '.join(datasets.NAMES)}) or a .csv/.parquet file")
     train.add_argument("--target", help="the target column (required with a data file)")
     train.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
                        help="auto: classification for text or whole-number targets with few values")
-    train.add_argument("--hidden-layers", default="16", metavar="N[,N…]", help="hidden widths (default: 16)")
-    train.add_argument("--hidden", default="relu", help="hidden activation (default: relu)")
+    train.add_argument("--hidden-layers", default="16", metavar="N[,N…]", help="hidden widths")
+    train.add_argument("--hidden", default="relu", help="hidden activation")
     train.add_argument("--output", help="output activation (default: softmax, or identity for regression)")
     train.add_argument("--loss", help="loss (default: cross_entropy, or mse for regression)")
-    train.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS))
-    train.add_argument("--epochs", type=_positive_int, default=200)
-    train.add_argument("--batch-size", type=_positive_int, default=16)
-    train.add_argument("--learning-rate", type=_positive_float, default=0.01)
-    train.add_argument("--l2", type=_non_negative_float, default=0.0, help="L2 penalty α (default: 0)")
-    train.add_argument("--validation-split", type=_fraction, default=0.2, help="fraction held out (default: 0.2)")
+    train.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS), help="the update rule")
+    train.add_argument("--epochs", type=_positive_int, default=200, help="passes over the training rows")
+    train.add_argument("--batch-size", type=_positive_int, default=16, help="rows per step")
+    train.add_argument("--learning-rate", type=_positive_float, default=0.01, help="step size η")
+    train.add_argument("--l2", type=_non_negative_float, default=0.0, help="L2 penalty α")
+    train.add_argument("--validation-split", type=_fraction, default=0.2, help="fraction held out")
     train.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE",
                        help="stop when validation loss has not improved for PATIENCE epochs")
     _add_placement(train)
-    train.add_argument("--dtype", default="float32", choices=_backend.DTYPE_NAMES)
+    train.add_argument("--dtype", default="float32", choices=_backend.DTYPE_NAMES, help="floating dtype")
     train.add_argument("--seed", type=_non_negative_int, default=0,
                        help="seed of the split, initial weights and shuffling")
     train.add_argument("--clip-norm", type=_positive_float, metavar="C",
                        help="rescale each batch's gradients to a joint norm of at most C")
     train.add_argument("--checkpoint", metavar="RUN.npz",
                        help="write a training checkpoint there every --checkpoint-every epochs (atomically)")
-    train.add_argument("--checkpoint-every", type=_positive_int, default=1, metavar="N")
+    train.add_argument("--checkpoint-every", type=_positive_int, default=1, metavar="N",
+                       help="epochs between checkpoints")
     train.add_argument("--resume", action="store_true",
                        help="continue from --checkpoint if it exists (same data and options): the run ends with "
                             "exactly the weights of an uninterrupted one")
@@ -117,6 +133,13 @@ def _parser() -> argparse.ArgumentParser:
     info.add_argument("model")
     commands.add_parser("backends", help="list backends, whether they are installed, and their devices")
     return parser
+
+
+def _with_defaults_shown(add_parser):
+    def add(name: str, **kwargs) -> argparse.ArgumentParser:
+        return add_parser(name, formatter_class=_ShowDefaults, **kwargs)
+
+    return add
 
 
 def _add_placement(parser: argparse.ArgumentParser) -> None:

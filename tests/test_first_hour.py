@@ -162,3 +162,20 @@ def test_jax_gpu_without_a_gpu_is_one_clear_error():
 
     with pytest.raises(bpxp.BackendUnusable, match=r"JAX has no gpu device here"):
         bpxp.MLP([4, 3], backend="jax", device="gpu")
+
+
+# -- 7. --help shows the defaults; --version -----------------------------------------------------------------
+def test_train_help_shows_every_default():
+    shown = " ".join(run_bpxp("train", "--help").stdout.split())
+    for option, default in [("--optimizer", "adam"), ("--epochs", "200"), ("--batch-size", "16"),
+                            ("--learning-rate", "0.01"), ("--dtype", "float32"), ("--checkpoint-every", "1"),
+                            ("--hidden-layers", "16"), ("--validation-split", "0.2")]:
+        after = shown.split(f" {option} ", 1)[1]
+        assert f"(default: {default})" in after.split(" --", 1)[0], option
+
+
+def test_version_prints_the_package_version():
+    import bpxp
+
+    done = run_bpxp("--version")
+    assert done.stdout.strip() == f"bpxp {bpxp.__version__}"
