@@ -17,8 +17,10 @@ import argparse
 import json
 import math
 import os
+import shlex
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -26,7 +28,7 @@ from . import _backend, datasets
 from .checkpoint import load
 from .model import MLP
 from .optimizers import OPTIMIZERS
-from .recovery import TrainingDiverged
+from .recovery import InterruptedWarning, TrainingDiverged
 
 
 def _number(text: str, kind: type, expected: str, accept) -> int | float:
@@ -227,17 +229,22 @@ def train(args) -> int:
               device=args.device, random_state=args.seed)
     print(f"{args.data}: {len(train_rows)} training and {len(val_rows)} validation samples"
           + (f", {n_outputs} classes" if classification else "") + f"; {net!r}", file=sys.stderr)
+    resume = args.checkpoint if args.resume and os.path.exists(args.checkpoint) else None
+    done_before = _announce_resume(resume, args.epochs)
     start = time.perf_counter()
-    history = net.fit(X[train_rows], y[train_rows], epochs=args.epochs, learning_rate=args.learning_rate,
-                      batch_size=args.batch_size, optimizer=args.optimizer, l2=args.l2,
-                      validation_data=(X[val_rows], y[val_rows]), early_stopping=args.early_stopping,
-                      random_state=args.seed, verbose=not args.quiet, clip_norm=args.clip_norm,
-                      checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
-                      resume=args.checkpoint if args.resume and os.path.exists(args.checkpoint) else None)
+    with warnings.catch_warnings():  # Ctrl-C is reported below in one line, not as a warning
+        warnings.simplefilter("ignore", InterruptedWarning)
+        history = net.fit(X[train_rows], y[train_rows], epochs=args.epochs, learning_rate=args.learning_rate,
+                          batch_size=args.batch_size, optimizer=args.optimizer, l2=args.l2,
+                          validation_data=(X[val_rows], y[val_rows]), early_stopping=args.early_stopping,
+                          random_state=args.seed, verbose=not args.quiet, clip_norm=args.clip_norm,
+                          checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=resume)
     seconds = time.perf_counter() - start
     measure = "accuracy" if classification else "R²"
+    ran = history.epochs - done_before
     print(f"train {measure} {net.score(X[train_rows], y[train_rows]):.4f}   validation {measure} "
-          f"{net.score(X[val_rows], y[val_rows]):.4f}   ({history.epochs} epochs in {seconds:.2f} s)")
+          f"{net.score(X[val_rows], y[val_rows]):.4f}   "
+          + (f"({ran} epochs in {seconds:.2f} s)" if ran else "(no epochs left to train)"))
     if args.save:
         extra = {"feature_names": feature_names, "target": target, "classes": classes,
                  "preprocessing": {"mean": mean.tolist(), "scale": spread.tolist()},
@@ -247,7 +254,37 @@ def train(args) -> int:
     if args.plot:
         history.plot(args.plot, title=f"bpxp on {args.data}: {'-'.join(map(str, sizes))} {args.hidden}")
         print(f"plotted {args.plot}", file=sys.stderr)
+    if history.interrupted:
+        print(_stopped(args, history), file=sys.stderr)
+        return 130
     return 0
+
+
+def _announce_resume(checkpoint: str | None, epochs: int) -> int:
+    """Say where a resumed run starts ("resuming from epoch N of M", or that it had finished); return N."""
+    if checkpoint is None:
+        return 0
+    from .checkpoint import read
+
+    done = read(checkpoint)[0].get("training", {}).get("epoch", -1) + 1
+    if done >= epochs:
+        print(f"{checkpoint} holds a run that had already completed its {done} epochs (of --epochs {epochs}): "
+              f"nothing left to train", file=sys.stderr)
+    else:
+        print(f"resuming from epoch {done} of {epochs} ({checkpoint})", file=sys.stderr)
+    return done
+
+
+def _stopped(args, history) -> str:
+    """The one line after Ctrl-C: where training stopped, what was saved, and how to go on."""
+    kept = "its initial weights" if history.kept_epoch is None else f"the weights of epoch {history.kept_epoch + 1}"
+    line = f"stopped at epoch {history.epochs} of {args.epochs} (Ctrl-C); the model keeps {kept}"
+    if args.save:
+        line += f"; model saved to {args.save}"
+    if args.checkpoint:
+        argv = [*args.argv, *([] if "--resume" in args.argv else ["--resume"])]
+        line += f"; resume with: {shlex.join(['bpxp', *argv])}"
+    return line
 
 
 def _saved(args):
@@ -337,11 +374,17 @@ def backends(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``bpxp`` command with ``argv`` (default: ``sys.argv[1:]``); return its exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
+    args.argv = argv
     try:
         return {"train": train, "predict": predict, "evaluate": evaluate, "info": info,
                 "backends": backends}[args.command](args)
+    except KeyboardInterrupt:  # Ctrl-C outside training (reading data, saving): nothing to keep
+        print("bpxp: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `bpxp predict … | head`: the reader left, as is its right
         sys.stderr.close()
         return 0

@@ -179,3 +179,32 @@ def test_version_prints_the_package_version():
 
     done = run_bpxp("--version")
     assert done.stdout.strip() == f"bpxp {bpxp.__version__}"
+
+
+# -- 8. Ctrl-C: one line and exit 130; resuming says where it starts --------------------------------------------
+def test_ctrl_c_prints_one_line_saves_the_model_and_exits_130(tmp_path):
+    import signal
+    import time
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    argv = ["train", "digits", "--epochs", "100000", "--quiet", "--checkpoint", "run.npz", "--save", "model.npz"]
+    child = subprocess.Popen([sys.executable, "-c", "import sys; from bpxp.cli import main; sys.exit(main())",
+                              *argv], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "run.npz").exists() and time.monotonic() < deadline and child.poll() is None:
+        time.sleep(0.1)
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 130, err
+    assert "Traceback" not in err and "Warning" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("stopped at epoch ") and "(Ctrl-C)" in last
+    assert "model saved to model.npz" in last
+    assert f"resume with: bpxp {' '.join(argv)} --resume" in last
+    assert (tmp_path / "model.npz").exists()
+    done = int(last.split("stopped at epoch ")[1].split()[0])
+    resumed = run_bpxp(*argv[:2], "--epochs", done + 2, *argv[4:], "--resume", cwd=tmp_path)
+    assert f"resuming from epoch {done} of {done + 2} (run.npz)" in resumed.stderr
+    assert "(2 epochs in" in resumed.stdout
+    again = run_bpxp(*argv[:2], "--epochs", done + 2, *argv[4:], "--resume", cwd=tmp_path)
+    assert "had already completed its" in again.stderr and "no epochs left to train" in again.stdout
