@@ -175,6 +175,13 @@ def _data(name: str, target: str | None, feature_names: list[str] | None = None,
     return table.X, table.y, table.feature_names, table.target, None
 
 
+def _no_target_for_bundled(args) -> None:
+    """``--target`` names a column of a data file; a bundled dataset's target is built in (not silently ignored)."""
+    if getattr(args, "target", None) is not None and args.data in datasets.NAMES:
+        raise ValueError(f"--target applies to data files only: the bundled dataset {args.data!r} has its target "
+                         f"built in (its class labels); drop --target {args.target!r}")
+
+
 def _is_classification(y: np.ndarray, task: str) -> bool:
     if task != "auto":
         return task == "classification"
@@ -208,6 +215,7 @@ def _numeric_target(y: np.ndarray, target: str, data: str) -> np.ndarray:
 def train(args) -> int:
     if args.resume and not args.checkpoint:
         raise ValueError("--resume needs --checkpoint RUN.npz: the checkpoint to continue from")
+    _no_target_for_bundled(args)
     X, y, feature_names, target, class_names = _data(args.data, args.target)
     _check_target(y, target, args.data)
     classification = class_names is not None or _is_classification(y, args.task)
@@ -293,6 +301,7 @@ def _saved(args):
     meta = net.checkpoint_metadata_
     if "preprocessing" not in meta:
         raise ValueError(f"{args.model!r} was not saved by `bpxp train`: it has no preprocessing to apply")
+    _no_target_for_bundled(args)
     target = getattr(args, "target", None) or meta.get("target")
     bundled = args.data in datasets.NAMES
     X, y, names, _, _ = _data(args.data, target if not bundled else None,

@@ -208,3 +208,40 @@ def test_ctrl_c_prints_one_line_saves_the_model_and_exits_130(tmp_path):
     assert "(2 epochs in" in resumed.stdout
     again = run_bpxp(*argv[:2], "--epochs", done + 2, *argv[4:], "--resume", cwd=tmp_path)
     assert "had already completed its" in again.stderr and "no epochs left to train" in again.stdout
+
+
+# -- 11. files: modes follow the umask; killed writes' temporaries are cleaned; --target with bundled data -----
+@pytest.mark.parametrize("umask", [0o022, 0o077], ids=["umask-022", "umask-077"])
+def test_saved_models_and_checkpoints_follow_the_umask(tmp_path, umask):
+    import bpxp
+
+    before = os.umask(umask)
+    try:
+        path = bpxp.MLP([3, 2, 1], random_state=0).save(tmp_path / "model.npz")
+    finally:
+        os.umask(before)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_write_removes_the_temporaries_killed_writes_left(tmp_path):
+    import bpxp
+
+    dead = tmp_path / ".run.npz.99999999.0a1b2c3d.tmp"  # a process id no system hands out
+    old = tmp_path / ".run.npz.k2j4h1x9.tmp"  # the name an older bpxp gave (no process id), long untouched
+    alive = tmp_path / f".run.npz.{os.getppid()}.0a1b2c3d.tmp"  # a live writer's: kept
+    other = tmp_path / ".other.npz.99999999.0a1b2c3d.tmp"  # another target's: kept
+    for leftover in (dead, old, alive, other):
+        leftover.write_bytes(b"half a checkpoint")
+    os.utime(old, (0, 0))
+    bpxp.MLP([3, 2, 1], random_state=0).save(tmp_path / "run.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["run.npz", alive.name, other.name])
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_target_with_a_bundled_dataset_is_refused_not_ignored(command, tmp_path):
+    argv = ["train", "wine", "--target", "alcohol", *QUICK] if command == "train" else \
+        ["evaluate", tmp_path / "m.npz", "wine", "--target", "alcohol"]
+    if command == "evaluate":
+        run_bpxp("train", "wine", "--save", tmp_path / "m.npz", *QUICK)
+    one_line_error(run_bpxp(*argv, check=False), "--target applies to data files only",
+                   "bundled dataset 'wine' has its target built in")
