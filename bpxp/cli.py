@@ -130,6 +130,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("model")
     evaluate.add_argument("data")
     evaluate.add_argument("--target", help="the target column (default: the one the model was trained on)")
+    evaluate.add_argument("--all-rows", action="store_true",
+                          help="score every row, also on the data the model was trained on (by default only "
+                               "its held-out validation rows are scored there)")
     _add_placement(evaluate)
     info = commands.add_parser("info", help="describe a saved model")
     info.add_argument("model")
@@ -257,7 +260,9 @@ def train(args) -> int:
         extra = {"feature_names": feature_names, "target": target, "classes": classes,
                  "preprocessing": {"mean": mean.tolist(), "scale": spread.tolist()},
                  "history": {"loss": history.loss, "val_loss": history.val_loss, "best_epoch": history.best_epoch},
-                 "trained_on_data": args.data}
+                 "trained_on_data": args.data,
+                 "split": {"data": _data_identity(args.data), "n_rows": len(y), "seed": args.seed,
+                           "validation_fraction": args.validation_split, "stratified": bool(classification)}}
         print(f"saved {net.save(args.save, extra=extra)}", file=sys.stderr)
     if args.plot:
         history.plot(args.plot, title=f"bpxp on {args.data}: {'-'.join(map(str, sizes))} {args.hidden}")
@@ -348,9 +353,30 @@ def evaluate(args) -> int:
             raise ValueError(f"the target column {meta.get('target') if args.target is None else args.target!r} "
                              f"of {args.data!r} holds classes the model never saw: {unseen}")
         y = np.asarray(labels)
+    rows = None if args.all_rows else _held_out_rows(args.data, meta, y)
+    scored = f"{len(y)} samples: every row of {args.data}"
+    if rows is not None:
+        X, y = X[rows], y[rows]
+        scored = (f"{len(y)} held-out samples: the validation split of training (seed {meta['split']['seed']}); "
+                  f"--all-rows scores every row")
     print(f"{'accuracy' if classes is not None else 'R²'} {net.score(X, y):.4f}   loss {net.loss_value(X, y):.6f}"
-          f"   ({len(y)} samples)")
+          f"   ({scored})")
     return 0
+
+
+def _data_identity(data: str) -> str:
+    """A bundled dataset's name, or a data file's resolved path: what `evaluate` compares to find the split."""
+    return data if data in datasets.NAMES else os.path.realpath(data)
+
+
+def _held_out_rows(data: str, meta: dict, y: np.ndarray) -> np.ndarray | None:
+    """The validation rows of training when ``data`` is the data the model was trained on, else None."""
+    split = meta.get("split")
+    if not split or split["data"] != _data_identity(data) or split["n_rows"] != len(y):
+        return None
+    _, rows = datasets.split(y, test_fraction=split["validation_fraction"], random_state=split["seed"],
+                             stratify=split["stratified"])
+    return rows
 
 
 def info(args) -> int:

@@ -245,3 +245,23 @@ def test_target_with_a_bundled_dataset_is_refused_not_ignored(command, tmp_path)
         run_bpxp("train", "wine", "--save", tmp_path / "m.npz", *QUICK)
     one_line_error(run_bpxp(*argv, check=False), "--target applies to data files only",
                    "bundled dataset 'wine' has its target built in")
+
+
+# -- 6. evaluate on the training data scores its held-out split ---------------------------------------------
+def test_evaluate_on_the_training_data_scores_the_held_out_split_recorded_in_the_model(tmp_path):
+    trained = run_bpxp("train", "wine", "--seed", "5", "--save", tmp_path / "m.npz", *QUICK)
+    validation = trained.stdout.split("validation accuracy")[1].split()[0]
+    held_out = run_bpxp("evaluate", tmp_path / "m.npz", "wine").stdout
+    assert held_out.startswith(f"accuracy {validation} ")
+    assert "36 held-out samples: the validation split of training (seed 5)" in held_out
+    every = run_bpxp("evaluate", tmp_path / "m.npz", "wine", "--all-rows").stdout
+    assert "178 samples: every row of wine" in every
+
+
+def test_evaluate_on_other_data_says_it_scored_every_row(cancer, tmp_path):
+    frame = pandas.read_csv(cancer / "cancer.csv").sample(frac=1.0, random_state=0)
+    frame.to_csv(tmp_path / "shuffled.csv", index=False)
+    out = run_bpxp("evaluate", cancer / "cancer.npz", tmp_path / "shuffled.csv").stdout
+    assert f"569 samples: every row of {tmp_path / 'shuffled.csv'}" in out
+    own = run_bpxp("evaluate", cancer / "cancer.npz", cancer / "cancer.csv").stdout
+    assert "113 held-out samples" in own  # as `bpxp train` split it: 456 and 113
