@@ -103,8 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--learning-rate", type=_positive_float, default=0.01, help="step size η")
     train.add_argument("--l2", type=_non_negative_float, default=0.0, help="L2 penalty α")
     train.add_argument("--validation-split", type=_fraction, default=0.2, help="fraction held out")
-    train.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE",
-                       help="stop when validation loss has not improved for PATIENCE epochs")
+    stopping = train.add_mutually_exclusive_group()
+    stopping.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE", default=20,
+                          help="stop when validation loss has not improved for PATIENCE epochs, and keep the "
+                               "best epoch's weights")
+    stopping.add_argument("--no-early-stopping", dest="early_stopping", action="store_const", const=None,
+                          help="train all --epochs and keep the last epoch")
     _add_placement(train)
     train.add_argument("--dtype", default="float32", choices=_backend.DTYPE_NAMES, help="floating dtype")
     train.add_argument("--seed", type=_non_negative_int, default=0,
@@ -256,6 +260,11 @@ def train(args) -> int:
     print(f"train {measure} {net.score(X[train_rows], y[train_rows]):.4f}   validation {measure} "
           f"{net.score(X[val_rows], y[val_rows]):.4f}   "
           + (f"({ran} epochs in {seconds:.2f} s)" if ran else "(no epochs left to train)"))
+    if args.early_stopping is not None and history.kept_epoch is not None and history.val_loss:
+        best = history.val_loss[history.kept_epoch - (history.epochs - len(history.val_loss))]
+        print(("stopped early: " if history.stopped_early else "early stopping: ")
+              + f"kept the best epoch, {history.kept_epoch + 1} of {history.epochs} (validation loss {best:.4g}); "
+              f"--no-early-stopping keeps the last")
     if args.save:
         extra = {"feature_names": feature_names, "target": target, "classes": classes,
                  "preprocessing": {"mean": mean.tolist(), "scale": spread.tolist()},

@@ -265,3 +265,21 @@ def test_evaluate_on_other_data_says_it_scored_every_row(cancer, tmp_path):
     assert f"569 samples: every row of {tmp_path / 'shuffled.csv'}" in out
     own = run_bpxp("evaluate", cancer / "cancer.npz", cancer / "cancer.csv").stdout
     assert "113 held-out samples" in own  # as `bpxp train` split it: 456 and 113
+
+
+# -- 3. the CLI stops early by default and keeps the best epoch --------------------------------------------------
+def test_the_default_run_keeps_an_epoch_within_5_percent_of_the_best_validation_loss(tmp_path):
+    import bpxp
+
+    done = run_bpxp("train", "breast_cancer", "--quiet", "--save", tmp_path / "m.npz")
+    assert "kept the best epoch" in done.stdout and "--no-early-stopping keeps the last" in done.stdout
+    val_loss = bpxp.load(tmp_path / "m.npz").checkpoint_metadata_["history"]["val_loss"]
+    held_out = run_bpxp("evaluate", tmp_path / "m.npz", "breast_cancer").stdout
+    kept = float(held_out.split("loss")[1].split()[0])
+    assert kept <= 1.05 * min(val_loss)
+    assert len(val_loss) < 200  # stopped early
+
+
+def test_no_early_stopping_trains_every_epoch_and_keeps_the_last(tmp_path):
+    done = run_bpxp("train", "iris", "--epochs", "30", "--quiet", "--no-early-stopping")
+    assert "(30 epochs in" in done.stdout and "kept the best" not in done.stdout
