@@ -81,9 +81,10 @@ def main() -> None:
             X_dask, y_dask = lazy_X.persist(), lazy_y.persist()
             distributed.wait([X_dask, y_dask])
             net = _network(args.features)
-            net.fit(X_dask, y_dask, epochs=1, learning_rate=0.5)  # warm-up, and the same-answer check
+            net.fit(X_dask, y_dask, epochs=1, learning_rate=0.5,
+                    optimizer="sgd", batch_size=None)  # warm-up, and the same-answer check
             check = _network(args.features)
-            check.fit(X, y, epochs=1, learning_rate=0.5)
+            check.fit(X, y, epochs=1, learning_rate=0.5, optimizer="sgd", batch_size=None)
             worst = max(float(np.abs(a - b).max()) for a, b in zip([*net.weights, *net.biases],
                                                                     [*check.weights, *check.biases], strict=True))
             assert worst < 1e-4, f"Dask with {workers} workers ends {worst} away from in-memory NumPy"

@@ -187,7 +187,8 @@ def test_ctrl_c_prints_one_line_saves_the_model_and_exits_130(tmp_path):
     import time
 
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    argv = ["train", "digits", "--epochs", "100000", "--quiet", "--checkpoint", "run.npz", "--save", "model.npz"]
+    argv = ["train", "digits", "--epochs", "100000", "--no-early-stopping", "--quiet", "--checkpoint", "run.npz",
+            "--save", "model.npz"]
     child = subprocess.Popen([sys.executable, "-c", "import sys; from bpxp.cli import main; sys.exit(main())",
                               *argv], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
