@@ -21,11 +21,14 @@ import secrets
 import time
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import _backend, optimizers
+
+if TYPE_CHECKING:
+    from .model import MLP
 
 FORMAT = "bpxp-checkpoint"
 FORMAT_VERSION = 1
@@ -214,7 +217,8 @@ def read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     return metadata, arrays
 
 
-def load(path: str | os.PathLike, *, backend: str | None = None, device: Any = None, dtype: str | None = None):
+def load(path: str | os.PathLike[str], *, backend: str | None = None, device: Any = None,
+         dtype: str | None = None) -> MLP:
     """Load a checkpoint as an :class:`~bpxp.MLP`, with its optimizer state.
 
     Parameters

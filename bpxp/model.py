@@ -540,7 +540,7 @@ class MLP:
             self.optimizer_state_ = _unflatten(moved, structure)
 
     # -- checkpoints ---------------------------------------------------------------------------------------
-    def save(self, path: Any, *, extra: dict | None = None):
+    def save(self, path: str | os.PathLike[str], *, extra: dict[str, Any] | None = None) -> Path:
         """Write the network to ``path`` (``.npz`` + JSON metadata, atomically); load it with :func:`bpxp.load`.
 
         The parameters, the configuration and the optimizer state of the last ``fit`` are saved; ``extra`` adds
@@ -574,6 +574,36 @@ class MLP:
         if self.task == "multilabel":
             return xp.astype(P > 0.5, integers)
         return P[:, 0] if P.shape[1] == 1 else P
+
+    def predict_proba(self, X: Any) -> Any:
+        """Class probabilities of a classifier, as scikit-learn's ``predict_proba``.
+
+        Parameters
+        ----------
+        X : array or array-like, shape (n_samples, layer_sizes[0])
+
+        Returns
+        -------
+        array, shape (n_samples, n_classes)
+            Softmax outputs (rows sum to 1); for one sigmoid unit the columns P(0) = 1 − ŷ and P(1) = ŷ; for
+            several sigmoid units under binary cross-entropy (multi-label) each label's probability. In the
+            network's namespace.
+
+        Raises
+        ------
+        ValueError
+            For a regressor, and for sigmoid outputs trained under mse (the Iris tutorial), whose outputs are
+            scores, not probabilities.
+        """
+        if self.task == "regression" or (self.task == "multiclass" and self.output != "softmax"):
+            raise ValueError(f"predict_proba needs a classifier with probability outputs (softmax, or sigmoid "
+                             f"under binary_cross_entropy); this network has output {self.output!r} and loss "
+                             f"{self.loss!r}: use predict or forward")
+        P = self.forward(X)
+        if self.task == "binary":
+            xp = array_api_compat.array_namespace(P)
+            return xp.concat([1 - P, P], axis=1)
+        return P
 
     def score(self, X: Any, y: Any) -> float:
         """Accuracy for classifiers, R² for regressors (see the class Notes).
