@@ -182,6 +182,17 @@ def _data(name: str, target: str | None, feature_names: list[str] | None = None,
     return table.X, table.y, table.feature_names, table.target, None
 
 
+def _check_writable(path: str | None, option: str) -> None:
+    """Refuse, before training, an output path whose folder cannot be made or written (not after an hour's run)."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise ValueError(f"{option} {path!r}: cannot write there ({folder!r} is not a writable folder)")
+
+
 def _no_target_for_bundled(args) -> None:
     """``--target`` names a column of a data file; a bundled dataset's target is built in (not silently ignored)."""
     if getattr(args, "target", None) is not None and args.data in datasets.NAMES:
@@ -223,6 +234,8 @@ def train(args) -> int:
     if args.resume and not args.checkpoint:
         raise ValueError("--resume needs --checkpoint RUN.npz: the checkpoint to continue from")
     _no_target_for_bundled(args)
+    for option in ("save", "checkpoint", "plot"):
+        _check_writable(getattr(args, option), f"--{option}")
     X, y, feature_names, target, class_names = _data(args.data, args.target)
     _check_target(y, target, args.data)
     classification = class_names is not None or _is_classification(y, args.task)
@@ -440,6 +453,12 @@ def main(argv: list[str] | None = None) -> int:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"bpxp: error: {message}", file=sys.stderr)
         return 2
+    except Exception as error:  # a bug of bpxp's own: still one line, unless asked for the traceback
+        if os.environ.get("BPXP_DEBUG"):
+            raise
+        print(f"bpxp: unexpected {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''} "
+              f"(rerun with BPXP_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

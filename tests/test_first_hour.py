@@ -284,3 +284,33 @@ def test_the_default_run_keeps_an_epoch_within_5_percent_of_the_best_validation_
 def test_no_early_stopping_trains_every_epoch_and_keeps_the_last(tmp_path):
     done = run_bpxp("train", "iris", "--epochs", "30", "--quiet", "--no-early-stopping")
     assert "(30 epochs in" in done.stdout and "kept the best" not in done.stdout
+
+
+# -- every CLI mistake: one line on stderr, a non-zero exit, never a traceback -----------------------------------
+MISTAKES = {
+    "no command": [],
+    "unknown command": ["fly"],
+    "zero epochs": ["train", "--epochs", "0"],
+    "bad hidden layers": ["train", "--hidden-layers", "0"],
+    "unknown device": ["train", "--device", "tpu"],
+    "cuda on CPU-only torch": ["train", "--backend", "torch", "--device", "cuda", *QUICK],
+    "missing data file": ["train", "nosuch.csv"],
+    "unknown dataset name": ["train", "Iris"],
+    "data file without --target": ["train", "{cancer}/cancer.csv"],
+    "missing target column": ["train", "{cancer}/cancer.csv", "--target", "price"],
+    "--target with a bundled dataset": ["train", "wine", "--target", "class"],
+    "--resume without --checkpoint": ["train", "--resume"],
+    "both early-stopping flags": ["train", "--early-stopping", "5", "--no-early-stopping"],
+    "unwritable --save": ["train", "--save", "/proc/no/such/m.npz", *QUICK],
+    "missing model": ["predict", "missing.npz", "iris"],
+    "a CSV as the model": ["info", "{cancer}/cancer.csv"],
+    "predict on the wrong columns": ["predict", "{cancer}/cancer.npz", "iris"],
+    "evaluate without labels": ["evaluate", "{cancer}/cancer.npz", "{cancer}/cancer_new.csv"],
+    "evaluate a missing file": ["evaluate", "{cancer}/cancer.npz", "nosuch.csv"],
+}
+
+
+@pytest.mark.parametrize("mistake", list(MISTAKES))
+def test_every_cli_mistake_is_one_line_and_a_non_zero_exit(mistake, cancer):
+    argv = [a.replace("{cancer}", str(cancer)) for a in MISTAKES[mistake]]
+    one_line_error(run_bpxp(*argv, check=False))
