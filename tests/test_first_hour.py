@@ -301,7 +301,7 @@ MISTAKES = {
     "--target with a bundled dataset": ["train", "wine", "--target", "class"],
     "--resume without --checkpoint": ["train", "--resume"],
     "both early-stopping flags": ["train", "--early-stopping", "5", "--no-early-stopping"],
-    "unwritable --save": ["train", "--save", "/proc/no/such/m.npz", *QUICK],
+    "unwritable --save": ["train", "--save", "{cancer}/cancer.csv/m.npz", *QUICK],  # a file as the folder
     "missing model": ["predict", "missing.npz", "iris"],
     "a CSV as the model": ["info", "{cancer}/cancer.csv"],
     "predict on the wrong columns": ["predict", "{cancer}/cancer.npz", "iris"],
