@@ -40,7 +40,7 @@ def _timed(features: int, X, y, repeats: int, **options) -> list[float]:
     net, times = _network(features), []
     for _ in range(repeats):
         start = time.perf_counter()
-        net.fit(X, y, epochs=1, learning_rate=0.5, **options)
+        net.fit(X, y, epochs=1, learning_rate=0.5, **{"optimizer": "sgd", "batch_size": None, **options})
         times.append(time.perf_counter() - start)
     return times
 
@@ -84,9 +84,10 @@ def main() -> None:
             X_dask, y_dask = lazy_X.persist(), lazy_y.persist()
             distributed.wait([X_dask, y_dask])
             net = _network(args.features)
-            net.fit(X_dask, y_dask, epochs=1, learning_rate=0.5)  # warm-up, and the same-answer check
+            net.fit(X_dask, y_dask, epochs=1, learning_rate=0.5,
+                    optimizer="sgd", batch_size=None)  # warm-up, and the same-answer check
             check = _network(args.features)
-            check.fit(X, y, epochs=1, learning_rate=0.5)
+            check.fit(X, y, epochs=1, learning_rate=0.5, optimizer="sgd", batch_size=None)
             worst = max(float(np.abs(a - b).max()) for a, b in zip([*net.weights, *net.biases],
                                                                     [*check.weights, *check.biases], strict=True))
             assert worst < 1e-4, f"Dask with {workers} workers ends {worst} away from in-memory NumPy"
@@ -98,7 +99,7 @@ def main() -> None:
             ends: list[float] = []
             _network(args.features).fit(small_X, small_y, epochs=4, learning_rate=0.5, batch_size=256,
                                         shuffle=False, callback=lambda epoch, history, ends=ends: ends.append(
-                                            time.perf_counter()))
+                                            time.perf_counter()), optimizer="sgd")
             results[f"Dask, {workers} worker process{'es' if workers > 1 else ''}"]["step_s"] = [
                 (b - a) / small_steps for a, b in itertools.pairwise(ends)]
     in_memory_step = statistics.median(step_times) / (args.rows / 256)

@@ -72,7 +72,8 @@ def bpxp_epoch(hidden: str, snapshot: bool, portable: bool = False):
                                     dtype="float32")
         with portable_twins() if portable else contextlib.nullcontext():
             start = CLOCK()
-            net.fit(X, Y, epochs=1, learning_rate=0.05, batch_size=BATCH, shuffle=False, snapshot=snapshot)
+            net.fit(X, Y, epochs=1, learning_rate=0.05, batch_size=BATCH, shuffle=False, snapshot=snapshot,
+                    optimizer="sgd")
             return CLOCK() - start
 
     return run

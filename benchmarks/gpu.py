@@ -69,7 +69,8 @@ class Bpxp:
 
     def train(self, epochs):
         self.net.fit(self.X, self.Y, epochs=epochs, learning_rate=self.workload.learning_rate,
-                     batch_size=self.workload.batch_size, shuffle=False)  # reads each epoch's loss: synchronised
+                     batch_size=self.workload.batch_size, shuffle=False,
+                     optimizer="sgd")  # reads each epoch's loss: synchronised
 
     def parameters(self):
         return [bpxp.to_numpy(p) for p in (*self.net.weights, *self.net.biases)]

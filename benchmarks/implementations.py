@@ -61,7 +61,7 @@ class Bpxp(Implementation):
 
     def train(self, epochs):
         self.net.fit(self.X_dev, self.Y_dev, epochs=epochs, learning_rate=self.workload.learning_rate,
-                     batch_size=self.workload.batch_size, shuffle=False, snapshot=self.snapshot)
+                     batch_size=self.workload.batch_size, shuffle=False, snapshot=self.snapshot, optimizer="sgd")
 
     def parameters(self):
         return [bpxp.to_numpy(p) for p in (*self.net.weights, *self.net.biases)]

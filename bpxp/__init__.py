@@ -4,7 +4,7 @@ The same forward pass, error terms δ and updates run on NumPy, CuPy, PyTorch, J
 """
 
 from . import activations, losses, metrics, network, optimizers
-from ._backend import BackendInfo, backends, to_numpy
+from ._backend import BackendInfo, BackendUnusable, backends, to_numpy
 from .checkpoint import load
 from .model import MLP
 from .network import Gradients
@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 __all__ = [
     "MLP",
     "BackendInfo",
+    "BackendUnusable",
     "DivergenceWarning",
     "Gradients",
     "History",

@@ -14,16 +14,21 @@ so a crash never leaves a half-written checkpoint under the real name.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
 import os
-import tempfile
+import secrets
+import time
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import _backend, optimizers
+
+if TYPE_CHECKING:
+    from .model import MLP
 
 FORMAT = "bpxp-checkpoint"
 FORMAT_VERSION = 1
@@ -123,8 +128,13 @@ def read_training(path: str | os.PathLike, net) -> tuple[dict, Any]:
 
 
 def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write under a temporary name beside ``path``, flush, rename. The file's mode follows the umask, as any
+    file the user writes (``mkstemp`` would make it 0600); temporaries that killed writes left are removed first.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    _remove_stale_temporaries(path)
+    temporary = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(handle, "wb") as file:
             np.savez(file, **arrays)
@@ -136,6 +146,37 @@ def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
         raise
 
 
+_STALE_AFTER_S = 600  # an unnamed writer's temporary (older bpxp: no process id in the name) this old is dead
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove ``.NAME.<pid>.<hex>.tmp`` files beside ``path`` whose writing process is gone (killed mid-write),
+    and older ``.NAME.XXXXXXXX.tmp`` ones not touched for ``_STALE_AFTER_S`` seconds. A live writer's stay."""
+    for temporary in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        parts = temporary.name[len(path.name) + 2:-len(".tmp")].split(".")
+        try:
+            if len(parts) == 2 and parts[0].isdigit():
+                stale = not _process_alive(int(parts[0]))
+            else:
+                stale = time.time() - temporary.stat().st_mtime > _STALE_AFTER_S
+            if stale:
+                temporary.unlink()
+        except OSError:  # gone already, or not ours to remove: leave it
+            continue
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process writes one file at a time: an own leftover is from an interrupted write
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True  # someone else's process, or cannot tell: keep its file
+    return True
+
+
 def read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     """The metadata and arrays of a checkpoint, checked; a clear ValueError for anything else."""
     if not isinstance(path, str | os.PathLike):
@@ -143,6 +184,9 @@ def read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {str(path)!r}")
+    if not zipfile.is_zipfile(path):  # e.g. a CSV: np.load would answer with advice about allow_pickle
+        raise ValueError(f"{str(path)!r} is not a readable bpxp checkpoint (truncated or corrupt?): not a .npz "
+                         f"(zip) archive, as `bpxp train --save` and MLP.save write")
     try:
         # opened here, not by np.load(path): NumPy leaves its own handle open when the zip is damaged
         with open(path, "rb") as file, np.load(file, allow_pickle=False) as archive:
@@ -173,7 +217,8 @@ def read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     return metadata, arrays
 
 
-def load(path: str | os.PathLike, *, backend: str | None = None, device: Any = None, dtype: str | None = None):
+def load(path: str | os.PathLike[str], *, backend: str | None = None, device: Any = None,
+         dtype: str | None = None) -> MLP:
     """Load a checkpoint as an :class:`~bpxp.MLP`, with its optimizer state.
 
     Parameters
@@ -212,7 +257,7 @@ def load(path: str | os.PathLike, *, backend: str | None = None, device: Any = N
     n_layers = len(metadata["layer_sizes"]) - 1
     if backend is None:
         trained_on = metadata.get("backend", "numpy")
-        installed = {b.name for b in _backend.backends() if b.installed}
+        installed = {b.name for b in _backend.backends() if b.installed and b.devices}  # usable here
         backend = trained_on if trained_on in installed else "numpy"
         device = device if device is not None or backend != trained_on else _known_device(backend, metadata)
     weights = [arrays[f"weights_{i}"] for i in range(n_layers)]

@@ -17,8 +17,10 @@ import argparse
 import json
 import math
 import os
+import shlex
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -26,7 +28,7 @@ from . import _backend, datasets
 from .checkpoint import load
 from .model import MLP
 from .optimizers import OPTIMIZERS
-from .recovery import TrainingDiverged
+from .recovery import InterruptedWarning, TrainingDiverged
 
 
 def _number(text: str, kind: type, expected: str, accept) -> int | float:
@@ -67,29 +69,48 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"bpxp: error: {message} (see '{self.prog} --help')\n")
 
 
+class _ShowDefaults(argparse.HelpFormatter):
+    """``--help`` shows every option's default (those that have one), as ``(default: …)``."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        hidden = action.default is None or action.default is False or action.default == argparse.SUPPRESS
+        if "(default" in text or hidden or not action.option_strings:
+            return text
+        return f"{text} (default: %(default)s)".lstrip()
+
+
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = _Parser(prog="bpxp", description="Backpropagation on any Array API backend.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"bpxp {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands.add_parser = _with_defaults_shown(commands.add_parser)
     train = commands.add_parser("train", help="train on a bundled dataset or a CSV/Parquet file")
     train.add_argument("data", nargs="?", default="iris",
                        help=f"a bundled dataset ({', '.join(datasets.NAMES)}) or a .csv/.parquet file")
     train.add_argument("--target", help="the target column (required with a data file)")
     train.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
                        help="auto: classification for text or whole-number targets with few values")
-    train.add_argument("--hidden-layers", default="16", metavar="N[,N…]", help="hidden widths (default: 16)")
-    train.add_argument("--hidden", default="relu", help="hidden activation (default: relu)")
+    train.add_argument("--hidden-layers", default="16", metavar="N[,N…]", help="hidden widths")
+    train.add_argument("--hidden", default="relu", help="hidden activation")
     train.add_argument("--output", help="output activation (default: softmax, or identity for regression)")
     train.add_argument("--loss", help="loss (default: cross_entropy, or mse for regression)")
-    train.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS))
-    train.add_argument("--epochs", type=_positive_int, default=200)
-    train.add_argument("--batch-size", type=_positive_int, default=16)
-    train.add_argument("--learning-rate", type=_positive_float, default=0.01)
-    train.add_argument("--l2", type=_non_negative_float, default=0.0, help="L2 penalty α (default: 0)")
-    train.add_argument("--validation-split", type=_fraction, default=0.2, help="fraction held out (default: 0.2)")
-    train.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE",
-                       help="stop when validation loss has not improved for PATIENCE epochs")
+    train.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS), help="the update rule")
+    train.add_argument("--epochs", type=_positive_int, default=200, help="passes over the training rows")
+    train.add_argument("--batch-size", type=_positive_int, default=16, help="rows per step")
+    train.add_argument("--learning-rate", type=_positive_float, default=0.01, help="step size η")
+    train.add_argument("--l2", type=_non_negative_float, default=0.0, help="L2 penalty α")
+    train.add_argument("--validation-split", type=_fraction, default=0.2, help="fraction held out")
+    stopping = train.add_mutually_exclusive_group()
+    stopping.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE", default=20,
+                          help="stop when validation loss has not improved for PATIENCE epochs, and keep the "
+                               "best epoch's weights")
+    stopping.add_argument("--no-early-stopping", dest="early_stopping", action="store_const", const=None,
+                          help="train all --epochs and keep the last epoch")
     _add_placement(train)
-    train.add_argument("--dtype", default="float32", choices=_backend.DTYPE_NAMES)
+    train.add_argument("--dtype", default="float32", choices=_backend.DTYPE_NAMES, help="floating dtype")
     train.add_argument("--precision", default="float32", choices=_backend.PRECISION_NAMES,
                        help="float32 products: IEEE 'float32' (default) or 'tf32' tensor cores on a CUDA GPU")
     train.add_argument("--seed", type=_non_negative_int, default=0,
@@ -98,7 +119,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="rescale each batch's gradients to a joint norm of at most C")
     train.add_argument("--checkpoint", metavar="RUN.npz",
                        help="write a training checkpoint there every --checkpoint-every epochs (atomically)")
-    train.add_argument("--checkpoint-every", type=_positive_int, default=1, metavar="N")
+    train.add_argument("--checkpoint-every", type=_positive_int, default=1, metavar="N",
+                       help="epochs between checkpoints")
     train.add_argument("--resume", action="store_true",
                        help="continue from --checkpoint if it exists (same data and options): the run ends with "
                             "exactly the weights of an uninterrupted one")
@@ -114,11 +136,21 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("model")
     evaluate.add_argument("data")
     evaluate.add_argument("--target", help="the target column (default: the one the model was trained on)")
+    evaluate.add_argument("--all-rows", action="store_true",
+                          help="score every row, also on the data the model was trained on (by default only "
+                               "its held-out validation rows are scored there)")
     _add_placement(evaluate)
     info = commands.add_parser("info", help="describe a saved model")
     info.add_argument("model")
     commands.add_parser("backends", help="list backends, whether they are installed, and their devices")
     return parser
+
+
+def _with_defaults_shown(add_parser):
+    def add(name: str, **kwargs) -> argparse.ArgumentParser:
+        return add_parser(name, formatter_class=_ShowDefaults, **kwargs)
+
+    return add
 
 
 def _add_placement(parser: argparse.ArgumentParser) -> None:
@@ -137,15 +169,37 @@ def _hidden_sizes(text: str) -> list[int]:
     return sizes
 
 
-def _data(name: str, target: str | None, feature_names: list[str] | None = None):
-    """(X, y or None, feature names, target name, class names or None) from a bundled name or a file."""
+def _data(name: str, target: str | None, feature_names: list[str] | None = None, *, labelled: bool = True):
+    """(X, y or None, feature names, target name, class names or None) from a bundled name or a file.
+
+    Without ``labelled`` (predict) a file may lack the target column: new data, features only.
+    """
+    datasets.check_source(name)
     if name in datasets.NAMES:
         data = datasets.load(name)
         return data.X, data.y, data.feature_names, "class", data.class_names
     if target is None and feature_names is None:
         raise ValueError(f"--target COLUMN is required with a data file ({name!r})")
-    table = datasets.read_table(name, target=target, feature_names=feature_names)
-    return table.X, table.y, table.feature_names, target, None
+    table = datasets.read_table(name, target=target, feature_names=feature_names, target_required=labelled)
+    return table.X, table.y, table.feature_names, table.target, None
+
+
+def _check_writable(path: str | None, option: str) -> None:
+    """Refuse, before training, an output path whose folder cannot be made or written (not after an hour's run)."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(folder):
+        folder = os.path.dirname(folder)
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise ValueError(f"{option} {path!r}: cannot write there ({folder!r} is not a writable folder)")
+
+
+def _no_target_for_bundled(args) -> None:
+    """``--target`` names a column of a data file; a bundled dataset's target is built in (not silently ignored)."""
+    if getattr(args, "target", None) is not None and args.data in datasets.NAMES:
+        raise ValueError(f"--target applies to data files only: the bundled dataset {args.data!r} has its target "
+                         f"built in (its class labels); drop --target {args.target!r}")
 
 
 def _is_classification(y: np.ndarray, task: str) -> bool:
@@ -181,6 +235,9 @@ def _numeric_target(y: np.ndarray, target: str, data: str) -> np.ndarray:
 def train(args) -> int:
     if args.resume and not args.checkpoint:
         raise ValueError("--resume needs --checkpoint RUN.npz: the checkpoint to continue from")
+    _no_target_for_bundled(args)
+    for option in ("save", "checkpoint", "plot"):
+        _check_writable(getattr(args, option), f"--{option}")
     X, y, feature_names, target, class_names = _data(args.data, args.target)
     _check_target(y, target, args.data)
     classification = class_names is not None or _is_classification(y, args.task)
@@ -202,27 +259,69 @@ def train(args) -> int:
               device=args.device, random_state=args.seed, precision=args.precision)
     print(f"{args.data}: {len(train_rows)} training and {len(val_rows)} validation samples"
           + (f", {n_outputs} classes" if classification else "") + f"; {net!r}", file=sys.stderr)
+    resume = args.checkpoint if args.resume and os.path.exists(args.checkpoint) else None
+    done_before = _announce_resume(resume, args.epochs)
     start = time.perf_counter()
-    history = net.fit(X[train_rows], y[train_rows], epochs=args.epochs, learning_rate=args.learning_rate,
-                      batch_size=args.batch_size, optimizer=args.optimizer, l2=args.l2,
-                      validation_data=(X[val_rows], y[val_rows]), early_stopping=args.early_stopping,
-                      random_state=args.seed, verbose=not args.quiet, clip_norm=args.clip_norm,
-                      checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
-                      resume=args.checkpoint if args.resume and os.path.exists(args.checkpoint) else None)
+    with warnings.catch_warnings():  # Ctrl-C is reported below in one line, not as a warning
+        warnings.simplefilter("ignore", InterruptedWarning)
+        history = net.fit(X[train_rows], y[train_rows], epochs=args.epochs, learning_rate=args.learning_rate,
+                          batch_size=args.batch_size, optimizer=args.optimizer, l2=args.l2,
+                          validation_data=(X[val_rows], y[val_rows]), early_stopping=args.early_stopping,
+                          random_state=args.seed, verbose=not args.quiet, clip_norm=args.clip_norm,
+                          checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=resume)
     seconds = time.perf_counter() - start
     measure = "accuracy" if classification else "R²"
+    ran = history.epochs - done_before
     print(f"train {measure} {net.score(X[train_rows], y[train_rows]):.4f}   validation {measure} "
-          f"{net.score(X[val_rows], y[val_rows]):.4f}   ({history.epochs} epochs in {seconds:.2f} s)")
+          f"{net.score(X[val_rows], y[val_rows]):.4f}   "
+          + (f"({ran} epochs in {seconds:.2f} s)" if ran else "(no epochs left to train)"))
+    if args.early_stopping is not None and history.kept_epoch is not None and history.val_loss:
+        best = history.val_loss[history.kept_epoch - (history.epochs - len(history.val_loss))]
+        print(("stopped early: " if history.stopped_early else "early stopping: ")
+              + f"kept the best epoch, {history.kept_epoch + 1} of {history.epochs} (validation loss {best:.4g}); "
+              f"--no-early-stopping keeps the last")
     if args.save:
         extra = {"feature_names": feature_names, "target": target, "classes": classes,
                  "preprocessing": {"mean": mean.tolist(), "scale": spread.tolist()},
                  "history": {"loss": history.loss, "val_loss": history.val_loss, "best_epoch": history.best_epoch},
-                 "trained_on_data": args.data}
+                 "trained_on_data": args.data,
+                 "split": {"data": _data_identity(args.data), "n_rows": len(y), "seed": args.seed,
+                           "validation_fraction": args.validation_split, "stratified": bool(classification)}}
         print(f"saved {net.save(args.save, extra=extra)}", file=sys.stderr)
     if args.plot:
         history.plot(args.plot, title=f"bpxp on {args.data}: {'-'.join(map(str, sizes))} {args.hidden}")
         print(f"plotted {args.plot}", file=sys.stderr)
+    if history.interrupted:
+        print(_stopped(args, history), file=sys.stderr)
+        return 130
     return 0
+
+
+def _announce_resume(checkpoint: str | None, epochs: int) -> int:
+    """Say where a resumed run starts ("resuming from epoch N of M", or that it had finished); return N."""
+    if checkpoint is None:
+        return 0
+    from .checkpoint import read
+
+    done = read(checkpoint)[0].get("training", {}).get("epoch", -1) + 1
+    if done >= epochs:
+        print(f"{checkpoint} holds a run that had already completed its {done} epochs (of --epochs {epochs}): "
+              f"nothing left to train", file=sys.stderr)
+    else:
+        print(f"resuming from epoch {done} of {epochs} ({checkpoint})", file=sys.stderr)
+    return done
+
+
+def _stopped(args, history) -> str:
+    """The one line after Ctrl-C: where training stopped, what was saved, and how to go on."""
+    kept = "its initial weights" if history.kept_epoch is None else f"the weights of epoch {history.kept_epoch + 1}"
+    line = f"stopped at epoch {history.epochs} of {args.epochs} (Ctrl-C); the model keeps {kept}"
+    if args.save:
+        line += f"; model saved to {args.save}"
+    if args.checkpoint:
+        argv = [*args.argv, *([] if "--resume" in args.argv else ["--resume"])]
+        line += f"; resume with: {shlex.join(['bpxp', *argv])}"
+    return line
 
 
 def _saved(args):
@@ -231,10 +330,11 @@ def _saved(args):
     meta = net.checkpoint_metadata_
     if "preprocessing" not in meta:
         raise ValueError(f"{args.model!r} was not saved by `bpxp train`: it has no preprocessing to apply")
+    _no_target_for_bundled(args)
     target = getattr(args, "target", None) or meta.get("target")
     bundled = args.data in datasets.NAMES
     X, y, names, _, _ = _data(args.data, target if not bundled else None,
-                              None if bundled else meta["feature_names"])
+                              None if bundled else meta["feature_names"], labelled=args.command != "predict")
     if bundled and names != meta["feature_names"]:
         raise ValueError(f"{args.model!r} was trained on other features than those of {args.data!r} "
                          f"({meta['feature_names'][:3]}… vs {names[:3]}…); give it data with its feature columns")
@@ -277,9 +377,30 @@ def evaluate(args) -> int:
             raise ValueError(f"the target column {meta.get('target') if args.target is None else args.target!r} "
                              f"of {args.data!r} holds classes the model never saw: {unseen}")
         y = np.asarray(labels)
+    rows = None if args.all_rows else _held_out_rows(args.data, meta, y)
+    scored = f"{len(y)} samples: every row of {args.data}"
+    if rows is not None:
+        X, y = X[rows], y[rows]
+        scored = (f"{len(y)} held-out samples: the validation split of training (seed {meta['split']['seed']}); "
+                  f"--all-rows scores every row")
     print(f"{'accuracy' if classes is not None else 'R²'} {net.score(X, y):.4f}   loss {net.loss_value(X, y):.6f}"
-          f"   ({len(y)} samples)")
+          f"   ({scored})")
     return 0
+
+
+def _data_identity(data: str) -> str:
+    """A bundled dataset's name, or a data file's resolved path: what `evaluate` compares to find the split."""
+    return data if data in datasets.NAMES else os.path.realpath(data)
+
+
+def _held_out_rows(data: str, meta: dict, y: np.ndarray) -> np.ndarray | None:
+    """The validation rows of training when ``data`` is the data the model was trained on, else None."""
+    split = meta.get("split")
+    if not split or split["data"] != _data_identity(data) or split["n_rows"] != len(y):
+        return None
+    _, rows = datasets.split(y, test_fraction=split["validation_fraction"], random_state=split["seed"],
+                             stratify=split["stratified"])
+    return rows
 
 
 def info(args) -> int:
@@ -312,21 +433,34 @@ def backends(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``bpxp`` command with ``argv`` (default: ``sys.argv[1:]``); return its exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
+    args.argv = argv
     try:
         return {"train": train, "predict": predict, "evaluate": evaluate, "info": info,
                 "backends": backends}[args.command](args)
+    except KeyboardInterrupt:  # Ctrl-C outside training (reading data, saving): nothing to keep
+        print("bpxp: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # `bpxp predict … | head`: the reader left, as is its right
         sys.stderr.close()
         return 0
     except TrainingDiverged as error:  # not a usage mistake: the run itself failed, and says how
         print(f"bpxp: {error}", file=sys.stderr)
         return 1
-    except (ValueError, TypeError, ImportError, OSError) as error:  # user mistakes: one line, no traceback
+    # user mistakes (and a backend this machine cannot run): one line, no traceback
+    except (ValueError, TypeError, ImportError, OSError, _backend.BackendUnusable) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"bpxp: error: {message}", file=sys.stderr)
         return 2
+    except Exception as error:  # a bug of bpxp's own: still one line, unless asked for the traceback
+        if os.environ.get("BPXP_DEBUG"):
+            raise
+        print(f"bpxp: unexpected {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''} "
+              f"(rerun with BPXP_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -76,6 +76,19 @@ def standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, spread
 
 
+def _abridged(names: list[str], shown: int = 8) -> str:
+    return ", ".join(map(str, names[:shown])) + (f", … ({len(names) - shown} more)" if len(names) > shown else "")
+
+
+def check_source(name: str) -> None:
+    """Raise a ValueError unless ``name`` is a bundled dataset or an existing file, naming the bundled ones."""
+    if name in NAMES or Path(name).is_file():
+        return
+    close = [known for known in NAMES if known == name.lower().replace("-", "_")]
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"no such data file: {name!r}, nor a bundled dataset (known: {', '.join(NAMES)}){hint}")
+
+
 @dataclass(frozen=True)
 class Table:
     """A data file read for training or prediction: numeric features, and the target column if asked for."""
@@ -86,29 +99,36 @@ class Table:
     target: str | None
 
 
-def read_table(path: str, *, target: str | None, feature_names: list[str] | None = None) -> Table:
+def read_table(path: str, *, target: str | None, feature_names: list[str] | None = None,
+               target_required: bool = True) -> Table:
     """Read a CSV or Parquet file with pandas: the ``target`` column and the numeric feature columns.
 
     ``feature_names`` (from a trained model) selects and orders the features; otherwise every column but the
-    target is a feature and each must be numeric. Errors name the file and the column.
+    target is a feature and each must be numeric. Without ``target_required`` a file lacking the target column
+    (new, unlabelled data to predict on) reads with ``y`` None. Errors name the file and the columns.
     """
     import pandas
 
     suffix = Path(path).suffix.lower()
     if not Path(path).is_file():
-        raise ValueError(f"no such data file: {path!r} (or a bundled dataset: {', '.join(NAMES)})")
+        check_source(path)
     try:
         frame = pandas.read_parquet(path) if suffix in (".parquet", ".pq") else pandas.read_csv(path)
     except Exception as error:
         raise ValueError(f"cannot read {path!r} as {'Parquet' if suffix in ('.parquet', '.pq') else 'CSV'}: "
                          f"{str(error).splitlines()[0]}") from None
+    if target is not None and target not in frame.columns and not target_required:
+        target = None
     if target is not None and target not in frame.columns:
         raise ValueError(f"--target {target!r} is not a column of {path!r}; its columns are {list(frame.columns)}")
     if feature_names is None:
         feature_names = [str(c) for c in frame.columns if c != target]
     missing = [c for c in feature_names if c not in frame.columns]
     if missing:
-        raise ValueError(f"{path!r} lacks the model's feature columns {missing}")
+        unexpected = [str(c) for c in frame.columns if c not in feature_names and c != target]
+        raise ValueError(f"{path!r} lacks the model's feature columns {missing}"
+                         + (f"; unexpected columns {unexpected}" if unexpected else "")
+                         + f" (the model expects {len(feature_names)} columns: {_abridged(feature_names)})")
     if len(frame) == 0:
         raise ValueError(f"{path!r} has no rows")
     features = frame[feature_names]

@@ -16,7 +16,7 @@ from typing import Any
 
 import array_api_compat
 
-from . import _backend, _host, _inputs, chunked, metrics, train
+from . import _backend, _host, _inputs, chunked, defaults, metrics, train
 from .activations import get_activation
 from .losses import get_loss
 from .network import Gradients, forward_pass, gradients
@@ -32,10 +32,13 @@ class MLP:
     layer_sizes : sequence of int
         Units per layer, input first: ``(6, 2, 1)`` is 6 inputs, one hidden layer of 2, one output.
     hidden : str
-        Activation of the hidden layers: 'sigmoid', 'tanh', 'relu', 'leaky_relu' or 'identity'.
-    output : str
-        Activation of the output layer: any hidden one, 'softmax', or 'exp' (for loss 'poisson').
-    loss : str
+        Activation of the hidden layers: 'relu' (default), 'sigmoid', 'tanh', 'leaky_relu' or 'identity'.
+    output : str, optional
+        Activation of the output layer: any hidden one, 'softmax', or 'exp' (for loss 'poisson'). With
+        neither ``output`` nor ``loss`` given, the first ``fit`` chooses both from its targets
+        (``bpxp.defaults``): softmax + cross-entropy for class labels, sigmoid + binary cross-entropy for 0/1 targets of one output or multi-label rows,
+        identity + mse for real values. With one given, the other follows it.
+    loss : str, optional
         'mse' (½·mean of squared errors), 'binary_cross_entropy' (sigmoid output), 'cross_entropy'
         (softmax output) or 'poisson' (½ Poisson deviance, 'exp' output).
     bias : bool
@@ -78,12 +81,15 @@ class MLP:
     (2, 1)
     """
 
-    def __init__(self, layer_sizes: Sequence[int], *, hidden: str = "sigmoid", output: str = "sigmoid",
-                 loss: str = "mse", bias: bool = True, dtype: str = "float32", backend: str = "numpy",
-                 device: Any = None, random_state: Any = None, precision: str = "float32"):
+    def __init__(self, layer_sizes: Sequence[int], *, hidden: str = defaults.HIDDEN, output: str | None = None,
+                 loss: str | None = None, bias: bool = True, dtype: str = "float32", backend: str = "numpy",
+                 device: Any = None, random_state: Any = None, precision: str = "float32") -> None:
         sizes = _check_layer_sizes(layer_sizes)
         if not isinstance(bias, bool):
             raise TypeError(f"`bias` must be True or False, got {bias!r}")
+        # neither named: the first fit chooses them from its targets (bpxp.defaults); until then, by output size
+        self._output_from_targets = output is None and loss is None
+        output, loss = defaults.output_and_loss(output, loss, sizes[-1])
         self._configure(sizes, hidden, output, loss, backend, dtype, device, precision)
         names = [hidden] * (len(sizes) - 2) + [output]
         host_weights, host_biases = _host.initial_parameters(
@@ -148,6 +154,7 @@ class MLP:
             raise ValueError("`output` 'softmax' needs at least 2 output units (layer_sizes[-1]), got "
                              f"{sizes[-1]}; use 'sigmoid' for one")
         self.backend = _backend.check_backend_name(backend)
+        _backend.check_usable(backend, device)
         self._xp = _backend.namespace(backend)
         self.dtype = _backend.resolve_dtype(self._xp, dtype)
         self.dtype_name = next(n for n in _backend.DTYPE_NAMES if getattr(self._xp, n) == self.dtype)
@@ -157,6 +164,21 @@ class MLP:
             [get_activation(self.hidden, hidden=True)] * n_hidden + [get_activation(self.output)])
         self._loss = get_loss(self.loss, output=self.output)
         self.task = _task(self.output, self.loss, sizes[-1])
+
+    _output_from_targets = False  # networks made by from_weights, bpxp.load or unpickling keep their output
+
+    def _choose_output(self, y: Any) -> None:
+        """Once, at the first fit: the output activation and loss that suit the targets (``bpxp.defaults``)."""
+        host = y if _backend.array_backend(y) is None else _backend.to_numpy(y)
+        chosen = defaults.output_and_loss_for_targets(host, self.layer_sizes[-1])
+        if chosen is not None and chosen != (self.output, self.loss):
+            # the output layer's initial weights are Glorot's for softmax, sigmoid and identity alike: unchanged
+            self.output = get_activation(chosen[0], argument="output").name
+            self.loss = get_loss(chosen[1], output=self.output).name
+            self._activations = (*self._activations[:-1], get_activation(self.output))
+            self._loss = get_loss(self.loss, output=self.output)
+            self.task = _task(self.output, self.loss, self.layer_sizes[-1])
+        self._output_from_targets = False
 
     def _set_parameters(self, weights: list[Any], biases: list[Any] | None) -> None:
         moved = [self._parameter(w, f"weights[{i}]") for i, w in enumerate(weights)]
@@ -280,9 +302,9 @@ class MLP:
             A, Z = forward_pass(X, weights, biases, self._activations, xp=self._xp)
         return A, Z, Y
 
-    def fit(self, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: int | None = None,
-            optimizer: Any = "sgd", shuffle: bool = True, validation_data: tuple | None = None,
-            early_stopping: int | None = None, random_state: Any = None,
+    def fit(self, X: Any, y: Any, *, epochs: int = defaults.EPOCHS, learning_rate: float | None = None,
+            batch_size: int | str | None = "auto", optimizer: Any = "adam", shuffle: bool = True,
+            validation_data: tuple | None = None, early_stopping: int | None = None, random_state: Any = None,
             callback: Callable[[int, train.History], None] | None = None, l2: float = 0.0,
             optimizer_state: Any = None, clip_norm: float | None = None, on_divergence: str = "raise",
             snapshot: bool = True, checkpoint: Any = None, checkpoint_every: int = 1, resume: Any = None,
@@ -294,13 +316,16 @@ class MLP:
         X : array, shape (n_samples, layer_sizes[0])
         y : array, shape (n_samples, layer_sizes[-1]), or (n_samples,) for one output or class labels
         epochs : int
-            Passes over the data (in all: a resumed fit runs the epochs the checkpoint had not reached).
-        learning_rate : float
-            η. With ``optimizer='sgd'`` each step is exactly ``W ← W − η·∂L/∂W``.
-        batch_size : int, optional
-            Rows per step; None (or ≥ n_samples) is full-batch gradient descent.
-        optimizer : {'sgd', 'momentum', 'adam'} or bpxp.optimizers.Optimizer
-            'momentum' is μ = 0.9; pass ``bpxp.optimizers.Momentum(0.5)`` etc. for other settings.
+            Passes over the data (in all: a resumed fit runs the epochs the checkpoint had not reached); 200.
+        learning_rate : float, optional
+            η. With ``optimizer='sgd'`` each step is exactly ``W ← W − η·∂L/∂W``. Default per optimizer
+            (``bpxp.defaults.LEARNING_RATES``): 0.001 for Adam, 0.01 for momentum, 0.1 for SGD.
+        batch_size : int, 'auto' or None
+            Rows per step; 'auto' (default) is min(32, n_samples); None (or ≥ n_samples) is full-batch
+            gradient descent, as the seed tutorials.
+        optimizer : {'adam', 'sgd', 'momentum'} or bpxp.optimizers.Optimizer
+            Default 'adam'. 'momentum' is μ = 0.9; pass ``bpxp.optimizers.Momentum(0.5)`` etc. for other
+            settings.
         shuffle : bool
             Mini-batches from a fresh host permutation each epoch (seeded by ``random_state``); in order if False.
         validation_data : (X_val, y_val), optional
@@ -358,15 +383,17 @@ class MLP:
         workers (``bpxp.dask_training``).
         """
         epochs = train.positive_int(epochs, "epochs")
+        batch_size = defaults.AUTO_BATCH_SIZE if isinstance(batch_size, str) and batch_size == "auto" else batch_size
         batch_size = None if batch_size is None else train.positive_int(batch_size, "batch_size")
         shuffle = _check_bool(shuffle, "shuffle")
         random_state = _host.check_seed(random_state)
         early_stopping = None if early_stopping is None else train.positive_int(early_stopping, "early_stopping")
+        rule = get_optimizer(optimizer)
+        learning_rate = defaults.learning_rate(rule.name) if learning_rate is None else learning_rate
         learning_rate = train.positive_float(learning_rate, "learning_rate")
         l2 = 0.0 if l2 == 0 else train.positive_float(l2, "l2")
         clip_norm = None if clip_norm is None else train.positive_float(clip_norm, "clip_norm")
         _check_choice(on_divergence, "on_divergence", ("raise", "warn"))
-        rule = get_optimizer(optimizer)
         _check_bool(verbose, "verbose")
         _check_bool(snapshot, "snapshot")
         checkpoint_every = train.positive_int(checkpoint_every, "checkpoint_every")
@@ -382,6 +409,8 @@ class MLP:
                                      on_divergence=on_divergence, validation_data=validation_data,
                                      early_stopping=early_stopping, checkpoint=checkpoint,
                                      checkpoint_every=checkpoint_every, resume=resume)
+        if self._output_from_targets:
+            self._choose_output(y)
         X = self._features(X)
         Y = self._targets(y, X.shape[0])
         schedule = train.Schedule(epochs=epochs, batch_size=X.shape[0] if batch_size is None else batch_size,
@@ -588,7 +617,7 @@ class MLP:
             self.optimizer_state_ = _unflatten(moved, structure)
 
     # -- checkpoints ---------------------------------------------------------------------------------------
-    def save(self, path: Any, *, extra: dict | None = None):
+    def save(self, path: str | os.PathLike[str], *, extra: dict[str, Any] | None = None) -> Path:
         """Write the network to ``path`` (``.npz`` + JSON metadata, atomically); load it with :func:`bpxp.load`.
 
         The parameters, the configuration and the optimizer state of the last ``fit`` are saved; ``extra`` adds
@@ -622,6 +651,36 @@ class MLP:
         if self.task == "multilabel":
             return xp.astype(P > 0.5, integers)
         return P[:, 0] if P.shape[1] == 1 else P
+
+    def predict_proba(self, X: Any) -> Any:
+        """Class probabilities of a classifier, as scikit-learn's ``predict_proba``.
+
+        Parameters
+        ----------
+        X : array or array-like, shape (n_samples, layer_sizes[0])
+
+        Returns
+        -------
+        array, shape (n_samples, n_classes)
+            Softmax outputs (rows sum to 1); for one sigmoid unit the columns P(0) = 1 − ŷ and P(1) = ŷ; for
+            several sigmoid units under binary cross-entropy (multi-label) each label's probability. In the
+            network's namespace.
+
+        Raises
+        ------
+        ValueError
+            For a regressor, and for sigmoid outputs trained under mse (the Iris tutorial), whose outputs are
+            scores, not probabilities.
+        """
+        if self.task == "regression" or (self.task == "multiclass" and self.output != "softmax"):
+            raise ValueError(f"predict_proba needs a classifier with probability outputs (softmax, or sigmoid "
+                             f"under binary_cross_entropy); this network has output {self.output!r} and loss "
+                             f"{self.loss!r}: use predict or forward")
+        P = self.forward(X)
+        if self.task == "binary":
+            xp = array_api_compat.array_namespace(P)
+            return xp.concat([1 - P, P], axis=1)
+        return P
 
     def score(self, X: Any, y: Any) -> float:
         """Accuracy for classifiers, R² for regressors (see the class Notes).

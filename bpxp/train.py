@@ -293,8 +293,10 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
                 outcome.since_best += 1
         if safety.checkpoint is not None and (epoch + 1) % safety.checkpoint_every == 0:
             safety.checkpoint(outcome)
+            checkpointed[0] = epoch  # after the write: a Ctrl-C inside it leaves the epoch to write at the end
         return True
 
+    checkpointed = [outcome.epoch]  # the last epoch whose checkpoint write completed (a resumed one's is on disk)
     last_batch = len(bounds) - 1
     first_epoch = outcome.epoch + 1 - len(history.val_loss)  # val_loss[i] belongs to epoch first_epoch + i
     pending = None
@@ -351,8 +353,8 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
             if pending is not None and history.diverged_at is None:
                 settle(*pending)  # the epoch before Ctrl-C had completed: keep it if finite
     # Whatever stopped training, the outcome holds the last verified epoch (the live arrays with snapshot=False).
-    if safety.checkpoint is not None and (outcome.epoch + 1) % safety.checkpoint_every != 0:
-        safety.checkpoint(outcome)  # the last completed epoch, unless it was just written
+    if safety.checkpoint is not None and outcome.epoch != checkpointed[0]:
+        safety.checkpoint(outcome)  # the last completed epoch, unless it was written (completely) already
     return finish(outcome, early_stopping=schedule.early_stopping is not None)
 
 

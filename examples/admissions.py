@@ -63,7 +63,8 @@ def run(csv_path: str, *, backend: str = "numpy", dtype: str = "float64", report
     tutorial_losses = []
     done = 0
     for checkpoint in range(0, EPOCHS, EPOCHS // 10):  # the tutorial printed after epochs 0, 90, …, 810
-        net.fit(X_train, y_train, epochs=checkpoint + 1 - done, learning_rate=LEARNING_RATE)
+        net.fit(X_train, y_train, epochs=checkpoint + 1 - done, learning_rate=LEARNING_RATE,
+                optimizer="sgd", batch_size=None)
         done = checkpoint + 1
         # The tutorial's "Train loss" compares the output for the *last* training record with every target.
         last_output = bpxp.to_numpy(net.forward(X_train[-1:]))[0, 0]
@@ -71,7 +72,7 @@ def run(csv_path: str, *, backend: str = "numpy", dtype: str = "float64", report
         true_mse = net.loss_value(X_train, y_train)
         report(f"epoch {checkpoint:3d}  tutorial's 'Train loss' {tutorial_losses[-1]:.16f}   "
                f"bpxp loss ½·mean((ŷ−y)²) {true_mse:.6f}")
-    net.fit(X_train, y_train, epochs=EPOCHS - done, learning_rate=LEARNING_RATE)
+    net.fit(X_train, y_train, epochs=EPOCHS - done, learning_rate=LEARNING_RATE, optimizer="sgd", batch_size=None)
     accuracy = net.score(X_test, y_test)
     return net, accuracy, tutorial_losses
 

@@ -42,7 +42,7 @@ def run(X: np.ndarray = FLOWERS, *, backend: str = "numpy", dtype: str = "float6
     net = bpxp.MLP.from_weights(tutorial_weights(), hidden="sigmoid", output="sigmoid", loss="mse",
                                 backend=backend, dtype=dtype)
     grads = net.backward(X, y)
-    history = net.fit(X, y, epochs=1, learning_rate=LEARNING_RATE)
+    history = net.fit(X, y, epochs=1, learning_rate=LEARNING_RATE, optimizer="sgd", batch_size=None)
     return net, grads, history.loss[0], net.loss_value(X, y)
 
 

@@ -27,10 +27,11 @@ def test_a_classifier_learns_separable_blobs(backend):
 
 def test_labels_and_one_hot_targets_train_identically(backend):
     X, y = _blobs()
-    nets = [backend.mlp([2, 4, 3], output="softmax", loss="cross_entropy", dtype="float64", random_state=1)
+    nets = [backend.mlp([2, 4, 3], output="softmax", loss="cross_entropy", dtype="float64", random_state=1,
+                        hidden="sigmoid")
             for _ in range(2)]
-    nets[0].fit(X, y, epochs=5, learning_rate=0.3)
-    nets[1].fit(X, np.eye(3)[y], epochs=5, learning_rate=0.3)
+    nets[0].fit(X, y, epochs=5, learning_rate=0.3, optimizer="sgd", batch_size=None)
+    nets[1].fit(X, np.eye(3)[y], epochs=5, learning_rate=0.3, optimizer="sgd", batch_size=None)
     assert_close(nets[0].weights, nets[1].weights, dtype="float64", float64_atol=0)
 
 
@@ -45,8 +46,8 @@ def test_regressor_predicts_values_and_scores_r_squared(backend):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 3))
     y = X @ np.array([1.0, -2.0, 0.5]) + 0.3
-    net = backend.mlp([3, 1], hidden="identity", output="identity", dtype="float64", random_state=0)
-    net.fit(X, y, epochs=300, learning_rate=0.5)
+    net = backend.mlp([3, 1], hidden="identity", output="identity", dtype="float64", random_state=0, loss="mse")
+    net.fit(X, y, epochs=300, learning_rate=0.5, optimizer="sgd", batch_size=None)
     prediction = bpxp.to_numpy(net.predict(X))
     assert prediction.shape == (50,)
     r2 = 1 - np.sum((y - prediction) ** 2) / np.sum((y - y.mean()) ** 2)
@@ -56,10 +57,10 @@ def test_regressor_predicts_values_and_scores_r_squared(backend):
 
 def test_history_records_training_and_validation_loss(backend):
     X, y = _blobs()
-    net = backend.mlp([2, 4, 3], output="softmax", loss="cross_entropy", random_state=0)
+    net = backend.mlp([2, 4, 3], output="softmax", loss="cross_entropy", random_state=0, hidden="sigmoid")
     seen = []
     history = net.fit(X[:40], y[:40], epochs=4, learning_rate=0.1, validation_data=(X[40:], y[40:]),
-                      callback=lambda epoch, h: seen.append((epoch, h.loss[-1])))
+                      callback=lambda epoch, h: seen.append((epoch, h.loss[-1])), optimizer="sgd", batch_size=None)
     assert history.epochs == 4 and len(history.val_loss) == 4
     assert [epoch for epoch, _ in seen] == [0, 1, 2, 3]
     assert all(isinstance(v, float) for v in history.loss + history.val_loss)
@@ -68,9 +69,10 @@ def test_history_records_training_and_validation_loss(backend):
 
 def test_full_batch_loss_is_the_loss_before_each_step(backend):
     X, y = _blobs()
-    net = backend.mlp([2, 4, 3], output="softmax", loss="cross_entropy", dtype="float64", random_state=0)
+    net = backend.mlp([2, 4, 3], output="softmax", loss="cross_entropy", dtype="float64", random_state=0,
+                      hidden="sigmoid")
     first = net.loss_value(X, y)
-    history = net.fit(X, y, epochs=2, learning_rate=0.1)
+    history = net.fit(X, y, epochs=2, learning_rate=0.1, optimizer="sgd", batch_size=None)
     assert history.loss[0] == pytest.approx(first, abs=1e-12)
 
 
@@ -79,14 +81,15 @@ def test_early_stopping_stops_and_restores_the_best_weights(backend):
     X, y = _blobs()
     flipped = (y + 1) % 3
     patience = 3
-    net = backend.mlp([2, 6, 3], output="softmax", loss="cross_entropy", dtype="float64", random_state=0)
+    net = backend.mlp([2, 6, 3], output="softmax", loss="cross_entropy", dtype="float64", random_state=0,
+                      hidden="sigmoid")
     history = net.fit(X, y, epochs=50, learning_rate=0.5, validation_data=(X, flipped),
-                      early_stopping=patience)
+                      early_stopping=patience, optimizer="sgd", batch_size=None)
     assert history.stopped_early and history.best_epoch == 0
     assert history.epochs == 1 + patience
     after_one_epoch = backend.mlp([2, 6, 3], output="softmax", loss="cross_entropy", dtype="float64",
-                                  random_state=0)
-    after_one_epoch.fit(X, y, epochs=1, learning_rate=0.5)
+                                  random_state=0, hidden="sigmoid")
+    after_one_epoch.fit(X, y, epochs=1, learning_rate=0.5, optimizer="sgd", batch_size=None)
     assert_close(net.weights, after_one_epoch.weights, dtype="float64", float64_atol=0)
 
 
@@ -104,21 +107,21 @@ def test_training_never_changes_the_callers_arrays(backend):
     weights = [np.full((2, 3), 0.1), np.full((3, 3), -0.1)]
     X_before, weights_before = X.copy(), [w.copy() for w in weights]
     net = backend.from_weights(weights, output="softmax", loss="cross_entropy", dtype="float64")
-    net.fit(X, y, epochs=3, learning_rate=0.5, optimizer="momentum")
+    net.fit(X, y, epochs=3, learning_rate=0.5, optimizer="momentum", batch_size=None)
     np.testing.assert_array_equal(X, X_before)
     for w, before in zip(weights, weights_before):
         np.testing.assert_array_equal(w, before)
 
 
 def test_lists_are_accepted_as_host_data(backend):
-    net = backend.mlp([2, 2, 1], random_state=0)
-    history = net.fit([[0.0, 1.0], [1.0, 0.0]], [1, 0], epochs=2, learning_rate=0.1)
+    net = backend.mlp([2, 2, 1], random_state=0, hidden="sigmoid", output="sigmoid", loss="mse")
+    history = net.fit([[0.0, 1.0], [1.0, 0.0]], [1, 0], epochs=2, learning_rate=0.1, optimizer="sgd", batch_size=None)
     assert history.epochs == 2
     assert net.forward([[0.5, 0.5]]).shape == (1, 1)
 
 
 def test_network_without_biases(backend):
-    net = backend.mlp([3, 4, 2], bias=False, output="softmax", loss="cross_entropy", random_state=0)
+    net = backend.mlp([3, 4, 2], bias=False, output="softmax", loss="cross_entropy", random_state=0, hidden="sigmoid")
     assert net.biases is None
     grads = net.backward(np.ones((5, 3)), np.array([0, 1, 0, 1, 1]))
     assert grads.biases is None and [g.shape for g in grads.weights] == [(3, 4), (4, 2)]
@@ -132,5 +135,5 @@ def test_to_numpy_brings_any_backend_array_home(backend):
 
 
 def test_repr_names_the_configuration(backend):
-    text = repr(backend.mlp([2, 3, 1], random_state=0))
+    text = repr(backend.mlp([2, 3, 1], random_state=0, hidden="sigmoid", output="sigmoid", loss="mse"))
     assert text.startswith("MLP([2, 3, 1], hidden='sigmoid'") and f"backend='{backend.name}'" in text

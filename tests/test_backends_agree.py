@@ -35,8 +35,8 @@ def _train(backend_name, device, architecture, dtype, **fit):
 
 
 SCHEDULES = {
-    "full-batch-30": dict(epochs=30, learning_rate=0.1),
-    "mini-batch-2": dict(epochs=2, learning_rate=0.1, batch_size=7, shuffle=False),
+    "full-batch-30": dict(epochs=30, learning_rate=0.1, optimizer="sgd", batch_size=None),
+    "mini-batch-2": dict(epochs=2, learning_rate=0.1, batch_size=7, shuffle=False, optimizer="sgd"),
 }
 
 
@@ -54,26 +54,26 @@ def test_training_gives_numpys_weights(backend, architecture, schedule, optimize
 
 
 def test_same_random_state_gives_the_same_initial_weights(backend):
-    reference = bpxp.MLP([4, 5, 3], hidden="relu", random_state=5, dtype="float64")
-    net = backend.mlp([4, 5, 3], hidden="relu", random_state=5, dtype="float64")
+    reference = bpxp.MLP([4, 5, 3], hidden="relu", random_state=5, dtype="float64", output="sigmoid", loss="mse")
+    net = backend.mlp([4, 5, 3], hidden="relu", random_state=5, dtype="float64", output="sigmoid", loss="mse")
     assert_close(net.weights, reference.weights, dtype="float64", float64_atol=0)
 
 
 def test_shuffled_training_is_reproducible_and_backend_independent(backend):
-    fit = dict(epochs=3, learning_rate=0.2, batch_size=8, random_state=42)
+    fit = dict(epochs=3, learning_rate=0.2, batch_size=8, random_state=42, optimizer="sgd")
     X, Y = _data("sigmoid-mse")
-    reference = bpxp.MLP([5, 4, 3], random_state=1, dtype="float64")
+    reference = bpxp.MLP([5, 4, 3], random_state=1, dtype="float64", hidden="sigmoid", output="sigmoid", loss="mse")
     reference.fit(X, Y, **fit)
-    net = backend.mlp([5, 4, 3], random_state=1, dtype="float64")
+    net = backend.mlp([5, 4, 3], random_state=1, dtype="float64", hidden="sigmoid", output="sigmoid", loss="mse")
     net.fit(X, Y, **fit)
     assert_close(net.weights, reference.weights, dtype="float64")
-    unshuffled = bpxp.MLP([5, 4, 3], random_state=1, dtype="float64")
+    unshuffled = bpxp.MLP([5, 4, 3], random_state=1, dtype="float64", hidden="sigmoid", output="sigmoid", loss="mse")
     unshuffled.fit(X, Y, **fit, shuffle=False)
     assert not np.allclose(bpxp.to_numpy(unshuffled.weights[0]), bpxp.to_numpy(reference.weights[0]))
 
 
 def test_parameters_stay_on_the_backend_and_device(backend):
-    net = backend.mlp([5, 4, 3], dtype="float32", random_state=0)
+    net = backend.mlp([5, 4, 3], dtype="float32", random_state=0, hidden="sigmoid", output="sigmoid", loss="mse")
     X, Y = _data("sigmoid-mse")
     net.fit(X, Y, epochs=2, learning_rate=0.1, batch_size=16, optimizer="adam")
     from array_api_compat import array_namespace, device

@@ -95,13 +95,14 @@ class Env:
         self._pristine = [a.copy() for a in (self.X, self.y, self.r)]
 
     def clf(self, **options) -> bpxp.MLP:
-        return self.b.mlp([4, 5, 3], output="softmax", loss="cross_entropy", random_state=0, **options)
+        return self.b.mlp([4, 5, 3], hidden="sigmoid", output="softmax", loss="cross_entropy", random_state=0,
+                          **options)
 
     def reg(self, n_outputs: int = 1, **options) -> bpxp.MLP:
-        return self.b.mlp([4, 5, n_outputs], output="identity", random_state=0, **options)
+        return self.b.mlp([4, 5, n_outputs], hidden="sigmoid", output="identity", random_state=0, **options)
 
     def binary(self) -> bpxp.MLP:
-        return self.b.mlp([4, 5, 1], output="sigmoid", loss="binary_cross_entropy", random_state=0)
+        return self.b.mlp([4, 5, 1], output="sigmoid", loss="binary_cross_entropy", random_state=0, hidden="sigmoid")
 
     def arr(self, host, dtype=None):
         """Host data as an array of the backend under test, on its device."""
@@ -124,7 +125,7 @@ class Env:
 
     def fit(self, net: bpxp.MLP, X: Any = ..., y: Any = ..., **options):
         """Train one epoch (options override) and return the weights and biases, for comparisons."""
-        options = {"epochs": 1, "learning_rate": 0.1, **options}
+        options = {"epochs": 1, "learning_rate": 0.1, "optimizer": "sgd", "batch_size": None, **options}
         net.fit(self.X if X is ... else X, self.y if y is ... else y, **options)
         return [*net.weights, *(net.biases or ())]
 
@@ -355,7 +356,7 @@ def _y_cases() -> list[Case]:
 
 def _many_classes(n_classes: int):
     def net(e: Env):
-        return e.b.mlp([4, 3, n_classes], output="softmax", loss="cross_entropy", random_state=0)
+        return e.b.mlp([4, 3, n_classes], output="softmax", loss="cross_entropy", random_state=0, hidden="sigmoid")
     return net
 
 
@@ -425,7 +426,9 @@ FIT_OPTION_CASES = [
     _option("learning_rate", float("nan"), ValueError, r"must be a positive finite number, got nan"),
     _option("learning_rate", float("inf"), ValueError, r"must be a positive finite number, got inf"),
     _option("learning_rate", "fast", TypeError, r"must be a positive number"),
-    _option("learning_rate", None, TypeError, r"must be a positive number"),
+    # None: the optimizer's default η (0.1 for SGD, bpxp.defaults)
+    _option("learning_rate", None, WORKS, check=same_as(_fit_like(learning_rate=0.1))),
+    _option("batch_size", "auto", WORKS, check=same_as(_fit_like(batch_size=32))),
     _option("learning_rate", True, TypeError, r"must be a positive number"),
     _option("learning_rate", np.float64(0.1), WORKS, check=same_as(_fit_like())),
     _option("batch_size", 0, ValueError, r"must be a positive integer"),
@@ -580,10 +583,11 @@ ARRAY_CASES = _x_cases() + _y_cases() + TARGET_CASES + FIT_OPTION_CASES + FROM_W
 
 # -- entry points without arrays: run once, in the numpy session ---------------------------------------------
 def _mlp(argument: str, value, expect, regex="", *, check=None, pending="", fixed="", **others) -> Case:
+    seeds = {"hidden": "sigmoid", "output": "sigmoid", "loss": "mse"}  # the seeds' settings, explicitly
     if argument == "layer_sizes":
-        call = lambda e: bpxp.MLP(value, **others)  # noqa: E731
+        call = lambda e: bpxp.MLP(value, **seeds, **others)  # noqa: E731
     else:
-        call = lambda e: bpxp.MLP([4, 3, 2], **{argument: value, **others})  # noqa: E731
+        call = lambda e: bpxp.MLP([4, 3, 2], **{**seeds, argument: value, **others})  # noqa: E731
     return Case("bpxp.MLP", argument, _described(value), call, expect, regex, check, pending=pending, fixed=fixed)
 
 
@@ -606,10 +610,10 @@ CONSTRUCTOR_CASES = [
     _mlp("hidden", 3, ValueError, r"must be one of"),
     _mlp("output", "bogus", ValueError, r"must be one of"),
     Case("bpxp.MLP", "output", "softmax with one unit",
-         lambda e: bpxp.MLP([4, 1], output="softmax", loss="cross_entropy"), ValueError,
+         lambda e: bpxp.MLP([4, 1], output="softmax", loss="cross_entropy", hidden="sigmoid"), ValueError,
          r"'softmax' needs at least 2 output units"),
     _mlp("loss", "cross_entropy", ValueError, r"needs `output` 'softmax'"),
-    _mlp("loss", None, ValueError, r"must be one of"),
+    _mlp("loss", None, WORKS, check=lambda e, net: net.loss == "binary_cross_entropy"),  # None: follows output
     _mlp("bias", "yes", TypeError, r"must be True or False"),
     _mlp("bias", 1, TypeError, r"must be True or False"),
     _mlp("bias", None, TypeError, r"must be True or False"),
@@ -629,13 +633,14 @@ CONSTRUCTOR_CASES = [
         "MLP.__init__ lets NumPy's SeedSequence error through")),
     _mlp("random_state", 1.5, TypeError, r"must be None, an integer", fixed=FIXED_MODEL.format(
         "MLP.__init__ lets NumPy's SeedSequence error through")),
-    Case("bpxp.MLP", "random_state", "a Generator", lambda e: bpxp.MLP([4, 3, 2],
-                                                                      random_state=np.random.default_rng(0)),
-         WORKS, check=lambda e, net: all(np.array_equal(a, b) for a, b in
-                                         zip(net.weights, bpxp.MLP([4, 3, 2], random_state=0).weights))),
+    Case("bpxp.MLP", "random_state", "a Generator",
+         lambda e: bpxp.MLP([4, 3, 2], random_state=np.random.default_rng(0), hidden="sigmoid", output="sigmoid",
+                            loss="mse"),
+         WORKS, check=lambda e, net: all(np.array_equal(a, b) for a, b in zip(net.weights, bpxp.MLP(
+             [4, 3, 2], random_state=0, hidden="sigmoid", output="sigmoid", loss="mse").weights))),
     _mlp("random_state", np.int64(0), WORKS,
-         check=lambda e, net: all(np.array_equal(a, b) for a, b in
-                                  zip(net.weights, bpxp.MLP([4, 3, 2], random_state=0).weights))),
+         check=lambda e, net: all(np.array_equal(a, b) for a, b in zip(net.weights, bpxp.MLP(
+             [4, 3, 2], random_state=0, hidden="sigmoid", output="sigmoid", loss="mse").weights))),
 ]
 
 
@@ -645,7 +650,8 @@ def _checkpoint(e: Env, name: str, *, metadata=None, drop=(), arrays=None, raw: 
     if raw is not None:
         path.write_bytes(raw)
         return path
-    good = bpxp.MLP([4, 3, 2], random_state=0).save(e.tmp / f"good-{name}")
+    good = bpxp.MLP([4, 3, 2], random_state=0,
+                    hidden="sigmoid", output="sigmoid", loss="mse").save(e.tmp / f"good-{name}")
     with np.load(good) as archive:
         contents = {k: archive[k] for k in archive.files if k not in drop}
     if metadata is not None:
@@ -667,7 +673,7 @@ FIXED_CHECKPOINT = "checkpoint.read {} (fixed)"
 
 
 def _truncated(e: Env) -> Path:
-    good = bpxp.MLP([4, 3, 2], random_state=0).save(e.tmp / "whole.npz")
+    good = bpxp.MLP([4, 3, 2], random_state=0, hidden="sigmoid", output="sigmoid", loss="mse").save(e.tmp / "whole.npz")
     return _checkpoint(e, "truncated.npz", raw=good.read_bytes()[:300])
 
 
@@ -1121,10 +1127,10 @@ def test_inputs_are_never_mutated(backend, dtype):
         net = backend.from_weights([W0_, W1_], [b0_, b1_], output="softmax", loss="cross_entropy", dtype=dtype)
         for options in ({"optimizer": "adam", "batch_size": 4},
                         {"validation_data": (X_, y_), "early_stopping": 1}):
-            net.fit(X_, y_, epochs=2, learning_rate=0.1, **options)
+            net.fit(X_, y_, epochs=2, learning_rate=0.1, **{"optimizer": "sgd", "batch_size": None, **options})
         net.predict(X_), net.forward(X_), net.backward(X_, y_), net.score(X_, y_), net.loss_value(X_, y_)
-        regressor = backend.mlp([4, 3, 1], output="identity", dtype=dtype, random_state=0)
-        regressor.fit(X_, r_, epochs=1, learning_rate=0.1)
+        regressor = backend.mlp([4, 3, 1], output="identity", dtype=dtype, random_state=0, hidden="sigmoid", loss="mse")
+        regressor.fit(X_, r_, epochs=1, learning_rate=0.1, optimizer="sgd", batch_size=None)
         regressor.score(X_, r_)
         for now, then in zip((X_, y_, r_, W0_, W1_, b0_, b1_), before):
             np.testing.assert_array_equal(bpxp.to_numpy(now), then)
@@ -1150,7 +1156,7 @@ def test_a_network_never_shares_memory_with_the_weights_it_was_given(backend):
     W = [np.ones((4, 3)), np.ones((3, 2))]
     net = backend.from_weights([backend.asarray(w) for w in W], dtype="float64")
     given = [bpxp.to_numpy(w).copy() for w in net.weights]
-    net.fit(np.ones((5, 4)), np.zeros((5, 2)), epochs=1, learning_rate=0.5)
+    net.fit(np.ones((5, 4)), np.zeros((5, 2)), epochs=1, learning_rate=0.5, optimizer="sgd", batch_size=None)
     np.testing.assert_array_equal(W[0], np.ones((4, 3)))
     assert any(not np.array_equal(bpxp.to_numpy(w), g) for w, g in zip(net.weights, given))
 

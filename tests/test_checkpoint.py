@@ -54,7 +54,7 @@ def test_adam_state_round_trips_with_its_nesting(backend, tmp_path):
 
 
 def test_the_file_is_plain_npz_with_json_metadata(tmp_path):
-    net = bpxp.MLP([3, 2, 1], random_state=0)
+    net = bpxp.MLP([3, 2, 1], random_state=0, hidden="sigmoid", output="sigmoid", loss="mse")
     path = net.save(tmp_path / "model.npz", extra={"note": "hello"})
     with np.load(path, allow_pickle=False) as archive:
         assert sorted(archive.files) == ["biases_0", "biases_1", "metadata", "weights_0", "weights_1"]
@@ -65,7 +65,7 @@ def test_the_file_is_plain_npz_with_json_metadata(tmp_path):
 
 def test_a_crash_while_writing_leaves_the_old_checkpoint_untouched(tmp_path, monkeypatch):
     path = tmp_path / "model.npz"
-    bpxp.MLP([3, 2, 1], random_state=0).save(path)
+    bpxp.MLP([3, 2, 1], random_state=0, hidden="sigmoid", output="sigmoid", loss="mse").save(path)
     before = path.read_bytes()
 
     def crash(*args, **kwargs):
@@ -73,14 +73,15 @@ def test_a_crash_while_writing_leaves_the_old_checkpoint_untouched(tmp_path, mon
 
     monkeypatch.setattr(checkpoint.np, "savez", crash)
     with pytest.raises(RuntimeError, match="power cut"):
-        bpxp.MLP([3, 2, 1], random_state=1).save(path)
+        bpxp.MLP([3, 2, 1], random_state=1, hidden="sigmoid", output="sigmoid", loss="mse").save(path)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["model.npz"]  # no temporary file left behind
 
 
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
 def test_a_damaged_file_gives_a_clear_error(tmp_path, damage):
-    path = bpxp.MLP([3, 2, 1], random_state=0).save(tmp_path / "model.npz")
+    path = bpxp.MLP([3, 2, 1], random_state=0,
+                    hidden="sigmoid", output="sigmoid", loss="mse").save(tmp_path / "model.npz")
     data = path.read_bytes()
     path.write_bytes({"truncate": data[: len(data) // 2], "garbage": b"not a zip" * 10, "empty": b""}[damage])
     with pytest.raises(ValueError, match=r"is not a readable bpxp checkpoint \(truncated or corrupt\?\)"):
@@ -98,7 +99,7 @@ def test_other_files_are_refused_by_name(tmp_path):
 def test_a_checkpoint_from_a_newer_format_is_refused(tmp_path, monkeypatch):
     path = tmp_path / "model.npz"
     monkeypatch.setattr(checkpoint, "FORMAT_VERSION", 99)
-    bpxp.MLP([3, 2, 1], random_state=0).save(path)
+    bpxp.MLP([3, 2, 1], random_state=0, hidden="sigmoid", output="sigmoid", loss="mse").save(path)
     monkeypatch.setattr(checkpoint, "FORMAT_VERSION", 1)
     with pytest.raises(ValueError, match=r"written by a newer bpxp .* upgrade bpxp"):
         bpxp.load(path)

@@ -98,7 +98,7 @@ def test_backends_lists_every_backend(capsys):
     (["train", "--hidden-layers", "0"], "--hidden-layers must be positive integers"),
     (["train", "--device", "tpu"], "`device` must be one of ['cpu']"),
     (["train", "no/such/file.csv", "--target", "y"], "no such data file: 'no/such/file.csv'"),
-    (["train", "no/such/file.csv"], "--target COLUMN is required with a data file"),
+    (["train", "no/such/file.csv"], "nor a bundled dataset (known: iris, wine, breast_cancer, digits)"),
     (["predict", "missing.npz", "iris"], "no checkpoint at 'missing.npz'"),
     (["info", "missing.npz"], "no checkpoint at 'missing.npz'"),
 ])

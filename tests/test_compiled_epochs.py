@@ -29,7 +29,7 @@ def _fit(backend, eager, monkeypatch, *, epochs, net=None, **options):
         net = net or backend.mlp([4, 6, 3], hidden="tanh", output="softmax", loss="cross_entropy",
                                  dtype="float64", random_state=0)
         X, Y = _data()
-        history = net.fit(X, Y, epochs=epochs, learning_rate=0.1, **options)
+        history = net.fit(X, Y, epochs=epochs, learning_rate=0.1, **{"optimizer": "sgd", "batch_size": None, **options})
     return net, history
 
 
@@ -43,8 +43,10 @@ def _fit(backend, eager, monkeypatch, *, epochs, net=None, **options):
 ])
 @pytest.mark.parametrize("epochs", [3, 2 * train.EPOCHS_PER_CALL + 2], ids=["per-epoch", "several-per-call"])
 def test_compiled_epochs_train_as_the_eager_loop(backend, monkeypatch, options, epochs):
-    compiled, history = _fit(backend, False, monkeypatch, epochs=epochs, **options)
-    eager, eager_history = _fit(backend, True, monkeypatch, epochs=epochs, **options)
+    compiled, history = _fit(backend, False, monkeypatch, epochs=epochs, **{"optimizer": "sgd", "batch_size": None,
+                                                                            **options})
+    eager, eager_history = _fit(backend, True, monkeypatch, epochs=epochs, **{"optimizer": "sgd", "batch_size": None,
+                                                                              **options})
     assert history.epochs == eager_history.epochs == epochs and history.kept_epoch == epochs - 1
     np.testing.assert_allclose(history.loss, eager_history.loss, rtol=1e-10)
     assert_close([*compiled.weights, *compiled.biases], [*eager.weights, *eager.biases], dtype="float64")
@@ -62,10 +64,10 @@ def test_a_divergence_inside_a_chunk_of_epochs_is_found_and_kept_as_the_eager_lo
         with monkeypatch.context() as patch:
             if eager:
                 patch.setattr(_compiled, "compiles_epochs", lambda xp: False)
-            net = backend.mlp([4, 6, 3], hidden="relu", output="identity", dtype="float64", random_state=0)
+            net = backend.mlp([4, 6, 3], hidden="relu", output="identity", dtype="float64", random_state=0, loss="mse")
             X, Y = _data()
             with pytest.warns(bpxp.DivergenceWarning):
-                history = net.fit(X, 1e3 * Y, epochs=epochs, **options)
+                history = net.fit(X, 1e3 * Y, epochs=epochs, **{"optimizer": "sgd", "batch_size": None, **options})
             results.append((net, history))
     (compiled, history), (eager, eager_history) = results
     assert history.diverged_at == eager_history.diverged_at is not None
@@ -81,13 +83,14 @@ def test_each_shape_compiles_once(backend, caplog):
 
     X, Y = _data()
     with jax.log_compiles(), caplog.at_level(logging.WARNING):
-        backend.mlp([4, 6, 3], dtype="float64", random_state=0).fit(X, Y, epochs=3, learning_rate=0.1,
-                                                                    batch_size=16, random_state=0)
+        net = backend.mlp([4, 6, 3], dtype="float64", random_state=0, hidden="sigmoid", output="sigmoid", loss="mse")
+        net.fit(X, Y, epochs=3, learning_rate=0.1, batch_size=16, random_state=0, optimizer="sgd")
         first = [r.getMessage() for r in caplog.records if "XLA compilation of jit(epoch)" in r.getMessage()]
         caplog.clear()
-        net = backend.mlp([4, 6, 3], dtype="float64", random_state=1)
-        net.fit(X, Y, epochs=2, learning_rate=0.1, batch_size=16, random_state=1)
-        net.fit(X, Y, epochs=2, learning_rate=0.1, batch_size=16, random_state=2)  # from its own outputs
+        net = backend.mlp([4, 6, 3], dtype="float64", random_state=1, hidden="sigmoid", output="sigmoid", loss="mse")
+        net.fit(X, Y, epochs=2, learning_rate=0.1, batch_size=16, random_state=1, optimizer="sgd")
+        net.fit(X, Y, epochs=2, learning_rate=0.1, batch_size=16, random_state=2,
+                optimizer="sgd")  # from its own outputs
         again = [r.getMessage() for r in caplog.records if "compilation of jit(epoch)" in r.getMessage()]
     assert len(first) <= 1 and again == []  # (none when an earlier test compiled this shape already)
 

@@ -63,8 +63,8 @@ def _assert_weights_close(actual, expected, atol=1e-10):
 
 
 TRAININGS = {
-    "20 full-batch epochs": dict(epochs=20, learning_rate=0.5),
-    "2 mini-batch epochs": dict(epochs=2, learning_rate=0.1, batch_size=64, shuffle=False),
+    "20 full-batch epochs": dict(epochs=20, learning_rate=0.5, optimizer="sgd", batch_size=None),
+    "2 mini-batch epochs": dict(epochs=2, learning_rate=0.1, batch_size=64, shuffle=False, optimizer="sgd"),
     "adam across chunk edges": dict(epochs=2, learning_rate=0.01, batch_size=100, shuffle=False, optimizer="adam"),
     "shuffled, l2, clipped": dict(epochs=2, learning_rate=0.1, batch_size=50, random_state=0, l2=0.1,
                                   clip_norm=0.5, optimizer="momentum"),
@@ -94,8 +94,8 @@ def test_a_dataframe_trains_through_to_dask_array(client):
     features, target = frame[list("abcde")].to_dask_array(lengths=True), frame["target"].to_dask_array(lengths=True)
     chunked, in_memory = _network(), _network()
     with client.as_current():
-        chunked.fit(features, target, epochs=3, learning_rate=0.2, batch_size=128, shuffle=False)
-    in_memory.fit(X, y, epochs=3, learning_rate=0.2, batch_size=128, shuffle=False)
+        chunked.fit(features, target, epochs=3, learning_rate=0.2, batch_size=128, shuffle=False, optimizer="sgd")
+    in_memory.fit(X, y, epochs=3, learning_rate=0.2, batch_size=128, shuffle=False, optimizer="sgd")
     _assert_weights_close(chunked, in_memory)
 
 
@@ -105,17 +105,17 @@ def test_unknown_chunk_sizes_train_full_batch_and_ask_for_sizes_for_mini_batches
     unknown_X, unknown_y = X_dask[X_dask[:, 0] > -10], y_dask[X_dask[:, 0] > -10]  # all rows, sizes unknown
     assert np.isnan(unknown_X.shape[0])
     chunked, in_memory = _network(), _network()
-    chunked.fit(unknown_X, unknown_y, epochs=3, learning_rate=0.5)
-    in_memory.fit(X, y, epochs=3, learning_rate=0.5)
+    chunked.fit(unknown_X, unknown_y, epochs=3, learning_rate=0.5, optimizer="sgd", batch_size=None)
+    in_memory.fit(X, y, epochs=3, learning_rate=0.5, optimizer="sgd", batch_size=None)
     _assert_weights_close(chunked, in_memory)
     with pytest.raises(ValueError, match=r"`batch_size` needs the row count of each chunk.*compute_chunk_sizes"):
-        chunked.fit(unknown_X, unknown_y, epochs=1, learning_rate=0.1, batch_size=32)
+        chunked.fit(unknown_X, unknown_y, epochs=1, learning_rate=0.1, batch_size=32, optimizer="sgd")
 
 
 def test_predict_and_score_on_dask_arrays_are_lazy_and_chunk_wise(chunks_of):
     X, y = _data()
     net = _network()
-    net.fit(X, y, epochs=5, learning_rate=0.5)
+    net.fit(X, y, epochs=5, learning_rate=0.5, optimizer="sgd", batch_size=None)
     X_dask, y_dask = chunks_of(X, 70), chunks_of(y, 70)
     labels, outputs, score = net.predict(X_dask), net.forward(X_dask), net.score(X_dask, y_dask)
     assert all(isinstance(a, da.Array) for a in (labels, outputs, score))
@@ -130,27 +130,30 @@ def test_bad_dask_input_gets_a_clear_error(client):
     net = _network()
     X_dask = da.from_array(X, chunks=(100, 5))
     with pytest.raises(ValueError, match=r"`X` has 4 columns but the network's input layer has 5"):
-        net.fit(X_dask[:, :4], y, epochs=1, learning_rate=0.1)
+        net.fit(X_dask[:, :4], y, epochs=1, learning_rate=0.1, optimizer="sgd", batch_size=None)
     with pytest.raises(ValueError, match=r"`y` has 599 rows but `X` has 600"):
-        net.fit(X_dask, da.from_array(y[:-1], chunks=100), epochs=1, learning_rate=0.1)
+        net.fit(X_dask, da.from_array(y[:-1], chunks=100), epochs=1, learning_rate=0.1, optimizer="sgd",
+                batch_size=None)
     with pytest.raises(ValueError, match=r"`early_stopping` needs `validation_data`"):
-        net.fit(X_dask, y, epochs=1, learning_rate=0.1, early_stopping=2)
+        net.fit(X_dask, y, epochs=1, learning_rate=0.1, early_stopping=2, optimizer="sgd", batch_size=None)
     with pytest.raises(ValueError, match=r"`validation_data\[0\]` has 4 columns but the network's input layer"):
-        net.fit(X_dask, y, epochs=1, learning_rate=0.1, validation_data=(X_dask[:, :4], y))
+        net.fit(X_dask, y, epochs=1, learning_rate=0.1, validation_data=(X_dask[:, :4], y),
+                optimizer="sgd", batch_size=None)
     X_nan = X.copy()
     X_nan[5, 2] = np.nan
     with pytest.raises(ValueError, match=r"`X` contains NaN"):
-        net.fit(da.from_array(X_nan, chunks=(100, 5)), y, epochs=1, learning_rate=0.1)
+        net.fit(da.from_array(X_nan, chunks=(100, 5)), y, epochs=1, learning_rate=0.1, optimizer="sgd", batch_size=None)
     with client.as_current(), pytest.raises(ValueError, match=r"`X` contains NaN"):  # mini-batch: chunks kept
-        net.fit(da.from_array(X_nan, chunks=(100, 5)), y, epochs=1, learning_rate=0.1, batch_size=32)
+        net.fit(da.from_array(X_nan, chunks=(100, 5)), y, epochs=1, learning_rate=0.1, batch_size=32, optimizer="sgd")
 
 
 def test_divergence_on_dask_is_caught_like_in_memory():
     X, _ = _data()
     regression = X @ np.arange(1.0, 6.0)
-    net = bpxp.MLP([5, 8, 1], hidden="relu", output="identity", dtype="float64", random_state=0)
+    net = bpxp.MLP([5, 8, 1], hidden="relu", output="identity", dtype="float64", random_state=0, loss="mse")
     with pytest.raises(bpxp.TrainingDiverged, match=r"diverged at epoch \d+") as caught:
-        net.fit(da.from_array(X, chunks=(100, 5)), regression, epochs=500, learning_rate=5.0)
+        net.fit(da.from_array(X, chunks=(100, 5)), regression, epochs=500, learning_rate=5.0,
+                optimizer="sgd", batch_size=None)
     assert all(np.isfinite(w).all() for w in net.weights) and caught.value.epoch > 0
 
 
@@ -168,7 +171,7 @@ KILLED_DURING = {
 def test_a_worker_killed_mid_epoch_changes_nothing(client, during, monkeypatch):
     X, y = _data(n=3000)
     X_dask, y_dask = da.from_array(X, chunks=(100, 5)), da.from_array(y, chunks=100)
-    options = dict(epochs=2, learning_rate=0.1, batch_size=250, shuffle=False)
+    options = dict(epochs=2, learning_rate=0.1, batch_size=250, shuffle=False, optimizer="sgd")
     extra = dict(KILLED_DURING[during])
     if extra.pop("validation", False):
         X_val, y_val = _data(n=400, seed=1)
@@ -212,9 +215,10 @@ def test_a_dataset_three_times_the_cluster_memory_trains_an_epoch():
         assert X.nbytes >= 3 * 2 * limit
         pids = _worker_pids(client)
         sampler = MemorySampler()
-        net = bpxp.MLP([features, 8, 1], dtype="float64", random_state=0)
+        net = bpxp.MLP([features, 8, 1], dtype="float64", random_state=0,
+                       hidden="sigmoid", output="sigmoid", loss="mse")
         with sampler.sample("epoch", client=client, measure="process", interval=0.2):
-            history = net.fit(X, y, epochs=1, learning_rate=0.5)
+            history = net.fit(X, y, epochs=1, learning_rate=0.5, optimizer="sgd", batch_size=None)
         peak = sampler.to_pandas()["epoch"].max()
         assert _worker_pids(client) == pids, "a worker was killed (or restarted) during the epoch"
     assert np.isfinite(history.loss[0])

@@ -134,7 +134,7 @@ def test_mini_batch_training_checks_each_chunk_once_per_fit(monkeypatch):
     (X, y), (X_val, y_val) = _data(600, 0), _data(90, 1)
     validation = (da.from_array(X_val, chunks=(30, 5)), da.from_array(y_val, chunks=30))
     _network().fit(da.from_array(X, chunks=(70, 5)), da.from_array(y, chunks=70), epochs=3, learning_rate=0.1,
-                   batch_size=64, validation_data=validation)
+                   batch_size=64, validation_data=validation, optimizer="sgd")
     assert sorted(checked) == sorted([70] * 8 + [40] + [30] * 3)  # 9 training chunks and 3 validation chunks, once
 
 

@@ -25,7 +25,7 @@ def _fit_linear_probe(backend, *, epochs, batch_size, shuffle, random_state=None
 
     net = backend.from_weights([np.zeros((N_ROWS, 1))], None, output="identity", loss="mse", dtype="float64")
     history = net.fit(np.eye(N_ROWS), Y[:, None], epochs=epochs, learning_rate=ETA, batch_size=batch_size,
-                      shuffle=shuffle, random_state=random_state)
+                      shuffle=shuffle, random_state=random_state, optimizer="sgd")
     return bpxp.to_numpy(net.weights[0])[:, 0], history
 
 

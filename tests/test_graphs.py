@@ -53,7 +53,7 @@ def _fit(backend, monkeypatch, capturer, **options):
         net = backend.mlp([4, 6, 3], hidden="tanh", output="softmax", loss="cross_entropy", dtype="float64",
                           random_state=0)
         X, Y = _data()
-        history = net.fit(X, Y, epochs=4, learning_rate=0.1, **options)
+        history = net.fit(X, Y, epochs=4, learning_rate=0.1, **{"optimizer": "sgd", "batch_size": None, **options})
     return net, history
 
 

@@ -17,10 +17,10 @@ def _problem():
 
 def test_sgd_step_is_exactly_w_minus_eta_gradient(backend):
     X, Y = _problem()
-    net = backend.mlp([3, 4, 2], dtype="float64", random_state=0)
+    net = backend.mlp([3, 4, 2], dtype="float64", random_state=0, hidden="sigmoid", output="sigmoid", loss="mse")
     start = [bpxp.to_numpy(w).copy() for w in net.weights]
     grads = [bpxp.to_numpy(g) for g in net.backward(X, Y).weights]
-    net.fit(X, Y, epochs=1, learning_rate=0.3)
+    net.fit(X, Y, epochs=1, learning_rate=0.3, optimizer="sgd", batch_size=None)
     for W, W0, g in zip(net.weights, start, grads):
         # equal up to rounding: XLA fuses the step into multiply-adds under jax.jit
         np.testing.assert_allclose(bpxp.to_numpy(W), W0 - 0.3 * g, rtol=0, atol=1e-15)
@@ -47,7 +47,7 @@ def test_matches_torch_optim(backend, optimizer):
         output = torch.sigmoid(hidden @ params[1] + params[3])
         (0.5 * torch.mean((output - Yt) ** 2)).backward()
         reference.step()
-    net.fit(X, Y, epochs=25, learning_rate=0.05, optimizer=optimizer)
+    net.fit(X, Y, epochs=25, learning_rate=0.05, optimizer=optimizer, batch_size=None)
     expected = [p.detach().cpu().numpy() for p in params]
     assert_close([*net.weights, *net.biases], expected, dtype="float64", float64_atol=1e-12)
 

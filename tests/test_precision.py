@@ -38,8 +38,8 @@ def test_float32_products_equal_numpys_on_every_backend(backend):
 
 def test_a_float32_network_predicts_as_numpys_on_every_backend(backend):
     X, _ = _data()
-    reference = bpxp.MLP([20, 16, 3], hidden="relu", random_state=0)
-    net = backend.mlp([20, 16, 3], hidden="relu", random_state=0, precision="float32")
+    reference = bpxp.MLP([20, 16, 3], hidden="relu", random_state=0, output="sigmoid", loss="mse")
+    net = backend.mlp([20, 16, 3], hidden="relu", random_state=0, precision="float32", output="sigmoid", loss="mse")
     assert_close(net.forward(X), reference.forward(X), dtype="float32")
 
 
@@ -90,10 +90,10 @@ def test_cupy_compute_type_is_set_inside_and_restored_after(monkeypatch):
 
 def test_tf32_on_a_cpu_changes_nothing_and_says_so_once(backend, fresh_tf32_notice):
     X, _ = _data()
-    reference = backend.mlp([20, 16, 3], hidden="relu", random_state=0)
+    reference = backend.mlp([20, 16, 3], hidden="relu", random_state=0, output="sigmoid", loss="mse")
     if _backend._on_cuda(backend.device):
         pytest.skip("TF32 is real on a CUDA device")
-    net = backend.mlp([20, 16, 3], hidden="relu", random_state=0, precision="tf32")
+    net = backend.mlp([20, 16, 3], hidden="relu", random_state=0, precision="tf32", output="sigmoid", loss="mse")
     with pytest.warns(UserWarning, match=r"precision='tf32' changes nothing on backend .*CUDA GPUs only"):
         outputs = net.forward(X)
     np.testing.assert_array_equal(bpxp.to_numpy(net.forward(X)), bpxp.to_numpy(outputs))  # silent the 2nd time
@@ -102,15 +102,16 @@ def test_tf32_on_a_cpu_changes_nothing_and_says_so_once(backend, fresh_tf32_noti
 
 def test_precision_is_part_of_the_description_and_checked():
     with pytest.raises(ValueError, match=r"`precision` must be one of \['float32', 'tf32'\], got 'half'"):
-        bpxp.MLP([2, 2], precision="half")
-    assert "precision" not in repr(bpxp.MLP([2, 2]))
-    assert repr(bpxp.MLP([2, 2], precision="tf32")).endswith("precision='tf32')")
+        bpxp.MLP([2, 2], precision="half", hidden="sigmoid", output="sigmoid", loss="mse")
+    assert "precision" not in repr(bpxp.MLP([2, 2], hidden="sigmoid", output="sigmoid", loss="mse"))
+    assert repr(bpxp.MLP([2, 2], precision="tf32", hidden="sigmoid", output="sigmoid",
+                         loss="mse")).endswith("precision='tf32')")
 
 
 def test_checkpoints_record_precision_and_older_ones_load_as_float32(tmp_path, fresh_tf32_notice):
     import json
 
-    net = bpxp.MLP([3, 2], precision="tf32", random_state=0)
+    net = bpxp.MLP([3, 2], precision="tf32", random_state=0, hidden="sigmoid", output="sigmoid", loss="mse")
     path = net.save(tmp_path / "net.npz")
     assert bpxp.load(path).precision == "tf32"
     with np.load(path) as stored:
@@ -126,7 +127,8 @@ def test_checkpoints_record_precision_and_older_ones_load_as_float32(tmp_path, f
 def test_a_pickled_network_keeps_its_precision():
     import pickle
 
-    assert pickle.loads(pickle.dumps(bpxp.MLP([3, 2], precision="tf32"))).precision == "tf32"
+    assert pickle.loads(pickle.dumps(bpxp.MLP([3, 2], precision="tf32", hidden="sigmoid", output="sigmoid",
+                                              loss="mse"))).precision == "tf32"
 
 
 def test_the_estimators_and_the_cli_take_precision(fresh_tf32_notice):

@@ -130,7 +130,8 @@ def test_one_small_sgd_step_never_increases_the_full_batch_loss(backend_name, pr
     norm2 = sum(float(np.sum(bpxp.to_numpy(g).astype(np.float64) ** 2))
                 for g in (*grads.weights, *(grads.biases or ())))
     before = net.loss_value(X, Y)
-    history = net.fit(X, Y, epochs=1, learning_rate=1e-3 / (1.0 + norm2), shuffle=False)
+    history = net.fit(X, Y, epochs=1, learning_rate=1e-3 / (1.0 + norm2), shuffle=False,
+                      optimizer="sgd", batch_size=None)
     after = net.loss_value(X, Y)
     assert history.loss[0] == pytest.approx(before, rel=1e-5, abs=1e-6)  # the loss of the starting weights
     slack = 8 * np.finfo(np.float32).eps * max(abs(before), 1e-3)  # float32 rounding of the loss, a few ulps

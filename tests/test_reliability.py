@@ -83,7 +83,7 @@ def test_divergence_can_warn_and_return_instead(backend):
     X, y = _regression_data()
     net = _regressor(backend)
     with pytest.warns(bpxp.DivergenceWarning, match=r"diverged at epoch (\d+).*keeps the weights of epoch"):
-        history = net.fit(X, y, epochs=500, learning_rate=5.0, on_divergence="warn")
+        history = net.fit(X, y, epochs=500, learning_rate=5.0, on_divergence="warn", optimizer="sgd", batch_size=None)
     assert history.diverged_at is not None and history.kept_epoch == history.diverged_at - 1
     assert _all_finite(net) and np.isfinite(history.loss).all()
 
@@ -93,7 +93,7 @@ def test_a_first_epoch_that_diverges_keeps_the_starting_weights(backend):
     weights = [np.full((3, 2), 1e200), np.ones((2, 1))]  # the loss overflows at once
     net = backend.from_weights(weights, hidden="identity", output="identity")
     with pytest.raises(bpxp.TrainingDiverged, match=r"epoch 0.*last finite loss: none.*weights it started with"):
-        net.fit(X, y, epochs=3, learning_rate=0.1)
+        net.fit(X, y, epochs=3, learning_rate=0.1, optimizer="sgd", batch_size=None)
     np.testing.assert_allclose(_weights(net)[0], weights[0], **EXACT)
 
 
@@ -101,7 +101,7 @@ def test_without_a_snapshot_the_diverged_weights_are_reported_not_hidden(backend
     X, y = _regression_data()
     net = _regressor(backend)
     with pytest.raises(bpxp.TrainingDiverged, match=r"holds the non-finite weights \(snapshot=False"):
-        net.fit(X, y, epochs=500, learning_rate=5.0, snapshot=False)
+        net.fit(X, y, epochs=500, learning_rate=5.0, snapshot=False, optimizer="sgd", batch_size=None)
 
 
 def test_a_non_finite_validation_loss_is_a_divergence(backend):
@@ -109,14 +109,16 @@ def test_a_non_finite_validation_loss_is_a_divergence(backend):
     net = _regressor(backend)
     X_val = np.full((4, 3), 1e300)  # finite inputs whose outputs overflow: the validation loss is inf
     with pytest.raises(bpxp.TrainingDiverged, match="epoch 0"):
-        net.fit(X, y, epochs=3, learning_rate=0.01, validation_data=(X_val, np.zeros(4)))
+        net.fit(X, y, epochs=3, learning_rate=0.01, validation_data=(X_val, np.zeros(4)),
+                optimizer="sgd", batch_size=None)
 
 
 def test_under_early_stopping_a_divergence_keeps_the_best_epoch(backend):
     X, y = _regression_data()
     net = _regressor(backend)
     with pytest.raises(bpxp.TrainingDiverged) as caught:
-        net.fit(X, y, epochs=500, learning_rate=1.0, validation_data=(X, y), early_stopping=1000, shuffle=False)
+        net.fit(X, y, epochs=500, learning_rate=1.0, validation_data=(X, y), early_stopping=1000, shuffle=False,
+                optimizer="sgd", batch_size=None)
     history = caught.value.history
     assert history.kept_epoch == history.best_epoch == int(np.argmin(history.val_loss))
     assert net.loss_value(X, y) == pytest.approx(history.val_loss[history.best_epoch], rel=1e-12)
@@ -130,14 +132,14 @@ def test_clip_norm_rescales_the_joint_gradient_as_torch_does(backend):
     norm = np.sqrt(sum(np.sum(g * g) for g in grads))
     assert norm > 1.0
     before = _weights(plain)
-    net.fit(X, y, epochs=1, learning_rate=0.1, clip_norm=1.0)
+    net.fit(X, y, epochs=1, learning_rate=0.1, clip_norm=1.0, optimizer="sgd", batch_size=None)
     factor = min(1.0, 1.0 / (norm + 1e-6))  # torch.nn.utils.clip_grad_norm_
     for after, start, g in zip(_weights(net), before, grads, strict=True):
         np.testing.assert_allclose(after, start - 0.1 * factor * g, rtol=0, atol=1e-12)
     # a bound the gradients never reach changes nothing
     unclipped = _regressor(backend)
-    unclipped.fit(X, y, epochs=1, learning_rate=0.1, clip_norm=1e9)
-    plain.fit(X, y, epochs=1, learning_rate=0.1)
+    unclipped.fit(X, y, epochs=1, learning_rate=0.1, clip_norm=1e9, optimizer="sgd", batch_size=None)
+    plain.fit(X, y, epochs=1, learning_rate=0.1, optimizer="sgd", batch_size=None)
     for a, b in zip(_weights(unclipped), _weights(plain), strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
 
@@ -145,7 +147,7 @@ def test_clip_norm_rescales_the_joint_gradient_as_torch_does(backend):
 def test_clip_norm_keeps_a_too_large_learning_rate_from_diverging(backend):
     X, y = _regression_data()
     net = _regressor(backend)
-    history = net.fit(X, y, epochs=100, learning_rate=0.5, clip_norm=1.0, shuffle=False, batch_size=8)
+    history = net.fit(X, y, epochs=100, learning_rate=0.5, clip_norm=1.0, shuffle=False, batch_size=8, optimizer="sgd")
     assert history.diverged_at is None and _all_finite(net)
 
 
@@ -201,7 +203,7 @@ def test_ctrl_c_under_early_stopping_keeps_the_best_epoch(backend):
     net = _classifier(backend)
     with pytest.warns(bpxp.InterruptedWarning):
         history = net.fit(X, y, epochs=50, learning_rate=0.5, validation_data=(X[:20], y[:20]), early_stopping=50,
-                          callback=_interrupt_at(6))
+                          callback=_interrupt_at(6), optimizer="sgd", batch_size=None)
     assert history.kept_epoch == history.best_epoch
     assert net.loss_value(X[:20], y[:20]) == pytest.approx(min(history.val_loss), rel=1e-12)
 
@@ -215,9 +217,9 @@ def test_an_error_mid_fit_leaves_the_last_completed_epoch(backend):
             raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError, match="disk full"):
-        net.fit(X, y, epochs=10, learning_rate=0.1, batch_size=16, random_state=0, callback=failing)
+        net.fit(X, y, epochs=10, learning_rate=0.1, batch_size=16, random_state=0, callback=failing, optimizer="sgd")
     reference = _classifier(backend)
-    reference.fit(X, y, epochs=3, learning_rate=0.1, batch_size=16, random_state=0)
+    reference.fit(X, y, epochs=3, learning_rate=0.1, batch_size=16, random_state=0, optimizer="sgd")
     _assert_same_weights(net, reference)
 
 

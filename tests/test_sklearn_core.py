@@ -126,8 +126,8 @@ def test_fit_lbfgs_on_a_sparse_matrix_equals_dense():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(30, 6)) * (rng.random((30, 6)) < 0.3)
     y = rng.normal(size=30)
-    dense = bpxp.MLP([6, 4, 1], hidden="tanh", output="identity", dtype="float64", random_state=0)
-    blocked = bpxp.MLP([6, 4, 1], hidden="tanh", output="identity", dtype="float64", random_state=0)
+    dense = bpxp.MLP([6, 4, 1], hidden="tanh", output="identity", dtype="float64", random_state=0, loss="mse")
+    blocked = bpxp.MLP([6, 4, 1], hidden="tanh", output="identity", dtype="float64", random_state=0, loss="mse")
     a = dense.fit_lbfgs(X, y, max_iter=30)
     b = blocked.fit_lbfgs(sparse.csr_array(X), y, max_iter=30, block_rows=7)  # 5 blocks densified per evaluation
     assert a.loss == pytest.approx(b.loss, rel=1e-9)
