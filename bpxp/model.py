@@ -36,8 +36,8 @@ class MLP:
     output : str, optional
         Activation of the output layer: any hidden one, 'softmax', or 'exp' (for loss 'poisson'). With
         neither ``output`` nor ``loss`` given, the first ``fit`` chooses both from its targets
-        (``bpxp.defaults``): softmax + cross-entropy for class labels, sigmoid + binary cross-entropy for 0/1 targets of one output or multi-label rows,
-        identity + mse for real values. With one given, the other follows it.
+        (``bpxp.defaults``): softmax + cross-entropy for class labels, sigmoid + binary cross-entropy for 0/1
+        targets of one output or multi-label rows, identity + mse for real values. With one given, the other follows it.
     loss : str, optional
         'mse' (½·mean of squared errors), 'binary_cross_entropy' (sigmoid output), 'cross_entropy'
         (softmax output) or 'poisson' (½ Poisson deviance, 'exp' output).
