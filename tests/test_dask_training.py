@@ -63,8 +63,9 @@ def _parameters(net):
 
 
 VALIDATED = {
-    "full batch, validation on Dask": dict(epochs=8, learning_rate=0.5, dask_validation=True),
-    "mini-batch, validation on Dask": dict(epochs=3, learning_rate=0.1, batch_size=64, random_state=1,
+    "full batch, validation on Dask": dict(epochs=8, learning_rate=0.5, optimizer="sgd", batch_size=None,
+                                           dask_validation=True),
+    "mini-batch, validation on Dask": dict(epochs=3, learning_rate=0.1, batch_size=64, random_state=1, optimizer="sgd",
                                            dask_validation=True),
     "mini-batch, validation in memory": dict(epochs=3, learning_rate=0.1, batch_size=64, random_state=1,
                                              optimizer="adam"),

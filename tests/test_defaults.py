@@ -60,7 +60,7 @@ def test_the_default_learning_rate_follows_the_optimizer(backend):
         nets[1].fit(X, y, epochs=3, optimizer=optimizer, learning_rate=rate)
         for a, b in zip(nets[0].weights, nets[1].weights, strict=True):
             np.testing.assert_array_equal(bpxp.to_numpy(a), bpxp.to_numpy(b))
-    assert defaults.LEARNING_RATES == {"sgd": 0.1, "momentum": 0.01, "adam": 0.001}
+    assert defaults.LEARNING_RATES == {"sgd": 0.1, "momentum": 0.01, "nesterov": 0.01, "adam": 0.001}
 
 
 def test_the_seeds_settings_stay_reachable_explicitly(backend):
