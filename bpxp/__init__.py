@@ -3,11 +3,11 @@
 The same forward pass, error terms δ and updates run on NumPy, CuPy, PyTorch, JAX and array-api-strict.
 """
 
-from . import activations, losses, metrics, network, optimizers
+from . import activations, backprop, losses, metrics, optimizers
 from ._backend import BackendInfo, BackendUnusable, backends, to_numpy
+from .backprop import Gradients
 from .checkpoint import load
-from .model import MLP
-from .network import Gradients
+from .mlp import MLP
 from .recovery import DivergenceWarning, InterruptedWarning, TrainingDiverged
 from .train import History
 
@@ -24,10 +24,10 @@ __all__ = [
     "__version__",
     "activations",
     "backends",
+    "backprop",
     "load",
     "losses",
     "metrics",
-    "network",
     "optimizers",
     "to_numpy",
 ]

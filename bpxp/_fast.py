@@ -8,7 +8,7 @@ every other backend it calls the twin. Tests hold each fast path equal to its tw
 
 ``overwrite=True`` says the caller made the input array and needs it no more (scipy's ``overwrite_a``
 convention): the result may then live in the input's memory. The math modules pass it only for arrays they
-created themselves in the same function (``bpxp.network``), so nothing a user holds is ever changed; on JAX,
+created themselves in the same function (``bpxp.backprop``), so nothing a user holds is ever changed; on JAX,
 whose arrays never change, the flag changes nothing.
 
 Measured here (2-core EPYC under load ~10, CPU time, float32, one thread, 256×256 arrays; the epoch figures from

@@ -5,7 +5,7 @@ product that turns ∂ℓ/∂A into ∂ℓ/∂Z. Every f′ here is computed fro
 ``sigmoid′ = A·(1 − A)``), so the forward pass never has to keep Z.
 
 ``forward_reusing`` and ``backward_reusing`` compute the same for an input the caller made and needs no more
-(``bpxp.network`` passes its fresh Zˡ and Gˡ·Wˡᵀ): the result may take that input's memory, which only the
+(``bpxp.backprop`` passes its fresh Zˡ and Gˡ·Wˡᵀ): the result may take that input's memory, which only the
 per-backend fast paths of ``bpxp._fast`` use; by default they are ``forward`` and ``backward``.
 
 Softmax is not elementwise: its backward is ``A ⊙ (G − Σₖ G ⊙ A)`` along each row, and it is allowed as the

@@ -28,7 +28,7 @@ import numpy as np
 from . import _backend, optimizers
 
 if TYPE_CHECKING:
-    from .model import MLP
+    from .mlp import MLP
 
 FORMAT = "bpxp-checkpoint"
 FORMAT_VERSION = 1
@@ -251,7 +251,7 @@ def load(path: str | os.PathLike[str], *, backend: str | None = None, device: An
     >>> bpxp.load(path).layer_sizes
     (3, 4, 2)
     """
-    from .model import MLP
+    from .mlp import MLP
 
     metadata, arrays = read(path)
     n_layers = len(metadata["layer_sizes"]) - 1

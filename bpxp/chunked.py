@@ -4,7 +4,7 @@ One step of synchronous data-parallel gradient descent on a batch of rows B, spl
 
     g = (1/|B|) · Σ_c Σ_{i∈c} ∂ℓᵢ/∂θ        θ ← θ − η·d(g)
 
-Each chunk's sums come from :func:`bpxp.network.gradient_sums` — the same forward pass, δ and products as in
+Each chunk's sums come from :func:`bpxp.backprop.gradient_sums` — the same forward pass, δ and products as in
 memory — run where the chunk is, in the chunk's own namespace and device (NumPy, CuPy, array-api-strict): the
 parameters arrive as host arrays and are moved there. A chunk is prepared (checked, cast, targets encoded) by
 :func:`prepared_chunk`, the checks in-memory training runs once per fit. The driver is
@@ -23,8 +23,8 @@ import numpy as np
 
 from . import _backend, _inputs
 from .activations import get_activation
+from .backprop import forward_pass, gradient_sums
 from .losses import get_loss
-from .network import forward_pass, gradient_sums
 
 
 def is_dask(x: Any) -> bool:

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import _backend, datasets
 from .checkpoint import load
-from .model import MLP
+from .mlp import MLP
 from .optimizers import OPTIMIZERS
 from .recovery import InterruptedWarning, TrainingDiverged
 

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend, _host, chunked, train
+from . import _backend, _random, chunked, train
+from .backprop import forward_pass
 from .chunk_store import open_chunks
-from .network import forward_pass
 from .optimizers import clip_by_global_norm
 
 
@@ -37,7 +37,7 @@ def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: i
         on_divergence: str, validation_data: Any = None, early_stopping: int | None = None, checkpoint: Any = None,
         checkpoint_every: int = 1, resume: Any = None) -> train.History:
     """``net.fit`` on Dask arrays, with the options ``MLP.fit`` has checked."""
-    from .model import _report
+    from .mlp import _report
 
     if net.biases is None:
         raise ValueError("training on Dask arrays needs a network with biases (bias=True)")
@@ -144,8 +144,8 @@ class _Batches:
             self.bounds = [(a, min(a + batch_size, n)) for a in range(0, n, batch_size)]
             self.offsets = np.cumsum((0, *X.chunks[0]))
             if shuffle:
-                self.orders = _host.EpochOrders(n, random_state) if rng_state is None else \
-                    _host.EpochOrders.from_state(n, rng_state)
+                self.orders = _random.EpochOrders(n, random_state) if rng_state is None else \
+                    _random.EpochOrders.from_state(n, rng_state)
             self.store = open_chunks(X, y, spec, client)
 
     @property

@@ -22,8 +22,8 @@ from scipy.optimize import minimize as _scipy_minimize
 
 from ._backend import to_numpy
 from .activations import Activation
+from .backprop import backward_pass, forward_pass
 from .losses import Loss
-from .network import backward_pass, forward_pass
 
 
 @dataclass(frozen=True)

@@ -41,8 +41,8 @@ from sklearn.utils.validation import (
 
 from . import _backend, optimizers
 from .activations import get_activation, log_softmax
-from .model import MLP
-from .network import forward_pass
+from .backprop import forward_pass
+from .mlp import MLP
 from .recovery import DivergenceWarning, InterruptedWarning, TrainingDiverged
 from .train import Schedule, _snapshot
 

@@ -1,7 +1,7 @@
 """The training loop: epochs of (mini-)batches, validation and early stopping.
 
 One step, ``step(weights, biases, state, total, X_batch, Y_batch, ones) → (weights, biases, state, total)``, is
-forward, backward (``bpxp.network``) and the optimizer's update (see :func:`make_step`), compiled once where
+forward, backward (``bpxp.backprop``) and the optimizer's update (see :func:`make_step`), compiled once where
 that pays (JAX). The loop keeps the epoch's running loss on the device and reads it on the host once per epoch —
 the only host synchronisation in training (one epoch late when nothing needs it at once). Shuffled batches are
 gathered on the device from one host permutation per epoch. How an epoch drives the step is the backend layer's:
@@ -21,11 +21,11 @@ from typing import Any
 
 from array_api_compat import device as _device_of
 
-from . import _compiled, _graphs, _host
+from . import _compiled, _graphs, _random
 from ._backend import arrays_are_immutable, compile_step, floating_point_warnings_silenced, subtract_in_place, to_numpy
 from .activations import Activation
+from .backprop import backward_pass, forward_pass
 from .losses import Loss
-from .network import backward_pass, forward_pass
 from .optimizers import Optimizer, clip_by_global_norm
 from .recovery import exactly_finite, finite_check, finite_probes
 
@@ -248,8 +248,8 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
         # Full-batch gradients do not depend on row order: shuffling would only cost a gather.
         orders = None
         if schedule.shuffle and batch < n:
-            orders = _host.EpochOrders(n, schedule.random_state) if outcome.rng_state is None \
-                else _host.EpochOrders.from_state(n, outcome.rng_state)
+            orders = _random.EpochOrders(n, schedule.random_state) if outcome.rng_state is None \
+                else _random.EpochOrders.from_state(n, outcome.rng_state)
         in_order = [(X, Y)] if batch == n else [(X[a:b, ...], Y[a:b, ...]) for a, b in bounds]
         ones_outputs = xp.ones((Y.shape[1] - int(weighted), 1), dtype=X.dtype, device=device)
         ones = {size: (xp.ones((1, size), dtype=X.dtype, device=device), ones_outputs)
@@ -394,7 +394,7 @@ def _run_chunks(outcome: Outcome, X, Y, many_epochs, orders, ones, probes, zero,
                                                         chosen, ones, probes, zero)
         values = (to_numpy(checks) / n).tolist()  # the one host read of the chunk
         if not all(math.isfinite(v) for v in values):
-            return orders if orders is None else _host.EpochOrders.from_state(n, before)
+            return orders if orders is None else _random.EpochOrders.from_state(n, before)
         outcome.history.loss.extend(values)
         outcome.weights, outcome.biases, outcome.state = weights, biases, state
         outcome.epoch, outcome.rng_state = outcome.epoch + per_call, None if orders is None else orders.state

@@ -45,7 +45,7 @@ from conftest import Backend
 
 import bpxp
 from bpxp import _backend, optimizers
-from bpxp.network import Gradients
+from bpxp.backprop import Gradients
 
 WORKS = "works"
 pytestmark = pytest.mark.filterwarnings("ignore:Stochastic Optimizer. Maximum iterations:UserWarning")
@@ -591,7 +591,7 @@ def _mlp(argument: str, value, expect, regex="", *, check=None, pending="", fixe
     return Case("bpxp.MLP", argument, _described(value), call, expect, regex, check, pending=pending, fixed=fixed)
 
 
-FIXED_MODEL = "model.py: {} (fixed)"
+FIXED_MODEL = "mlp.py: {} (fixed)"
 
 CONSTRUCTOR_CASES = [
     _mlp("layer_sizes", "abc", TypeError, r"must be a sequence of positive integers"),

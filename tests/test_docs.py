@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["bpxp._backend", "bpxp.model", "bpxp.network", "bpxp.activations", "bpxp.losses",
+MODULES = ["bpxp._backend", "bpxp.mlp", "bpxp.backprop", "bpxp.activations", "bpxp.losses",
            "bpxp.optimizers", "bpxp.train", "bpxp.metrics", "bpxp.reductions", "bpxp.checkpoint", "bpxp.sklearn",
            "bpxp.datasets", "bpxp.progress"]
 

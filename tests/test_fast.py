@@ -63,7 +63,7 @@ def test_sigmoid_backward_without_overwrite_leaves_its_inputs_alone(backend):
 def test_forward_pass_never_changes_the_arrays_it_returns_or_was_given(backend, output):
     """The hidden layers' σ may reuse their fresh Zˡ; the returned Zᴸ and the inputs stay as they were."""
     from bpxp.activations import ACTIVATIONS
-    from bpxp.network import forward_pass
+    from bpxp.backprop import forward_pass
 
     rng = np.random.default_rng(0)
     X_host, W_host = rng.normal(size=(6, 4)), [rng.normal(size=(4, 5)), rng.normal(size=(5, 3))]

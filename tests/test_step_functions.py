@@ -12,8 +12,8 @@ from array_api_extra.testing import lazy_xp_function
 from conftest import assert_close
 
 from bpxp.activations import ACTIVATIONS
+from bpxp.backprop import backward_pass, forward_pass, gradients
 from bpxp.losses import LOSSES
-from bpxp.network import backward_pass, forward_pass, gradients
 from bpxp.optimizers import SGD, Adam, Momentum
 from bpxp.train import make_step
 

@@ -1,7 +1,7 @@
 """``bpxp.MLP``: a multi-layer perceptron that holds its parameters on one backend and device.
 
 The class is the user-facing edge: it checks arguments and inputs once per call, then hands arrays to the pure
-math of ``bpxp.network``, ``bpxp.optimizers`` and ``bpxp.train``.
+math of ``bpxp.backprop``, ``bpxp.optimizers`` and ``bpxp.train``.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 
 import array_api_compat
 
-from . import _backend, _host, _inputs, chunked, defaults, metrics, train
+from . import _backend, _inputs, _random, chunked, defaults, metrics, train
 from .activations import get_activation
+from .backprop import Gradients, forward_pass, gradients
 from .losses import get_loss
-from .network import Gradients, forward_pass, gradients
 from .optimizers import get_optimizer
 from .recovery import DivergenceWarning, InterruptedWarning, TrainingDiverged
 
@@ -92,8 +92,8 @@ class MLP:
         output, loss = defaults.output_and_loss(output, loss, sizes[-1])
         self._configure(sizes, hidden, output, loss, backend, dtype, device, precision)
         names = [hidden] * (len(sizes) - 2) + [output]
-        host_weights, host_biases = _host.initial_parameters(
-            sizes, names, bias=bias, dtype=self.dtype_name, random_state=_host.check_seed(random_state))
+        host_weights, host_biases = _random.initial_parameters(
+            sizes, names, bias=bias, dtype=self.dtype_name, random_state=_random.check_seed(random_state))
         self._set_parameters(host_weights, host_biases)
 
     @classmethod
@@ -386,7 +386,7 @@ class MLP:
         batch_size = defaults.AUTO_BATCH_SIZE if isinstance(batch_size, str) and batch_size == "auto" else batch_size
         batch_size = None if batch_size is None else train.positive_int(batch_size, "batch_size")
         shuffle = _check_bool(shuffle, "shuffle")
-        random_state = _host.check_seed(random_state)
+        random_state = _random.check_seed(random_state)
         early_stopping = None if early_stopping is None else train.positive_int(early_stopping, "early_stopping")
         rule = get_optimizer(optimizer)
         learning_rate = defaults.learning_rate(rule.name) if learning_rate is None else learning_rate
