@@ -22,7 +22,8 @@ TORCH = os.environ.get("BPXP_TORCH", "torch==2.13.0")
 
 
 def _pytest(session: nox.Session, backend: str) -> None:
-    session.run("python", "-m", "pytest", "--backend", backend, *session.posargs,
+    # pytest-xdist, one worker per core (test ids are deterministic); `nox -s numpy -- -n 0` runs in one process.
+    session.run("python", "-m", "pytest", "--backend", backend, "-n", "auto", *session.posargs,
                 env={"OMP_NUM_THREADS": "1"})
 
 
