@@ -1,6 +1,6 @@
 """``MLP.fit`` on Dask arrays: epochs of synchronous data-parallel steps, validation, early stopping, checkpoints.
 
-One step on a batch of rows B, split into chunks c (``bpxp.chunked``):
+One step on a batch of rows B, split into chunks c (``bpxp.dask_chunks``):
 
     g = (1/|B|) · Σ_c Σ_{i∈c} ∂ℓᵢ/∂θ        θ ← θ − η·d(g)
 
@@ -10,7 +10,7 @@ updates the parameters in the network's own namespace and device: they stay on t
 chunks as host arrays. A full-batch epoch is one
 Dask graph over the data's own graph (tree-reduced on the workers), so data larger than the cluster's memory is
 read chunk by chunk each epoch; mini-batch epochs keep the prepared chunks for the whole fit
-(``bpxp.chunk_store``) and send each step straight to the workers that hold its rows.
+(``bpxp.dask_store``) and send each step straight to the workers that hold its rows.
 
 The epoch's bookkeeping is the in-memory loop's: the loss and the parameters are checked once per epoch, the
 validation loss is read after the epoch's updates, the best epoch is kept under early stopping
@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend, _random, chunked, train
+from . import _backend, _random, dask_chunks, train
 from .backprop import forward_pass
-from .chunk_store import open_chunks
+from .dask_store import open_chunks
 from .optimizers import clip_by_global_norm
 
 
@@ -41,13 +41,13 @@ def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: i
 
     if net.biases is None:
         raise ValueError("training on Dask arrays needs a network with biases (bias=True)")
-    X, y = chunked.check_data(X, y, net)
+    X, y = dask_chunks.check_data(X, y, net)
     n = X.shape[0]
     if batch_size is not None and math.isnan(n):
         raise ValueError("`batch_size` needs the row count of each chunk, which this Dask array does not know; "
                          "call X.compute_chunk_sizes() (or dataframe.to_dask_array(lengths=True)) first")
     full = batch_size is None or batch_size >= n
-    spec, client = chunked.Spec.of(net), chunked._client()
+    spec, client = dask_chunks.Spec.of(net), dask_chunks.current_client()
     validation = _validation(net, validation_data, spec, client)
     try:
         if early_stopping is not None and validation is None:
@@ -92,7 +92,7 @@ def _epochs(outcome: train.Outcome, batches: _Batches, *, xp: Any, device: Any, 
                 weights, biases, state = outcome.weights, outcome.biases, outcome.state
                 epoch_loss, epoch_rows = 0.0, 0.0
                 for vector in batches.epoch(lambda: _on_host(weights, biases)):  # noqa: B023 (the step's own)
-                    grads, batch_loss, m = _unflatten(vector, batches.spec, len(weights))
+                    grads, batch_loss, m = _split_sums(vector, batches.spec, len(weights))
                     grads = [xp.asarray(g, device=device) for g in grads]  # the network's namespace and device
                     if l2:
                         grads[:len(weights)] = [g + (l2 / m) * W for g, W in zip(grads, weights)]
@@ -135,7 +135,7 @@ def _epochs(outcome: train.Outcome, batches: _Batches, *, xp: Any, device: Any, 
 class _Batches:
     """Each epoch's batches as reduced gradient vectors: one graph (full batch) or steps on kept chunks."""
 
-    def __init__(self, X, y, spec: chunked.Spec, client, batch_size: int | None, *, shuffle: bool,
+    def __init__(self, X, y, spec: dask_chunks.Spec, client, batch_size: int | None, *, shuffle: bool,
                  random_state: Any, rng_state: dict | None):
         self.X, self.y, self.spec, self.client = X, y, spec, client
         self.orders, self.store = None, None
@@ -155,7 +155,7 @@ class _Batches:
     def epoch(self, parameters):
         """Yield each batch's Σ vector; ``parameters()`` gives the parameters of the step about to run."""
         if self.store is None:
-            yield chunked.full_batch_sums(self.X, self.y, *parameters(), self.spec, self.client)
+            yield dask_chunks.full_batch_sums(self.X, self.y, *parameters(), self.spec, self.client)
             return
         order = None if self.orders is None else next(self.orders)
         for a, b in self.bounds:
@@ -200,29 +200,29 @@ def _added(vectors: list[np.ndarray]) -> np.ndarray:
     return total
 
 
-def _unflatten(vector: np.ndarray, spec: chunked.Spec, n_layers: int):
+def _split_sums(vector: np.ndarray, spec: dask_chunks.Spec, n_layers: int):
     """The reduced vector back into gradients (divided by the rows), the summed loss and the row count."""
     m = float(vector[-1])
     grads, at = [], 0
-    for shape in chunked.spec_shapes(spec):
+    for shape in dask_chunks.spec_shapes(spec):
         size = math.prod(shape)
         grads.append(vector[at:at + size].reshape(shape) / m)
         at += size
     return grads, float(vector[-2]), m
 
 
-def _validation(net, validation_data: Any, spec: chunked.Spec, client):
+def _validation(net, validation_data: Any, spec: dask_chunks.Spec, client):
     """``(loss(weights, biases) → float, close)`` for ``validation_data``, or None without it.
 
     In-memory validation data is scored as ``train.run`` scores it; Dask validation data is prepared once per
-    fit and kept (``bpxp.chunk_store``), and its loss L = Σ_c Σℓ / n adds up chunk by chunk.
+    fit and kept (``bpxp.dask_store``), and its loss L = Σ_c Σℓ / n adds up chunk by chunk.
     """
     if validation_data is None:
         return None
     if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
         raise TypeError("`validation_data` must be a pair (X_val, y_val), got "
                         f"{type(validation_data).__name__}")
-    if not chunked.is_dask(validation_data[0]):
+    if not dask_chunks.is_dask(validation_data[0]):
         X_val, Y_val = net._validation(validation_data)
 
         def in_memory(weights, biases) -> float:
@@ -230,7 +230,7 @@ def _validation(net, validation_data: Any, spec: chunked.Spec, client):
             return float(net._loss.value(Y_val, A[-1], Z, xp=net.xp))
 
         return in_memory, lambda: None
-    X_val, y_val = chunked.check_data(validation_data[0], validation_data[1], net, name="validation_data[0]")
+    X_val, y_val = dask_chunks.check_data(validation_data[0], validation_data[1], net, name="validation_data[0]")
     store = open_chunks(X_val, y_val, spec, client)
 
     def chunk_by_chunk(weights, biases) -> float:
