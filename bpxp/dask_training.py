@@ -29,7 +29,7 @@ import numpy as np
 from . import _backend, _random, dask_chunks, train
 from .backprop import forward_pass
 from .dask_store import open_chunks
-from .optimizers import clip_by_global_norm
+from .optimizers import apply_update
 
 
 def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: int | None, rule, shuffle: bool,
@@ -95,13 +95,10 @@ def _epochs(outcome: train.Outcome, batches: _Batches, *, xp: Any, device: Any, 
                     grads, batch_loss, m = _split_sums(vector, batches.spec, len(weights))
                     grads = [xp.asarray(g, device=device) for g in grads]  # the network's namespace and device
                     if l2:
-                        grads[:len(weights)] = [g + (l2 / m) * W for g, W in zip(grads, weights)]
                         batch_loss += 0.5 * l2 * sum(float(xp.sum(W * W)) for W in weights)
-                    grads = tuple(grads)
-                    if clip_norm is not None:
-                        grads = clip_by_global_norm(grads, clip_norm, xp=xp)
-                    params, state = rule.update((*weights, *biases), grads, state, learning_rate, xp=xp)
-                    weights, biases = tuple(params[:len(weights)]), tuple(params[len(weights):])
+                    weights, biases, state = apply_update(
+                        weights, biases, grads[:len(weights)], grads[len(weights):], state, rule, learning_rate,
+                        xp=xp, penalty=l2 / m if l2 else None, clip_norm=clip_norm)
                     epoch_loss, epoch_rows = epoch_loss + batch_loss, epoch_rows + m
                 value = epoch_loss / epoch_rows
                 finite = math.isfinite(value) and all(bool(xp.all(xp.isfinite(p))) for p in (*weights, *biases))
@@ -109,15 +106,8 @@ def _epochs(outcome: train.Outcome, batches: _Batches, *, xp: Any, device: Any, 
                 if not finite or (val_loss is not None and not math.isfinite(val_loss)):
                     history.diverged_at = epoch
                     break
-                outcome.weights, outcome.biases, outcome.state = weights, biases, state
-                outcome.epoch, outcome.rng_state = epoch, batches.rng_state
-                history.loss.append(value)
-                if val_loss is not None:
-                    history.val_loss.append(val_loss)
-                    if outcome.best is None or val_loss < history.val_loss[history.best_epoch - first_epoch]:
-                        outcome.best, outcome.since_best, history.best_epoch = (weights, biases, state), 0, epoch
-                    else:
-                        outcome.since_best += 1
+                train.keep_epoch(outcome, epoch, value, val_loss, (weights, biases, state), batches.rng_state,
+                                 first_epoch=first_epoch)
                 if write is not None and (epoch + 1) % every == 0:
                     write(outcome)
                 if callback is not None:

@@ -26,7 +26,7 @@ from ._backend import arrays_are_immutable, compile_step, floating_point_warning
 from .activations import Activation
 from .backprop import backward_pass, forward_pass
 from .losses import Loss
-from .optimizers import Optimizer, clip_by_global_norm
+from .optimizers import Optimizer, apply_update
 from .recovery import exactly_finite, finite_check, finite_probes
 
 
@@ -128,21 +128,12 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
                                   ones=ones_batch)
         del A, G
         if l2:
-            dW = [d + (l2 * scale) * W for d, W in zip(dW, weights)]
             batch_total = batch_total + (0.5 * l2) * sum(xp.sum(W * W) for W in weights)
         if weighted:
             batch_total = batch_total * rows_per_weight
-        grads = [*dW, *db] if biases is not None else dW
-        params = [*weights, *biases] if biases is not None else weights
-        if clip_norm is not None:
-            grads = clip_by_global_norm(tuple(grads), clip_norm, xp=xp)
-        if fold:
-            params = [update(p, d) for p, d in zip(params, grads)]
-        else:
-            directions, state = optimizer.direction(tuple(grads), state, xp=xp)
-            params = [update(p, learning_rate * d) for p, d in zip(params, directions)]
-        n_layers = len(weights)
-        new_weights, new_biases = tuple(params[:n_layers]), None if biases is None else tuple(params[n_layers:])
+        new_weights, new_biases, state = apply_update(weights, biases, dW, db, state, optimizer, learning_rate, xp=xp,
+                                                      penalty=l2 * scale if l2 else None, clip_norm=clip_norm,
+                                                      folded=fold, subtract=update)
         total = total + batch_total
         if checked:
             return new_weights, new_biases, state, total, finite_check(total, new_weights, new_biases, probes, xp=xp)
@@ -265,8 +256,8 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
     lagging = (validation is None and callback is None and schedule.early_stopping is None
                and (arrays_are_immutable(xp) or not (safety.snapshot or safety.checkpoint)))
     # the best epoch under early stopping: intact by reference where epochs are kept, else copied
-    remember = (lambda weights, biases, state: (weights, biases, state)) if safety.snapshot or \
-        arrays_are_immutable(xp) else functools.partial(_snapshot, xp=xp)
+    remember = (lambda *parameters: parameters) if safety.snapshot or arrays_are_immutable(xp) \
+        else functools.partial(_snapshot, xp=xp)
 
     def settle(epoch, total, check, weights, biases, state, rng_state) -> bool:
         """Read the epoch's check (and validation loss); keep the epoch if finite, else record the divergence."""
@@ -282,15 +273,8 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
         if not math.isfinite(value) or (val_loss is not None and not math.isfinite(val_loss)):
             history.diverged_at = epoch
             return False
-        outcome.weights, outcome.biases, outcome.state = weights, biases, state
-        outcome.epoch, outcome.rng_state = epoch, rng_state
-        history.loss.append(value)
-        if val_loss is not None:
-            history.val_loss.append(val_loss)
-            if outcome.best is None or val_loss < history.val_loss[history.best_epoch - first_epoch]:
-                outcome.best, outcome.since_best, history.best_epoch = remember(weights, biases, state), 0, epoch
-            else:
-                outcome.since_best += 1
+        keep_epoch(outcome, epoch, value, val_loss, (weights, biases, state), rng_state, first_epoch=first_epoch,
+                   remember=remember)
         if safety.checkpoint is not None and (epoch + 1) % safety.checkpoint_every == 0:
             safety.checkpoint(outcome)
             checkpointed[0] = epoch  # after the write: a Ctrl-C inside it leaves the epoch to write at the end
@@ -356,6 +340,27 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
     if safety.checkpoint is not None and outcome.epoch != checkpointed[0]:
         safety.checkpoint(outcome)  # the last completed epoch, unless it was written (completely) already
     return finish(outcome, early_stopping=schedule.early_stopping is not None)
+
+
+def keep_epoch(outcome: Outcome, epoch: int, loss: float, val_loss: float | None, parameters: tuple,
+               rng_state: dict | None, *, first_epoch: int, remember: Callable = lambda *p: p) -> None:
+    """Point ``outcome`` at a verified (finite) epoch: its parameters, loss and validation loss; track the best.
+
+    ``parameters`` is (weights, biases, state). The best epoch is the one of lowest validation loss so far; its
+    parameters are kept as ``remember(weights, biases, state)`` returns them (a copy where later steps would
+    change them in place), and ``since_best`` counts the epochs since, for early stopping. ``first_epoch`` is the
+    epoch of ``history.val_loss[0]``. Shared by the in-memory loop and the Dask driver.
+    """
+    history = outcome.history
+    outcome.weights, outcome.biases, outcome.state = parameters
+    outcome.epoch, outcome.rng_state = epoch, rng_state
+    history.loss.append(loss)
+    if val_loss is not None:
+        history.val_loss.append(val_loss)
+        if outcome.best is None or val_loss < history.val_loss[history.best_epoch - first_epoch]:
+            outcome.best, outcome.since_best, history.best_epoch = remember(*parameters), 0, epoch
+        else:
+            outcome.since_best += 1
 
 
 def finish(outcome: Outcome, *, early_stopping: bool) -> Outcome:
