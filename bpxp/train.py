@@ -22,7 +22,7 @@ from typing import Any
 from array_api_compat import device as _device_of
 
 from . import _compiled, _graphs, _random
-from ._backend import arrays_are_immutable, compile_step, floating_point_warnings_silenced, subtract_in_place, to_numpy
+from ._backend import arrays_are_immutable, compile_step, floating_point_warnings_silenced, subtract_in_place
 from .activations import Activation
 from .backprop import backward_pass, forward_pass
 from .losses import Loss
@@ -297,8 +297,8 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
         try:
             if compiled is not None and validation is None and callback is None and \
                     schedule.early_stopping is None and safety.checkpoint is None:
-                orders = _run_chunks(outcome, X, Y, compiled[1], orders, compiled_ones, probes, zero,
-                                     schedule.epochs, xp=xp)
+                orders = _compiled.run_chunks(outcome, X, Y, compiled[1], orders, compiled_ones, probes, zero,
+                                              schedule.epochs, xp=xp)
                 weights, biases, state = outcome.weights, outcome.biases, outcome.state
             for epoch in range(outcome.epoch + 1, schedule.epochs):
                 if compiled is not None:  # the whole epoch in one call
@@ -371,39 +371,6 @@ def finish(outcome: Outcome, *, early_stopping: bool) -> Outcome:
     else:
         outcome.history.kept_epoch = outcome.epoch if outcome.epoch >= 0 else None
     return outcome
-
-
-# Epochs per compiled call when several can run in one (JAX): enough to hide a dispatch behind a tiny network's
-# epochs, few enough that a large network's call stays short (the work cap) and that one shape compiles.
-EPOCHS_PER_CALL = 64
-WORK_PER_CALL = 2e8  # rows × weights, ~6 flops each: a fraction of a second on a CPU core
-
-
-def _run_chunks(outcome: Outcome, X, Y, many_epochs, orders, ones, probes, zero, epochs: int, *, xp):
-    """Run whole chunks of epochs in one compiled call each while every epoch of a chunk stays finite.
-
-    Each chunk's losses and checks come back in one host read; a chunk with a non-finite check is dropped (the
-    outcome still holds the chunk's start), and ``run``'s per-epoch loop replays it to find and report the
-    divergence exactly as it always does. The remaining epochs (fewer than a chunk) run one per call. Returns
-    the stream of epoch orders to continue with (rewound to the outcome's epoch).
-    """
-    n = X.shape[0]
-    weights_count = sum(W.shape[0] * W.shape[1] for W in outcome.weights)
-    per_call = min(EPOCHS_PER_CALL, int(WORK_PER_CALL // max(1, n * weights_count)))
-    device = _device_of(X)
-    while per_call >= 2 and epochs - (outcome.epoch + 1) >= per_call:
-        before = None if orders is None else orders.state
-        chosen = xp.arange(per_call, device=device) if orders is None else \
-            xp.asarray(orders.take(per_call), device=device)
-        weights, biases, state, _, checks = many_epochs(outcome.weights, outcome.biases, outcome.state, X, Y,
-                                                        chosen, ones, probes, zero)
-        values = (to_numpy(checks) / n).tolist()  # the one host read of the chunk
-        if not all(math.isfinite(v) for v in values):
-            return orders if orders is None else _random.EpochOrders.from_state(n, before)
-        outcome.history.loss.extend(values)
-        outcome.weights, outcome.biases, outcome.state = weights, biases, state
-        outcome.epoch, outcome.rng_state = outcome.epoch + per_call, None if orders is None else orders.state
-    return orders
 
 
 def _shuffled(X, Y, permutation, bounds, device, *, xp):
