@@ -6,6 +6,9 @@ they never modify their arguments. (The training step applies θ ← θ − η·
 through ``bpxp._backend.subtract_in_place``.) Parameters, gradients and state are tuples of arrays — a JAX pytree
 — so an update compiles under ``jax.jit`` as it is.
 
+:func:`apply_update` is bpxp's one update step — L2 penalty, gradient clipping, then the optimizer's θ ← θ − η·d —
+run by the in-memory training step and by the Dask driver alike.
+
 - ``SGD``:       θ ← θ − η·g                                       (one step of the seed tutorials)
 - ``Momentum``:  v ← μ·v + g;  θ ← θ − η·v                          (``torch.optim.SGD(momentum=μ)``)
 - ``Nesterov``:  v ← μ·v + g;  θ ← θ − η·(g + μ·v)                  (``torch.optim.SGD(momentum=μ, nesterov=True)``)

@@ -204,3 +204,15 @@ def test_the_dask_driver_never_imports_the_mlp():
     trees = modules()
     imported, private = imports_of(trees["dask_training"], set(trees))
     assert "mlp" not in imported and not private
+
+
+def test_the_readme_layout_lists_every_module_and_no_other():
+    import re
+
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    layout = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    listed = set(re.findall(r"bpxp/(\w+)\.py", layout))
+    present = {path.stem for path in PACKAGE.glob("*.py")} - {"__init__"}
+    offenders = {module: "not in README's Layout" for module in present - listed}
+    offenders.update({module: "in README's Layout but not in bpxp/" for module in listed - present})
+    judge(offenders, "README's Layout")
