@@ -2,12 +2,12 @@
 
 One step, ``step(weights, biases, state, total, X_batch, Y_batch, ones) → (weights, biases, state, total)``, is
 forward, backward (``bpxp.backprop``) and the update (``bpxp.optimizers.apply_update``; see :func:`make_step`),
-compiled once where that pays (JAX). The loop keeps the epoch's running loss on the device and reads it on the host once per epoch —
-the only host synchronisation in training (one epoch late when nothing needs it at once). Shuffled batches are
-gathered on the device from one host permutation per epoch. How an epoch drives the step is the backend layer's:
-eager steps here, a whole epoch (or several) per compiled call on JAX (``bpxp._compiled``), each step replayed
-as a CUDA graph on CuPy and torch-CUDA (``bpxp._graphs``). What an epoch's result does to the fit — kept if
-finite, the best one remembered under early stopping — is :func:`keep_epoch`, shared with the Dask driver.
+compiled once where that pays (JAX). The loop keeps the epoch's running loss on the device and reads it on the host
+once per epoch — the only host synchronisation in training (one epoch late when nothing needs it at once). Shuffled
+batches are gathered on the device from one host permutation per epoch. How an epoch drives the step is the backend
+layer's: eager steps here, a whole epoch (or several) per compiled call on JAX (``bpxp._compiled``), each step
+replayed as a CUDA graph on CuPy and torch-CUDA (``bpxp._graphs``). What an epoch's result does to the fit — kept
+if finite, the best one remembered under early stopping — is :func:`keep_epoch`, shared with the Dask driver.
 """
 
 from __future__ import annotations
