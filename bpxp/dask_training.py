@@ -5,17 +5,17 @@ One step on a batch of rows B, split into chunks c (``bpxp.dask_chunks``):
     g = (1/|B|) · Σ_c Σ_{i∈c} ∂ℓᵢ/∂θ        θ ← θ − η·d(g)
 
 The per-chunk sums are computed where the chunks are, in the chunks' own namespace and device (NumPy, CuPy on
-GPU workers, array-api-strict); the client adds them in chunk order and the optimizer (``bpxp.optimizers``)
-updates the parameters in the network's own namespace and device: they stay on the client, and travel to the
-chunks as host arrays. A full-batch epoch is one
-Dask graph over the data's own graph (tree-reduced on the workers), so data larger than the cluster's memory is
+GPU workers, array-api-strict); the client adds them in chunk order and the update step the in-memory loop runs
+(``bpxp.optimizers.apply_update``: L2, clipping, optimizer) updates the parameters in the network's own namespace
+and device: they stay on the client, and travel to the chunks as host arrays. A full-batch epoch is one Dask graph
+over the data's own graph (tree-reduced on the workers), so data larger than the cluster's memory is
 read chunk by chunk each epoch; mini-batch epochs keep the prepared chunks for the whole fit
 (``bpxp.dask_store``) and send each step straight to the workers that hold its rows.
 
 The epoch's bookkeeping is the in-memory loop's: the loss and the parameters are checked once per epoch, the
 validation loss is read after the epoch's updates, the best epoch is kept under early stopping
-(``train.Outcome``/``train.finish``), and a checkpoint holds the same ``train.Outcome`` in the same file format,
-so ``fit(resume=...)`` continues a Dask fit exactly as an in-memory one.
+(``train.keep_epoch``, ``train.Outcome``/``train.finish``), and a checkpoint holds the same ``train.Outcome`` in
+the same file format, so ``fit(resume=...)`` continues a Dask fit exactly as an in-memory one.
 """
 
 from __future__ import annotations
