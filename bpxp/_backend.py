@@ -19,6 +19,10 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
+from ._precision import PRECISION_NAMES as PRECISION_NAMES  # re-exported: the policies' names
+from ._precision import check_precision, cupy_matmul_precision, jax_matmul_precision, torch_matmul_precision
+from ._usable import BackendUnusable, unusable_reason
+
 
 @dataclass(frozen=True)
 class _BackendSpec:
@@ -151,15 +155,7 @@ def resolve_dtype(xp: Any, dtype: Any) -> Any:
 
 
 # -- precision of float32 matrix products -------------------------------------------------------------------------
-PRECISION_NAMES: tuple[str, ...] = ("float32", "tf32")
 _said_tf32_is_a_no_op: set[str] = set()  # the backends already told (the warning is given once per process)
-
-
-def check_precision(precision: Any) -> str:
-    """Return ``precision`` if it names a policy ('float32' or 'tf32'), else raise a ValueError naming it."""
-    if not isinstance(precision, str) or precision not in PRECISION_NAMES:
-        raise ValueError(f"`precision` must be one of {list(PRECISION_NAMES)}, got {precision!r}")
-    return precision
 
 
 def _on_cuda(device: Any) -> bool:
@@ -195,54 +191,12 @@ def matmul_precision(xp: Any, device: Any, precision: str) -> Iterator[None]:
                           f"{device_label(device)!r}: TF32 products exist on CUDA GPUs only (float32 is used)",
                           UserWarning, stacklevel=3)
         precision = "float32"
-    switch = {"jax": _jax_matmul_precision, "torch": _torch_matmul_precision, "cupy": _cupy_matmul_precision}
+    switch = {"jax": jax_matmul_precision, "torch": torch_matmul_precision, "cupy": cupy_matmul_precision}
     if name not in switch:
         yield
         return
     with switch[name](precision == "tf32"):
         yield
-
-
-@contextlib.contextmanager
-def _jax_matmul_precision(tf32: bool) -> Iterator[None]:
-    """JAX: the default precision of ``dot``/``matmul`` (part of jit's cache key, so compiled steps follow it)."""
-    import jax
-
-    with jax.default_matmul_precision("tensorfloat32" if tf32 else "highest"):
-        yield
-
-
-@contextlib.contextmanager
-def _torch_matmul_precision(tf32: bool) -> Iterator[None]:
-    """torch: cuBLAS and cuDNN float32 math, set for the context and restored (torch ≥ 2.9 API, else allow_tf32)."""
-    import torch
-
-    backends = (torch.backends.cuda.matmul, torch.backends.cudnn)
-    if all(hasattr(b, "fp32_precision") for b in backends):
-        attribute, value = "fp32_precision", "tf32" if tf32 else "ieee"
-    else:
-        attribute, value = "allow_tf32", tf32
-    saved = [getattr(b, attribute) for b in backends]
-    try:
-        for b in backends:
-            setattr(b, attribute, value)
-        yield
-    finally:
-        for b, old in zip(backends, saved):
-            setattr(b, attribute, old)
-
-
-@contextlib.contextmanager
-def _cupy_matmul_precision(tf32: bool) -> Iterator[None]:
-    """CuPy: the cuBLAS compute type of float32 products (a process-wide setting, restored after)."""
-    from cupy._core import _routines_linalg as linalg  # CuPy's only handle on it (also read from CUPY_TF32)
-
-    saved = linalg.get_compute_type(np.float32)
-    try:
-        linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_TF32 if tf32 else linalg.COMPUTE_TYPE_DEFAULT)
-        yield
-    finally:
-        linalg.set_compute_type(np.float32, saved)
 
 
 def _jax_x64_enabled() -> bool:
@@ -369,7 +323,7 @@ def backends() -> list[BackendInfo]:
             continue
         version = getattr(importlib.import_module(spec.module), "__version__", None)
         try:
-            problem = unusable_reason(name)  # the usability probe (see the block at the end of this module)
+            problem = unusable_reason(name)  # the usability probe (bpxp._usable)
             if problem is not None:
                 rows.append(BackendInfo(name, installed=True, version=version, note=f"unusable here: {problem}"))
                 continue
@@ -379,68 +333,6 @@ def backends() -> list[BackendInfo]:
             found, note = [], f"unusable here: {type(error).__name__}: {error}".splitlines()[0]
         rows.append(BackendInfo(name, installed=True, version=version, devices=found, note=note))
     return rows
-
-
-# -- usability: is an installed backend (and the device asked for) usable on this machine? ----------------------
-# (issue 13) Installed is not usable: CuPy without a working CUDA driver, a CPU-only torch asked for 'cuda', JAX
-# without a GPU asked for one. Each probe returns why not (one line), or None; `check_usable` turns that into one
-# clear error before any array is made, and `backends()` shows the same reason.
-
-
-class BackendUnusable(RuntimeError):
-    """An installed backend, or the device asked of it, cannot run on this machine (the message says why)."""
-
-
-def _cupy_problem(device: Any) -> str | None:
-    try:
-        import cupy
-
-        count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as error:  # CUDARuntimeError (no driver, old driver), ImportError of CUDA libraries, ...
-        return f"CuPy cannot reach a GPU ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})"
-    return None if count else "CuPy finds no CUDA device"
-
-
-def _torch_problem(device: Any) -> str | None:
-    wanted = str(device) if device is not None else ""
-    if wanted.startswith("cuda"):
-        import torch
-
-        if not torch.cuda.is_available():
-            return (f"torch {torch.__version__} has no usable CUDA device here (torch.cuda.is_available() is False: "
-                    f"a CPU-only build, or no NVIDIA driver)")
-    if wanted.startswith("mps"):
-        import torch
-
-        if not torch.backends.mps.is_available():
-            return "torch has no usable 'mps' device here (Apple GPUs only)"
-    return None
-
-
-def _jax_problem(device: Any) -> str | None:
-    wanted = str(device) if device is not None else ""
-    platform = next((p for p in ("gpu", "cuda", "rocm", "tpu") if wanted.startswith(p)), None)
-    if platform is None:
-        return None
-    import jax
-
-    try:
-        found = jax.devices("gpu" if platform in ("cuda", "rocm") else platform)
-    except RuntimeError:
-        found = []
-    if found:
-        return None
-    return (f"JAX has no {platform} device here (its devices: {[str(d) for d in jax.devices()]}; a GPU needs "
-            f"the jax[cuda12] wheels and an NVIDIA driver)")
-
-
-_USABILITY_PROBES: dict[str, Any] = {"cupy": _cupy_problem, "torch": _torch_problem, "jax": _jax_problem}
-
-
-def unusable_reason(backend: str, device: Any = None) -> str | None:
-    """Why an installed ``backend`` (with ``device``, if given as a label) cannot run here, or None if it can."""
-    probe = _USABILITY_PROBES.get(backend)
-    return None if probe is None else probe(device)
 
 
 def check_usable(backend: str, device: Any = None) -> None:

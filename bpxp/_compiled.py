@@ -12,16 +12,21 @@ only how an epoch *drives* it:
 
 A JAX dispatch costs tens of microseconds on a CPU; a tiny full-batch network's epoch (the seeds') is a few
 microseconds of arithmetic, so one call per epoch — or per hundred epochs — is where its time goes.
+:func:`run_chunks` drives those several-epoch calls for ``bpxp.train.run``.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import array_api_compat
+
+from . import _random
+from ._backend import to_numpy
 
 
 @dataclass(frozen=True)
@@ -121,3 +126,36 @@ def _jax_epochs(step, checked_step, batches: Batches, in_order: bool):
         return weights, biases, state, totals, checks
 
     return jax.jit(epoch), jax.jit(epochs)
+
+
+# Epochs per compiled call when several can run in one (JAX): enough to hide a dispatch behind a tiny network's
+# epochs, few enough that a large network's call stays short (the work cap) and that one shape compiles.
+EPOCHS_PER_CALL = 64
+WORK_PER_CALL = 2e8  # rows × weights, ~6 flops each: a fraction of a second on a CPU core
+
+
+def run_chunks(outcome: Any, X, Y, many_epochs, orders, ones, probes, zero, epochs: int, *, xp):
+    """Run whole chunks of epochs in one compiled call each while every epoch of a chunk stays finite.
+
+    Each chunk's losses and checks come back in one host read; a chunk with a non-finite check is dropped (the
+    outcome still holds the chunk's start), and ``bpxp.train.run``'s per-epoch loop replays it to find and report the
+    divergence exactly as it always does. The remaining epochs (fewer than a chunk) run one per call. Returns
+    the stream of epoch orders to continue with (rewound to the outcome's epoch).
+    """
+    n = X.shape[0]
+    weights_count = sum(W.shape[0] * W.shape[1] for W in outcome.weights)
+    per_call = min(EPOCHS_PER_CALL, int(WORK_PER_CALL // max(1, n * weights_count)))
+    device = array_api_compat.device(X)
+    while per_call >= 2 and epochs - (outcome.epoch + 1) >= per_call:
+        before = None if orders is None else orders.state
+        chosen = xp.arange(per_call, device=device) if orders is None else \
+            xp.asarray(orders.take(per_call), device=device)
+        weights, biases, state, _, checks = many_epochs(outcome.weights, outcome.biases, outcome.state, X, Y,
+                                                        chosen, ones, probes, zero)
+        values = (to_numpy(checks) / n).tolist()  # the one host read of the chunk
+        if not all(math.isfinite(v) for v in values):
+            return orders if orders is None else _random.EpochOrders.from_state(n, before)
+        outcome.history.loss.extend(values)
+        outcome.weights, outcome.biases, outcome.state = weights, biases, state
+        outcome.epoch, outcome.rng_state = outcome.epoch + per_call, None if orders is None else orders.state
+    return orders

@@ -112,7 +112,7 @@ def gradient_sums(X: Any, Y: Any, weights, biases, activations: tuple[Activation
     """Forward then backward on a block of rows, unscaled: (Σᵢ ∂ℓᵢ/∂Wˡ, Σᵢ ∂ℓᵢ/∂bˡ or None, Σᵢ ℓᵢ).
 
     Sums over disjoint blocks add up to the sums over their union, so a batch's gradient is the sum of its
-    blocks' sums divided by its rows — how ``bpxp.chunked`` trains on Dask chunks.
+    blocks' sums divided by its rows — how ``bpxp.dask_chunks`` trains on Dask chunks.
     """
     A, Z = forward_pass(X, weights, biases, activations, xp=xp, output=False)
     _, total, G = loss.output(Y, Z, activations[-1], scale=1.0, xp=xp)

@@ -1,21 +1,21 @@
 """``MLP.fit`` on Dask arrays: epochs of synchronous data-parallel steps, validation, early stopping, checkpoints.
 
-One step on a batch of rows B, split into chunks c (``bpxp.chunked``):
+One step on a batch of rows B, split into chunks c (``bpxp.dask_chunks``):
 
     g = (1/|B|) · Σ_c Σ_{i∈c} ∂ℓᵢ/∂θ        θ ← θ − η·d(g)
 
 The per-chunk sums are computed where the chunks are, in the chunks' own namespace and device (NumPy, CuPy on
-GPU workers, array-api-strict); the client adds them in chunk order and the optimizer (``bpxp.optimizers``)
-updates the parameters in the network's own namespace and device: they stay on the client, and travel to the
-chunks as host arrays. A full-batch epoch is one
-Dask graph over the data's own graph (tree-reduced on the workers), so data larger than the cluster's memory is
+GPU workers, array-api-strict); the client adds them in chunk order and the update step the in-memory loop runs
+(``bpxp.optimizers.apply_update``: L2, clipping, optimizer) updates the parameters in the network's own namespace
+and device: they stay on the client, and travel to the chunks as host arrays. A full-batch epoch is one Dask graph
+over the data's own graph (tree-reduced on the workers), so data larger than the cluster's memory is
 read chunk by chunk each epoch; mini-batch epochs keep the prepared chunks for the whole fit
-(``bpxp.chunk_store``) and send each step straight to the workers that hold its rows.
+(``bpxp.dask_store``) and send each step straight to the workers that hold its rows.
 
 The epoch's bookkeeping is the in-memory loop's: the loss and the parameters are checked once per epoch, the
 validation loss is read after the epoch's updates, the best epoch is kept under early stopping
-(``train.Outcome``/``train.finish``), and a checkpoint holds the same ``train.Outcome`` in the same file format,
-so ``fit(resume=...)`` continues a Dask fit exactly as an in-memory one.
+(``train.keep_epoch``, ``train.Outcome``/``train.finish``), and a checkpoint holds the same ``train.Outcome`` in
+the same file format, so ``fit(resume=...)`` continues a Dask fit exactly as an in-memory one.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend, _random, chunked, train
+from . import _backend, _random, dask_chunks, train
 from .backprop import forward_pass
-from .chunk_store import open_chunks
-from .optimizers import clip_by_global_norm
+from .dask_store import open_chunks
+from .optimizers import apply_update
 
 
 def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: int | None, rule, shuffle: bool,
@@ -41,13 +41,13 @@ def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: i
 
     if net.biases is None:
         raise ValueError("training on Dask arrays needs a network with biases (bias=True)")
-    X, y = chunked.check_data(X, y, net)
+    X, y = dask_chunks.check_data(X, y, net)
     n = X.shape[0]
     if batch_size is not None and math.isnan(n):
         raise ValueError("`batch_size` needs the row count of each chunk, which this Dask array does not know; "
                          "call X.compute_chunk_sizes() (or dataframe.to_dask_array(lengths=True)) first")
     full = batch_size is None or batch_size >= n
-    spec, client = chunked.Spec.of(net), chunked._client()
+    spec, client = dask_chunks.Spec.of(net), dask_chunks.current_client()
     validation = _validation(net, validation_data, spec, client)
     try:
         if early_stopping is not None and validation is None:
@@ -92,16 +92,13 @@ def _epochs(outcome: train.Outcome, batches: _Batches, *, xp: Any, device: Any, 
                 weights, biases, state = outcome.weights, outcome.biases, outcome.state
                 epoch_loss, epoch_rows = 0.0, 0.0
                 for vector in batches.epoch(lambda: _on_host(weights, biases)):  # noqa: B023 (the step's own)
-                    grads, batch_loss, m = _unflatten(vector, batches.spec, len(weights))
+                    grads, batch_loss, m = _split_sums(vector, batches.spec, len(weights))
                     grads = [xp.asarray(g, device=device) for g in grads]  # the network's namespace and device
                     if l2:
-                        grads[:len(weights)] = [g + (l2 / m) * W for g, W in zip(grads, weights)]
                         batch_loss += 0.5 * l2 * sum(float(xp.sum(W * W)) for W in weights)
-                    grads = tuple(grads)
-                    if clip_norm is not None:
-                        grads = clip_by_global_norm(grads, clip_norm, xp=xp)
-                    params, state = rule.update((*weights, *biases), grads, state, learning_rate, xp=xp)
-                    weights, biases = tuple(params[:len(weights)]), tuple(params[len(weights):])
+                    weights, biases, state = apply_update(
+                        weights, biases, grads[:len(weights)], grads[len(weights):], state, rule, learning_rate,
+                        xp=xp, penalty=l2 / m if l2 else None, clip_norm=clip_norm)
                     epoch_loss, epoch_rows = epoch_loss + batch_loss, epoch_rows + m
                 value = epoch_loss / epoch_rows
                 finite = math.isfinite(value) and all(bool(xp.all(xp.isfinite(p))) for p in (*weights, *biases))
@@ -109,15 +106,8 @@ def _epochs(outcome: train.Outcome, batches: _Batches, *, xp: Any, device: Any, 
                 if not finite or (val_loss is not None and not math.isfinite(val_loss)):
                     history.diverged_at = epoch
                     break
-                outcome.weights, outcome.biases, outcome.state = weights, biases, state
-                outcome.epoch, outcome.rng_state = epoch, batches.rng_state
-                history.loss.append(value)
-                if val_loss is not None:
-                    history.val_loss.append(val_loss)
-                    if outcome.best is None or val_loss < history.val_loss[history.best_epoch - first_epoch]:
-                        outcome.best, outcome.since_best, history.best_epoch = (weights, biases, state), 0, epoch
-                    else:
-                        outcome.since_best += 1
+                train.keep_epoch(outcome, epoch, value, val_loss, (weights, biases, state), batches.rng_state,
+                                 first_epoch=first_epoch)
                 if write is not None and (epoch + 1) % every == 0:
                     write(outcome)
                 if callback is not None:
@@ -135,7 +125,7 @@ def _epochs(outcome: train.Outcome, batches: _Batches, *, xp: Any, device: Any, 
 class _Batches:
     """Each epoch's batches as reduced gradient vectors: one graph (full batch) or steps on kept chunks."""
 
-    def __init__(self, X, y, spec: chunked.Spec, client, batch_size: int | None, *, shuffle: bool,
+    def __init__(self, X, y, spec: dask_chunks.Spec, client, batch_size: int | None, *, shuffle: bool,
                  random_state: Any, rng_state: dict | None):
         self.X, self.y, self.spec, self.client = X, y, spec, client
         self.orders, self.store = None, None
@@ -155,7 +145,7 @@ class _Batches:
     def epoch(self, parameters):
         """Yield each batch's Σ vector; ``parameters()`` gives the parameters of the step about to run."""
         if self.store is None:
-            yield chunked.full_batch_sums(self.X, self.y, *parameters(), self.spec, self.client)
+            yield dask_chunks.full_batch_sums(self.X, self.y, *parameters(), self.spec, self.client)
             return
         order = None if self.orders is None else next(self.orders)
         for a, b in self.bounds:
@@ -200,29 +190,29 @@ def _added(vectors: list[np.ndarray]) -> np.ndarray:
     return total
 
 
-def _unflatten(vector: np.ndarray, spec: chunked.Spec, n_layers: int):
+def _split_sums(vector: np.ndarray, spec: dask_chunks.Spec, n_layers: int):
     """The reduced vector back into gradients (divided by the rows), the summed loss and the row count."""
     m = float(vector[-1])
     grads, at = [], 0
-    for shape in chunked.spec_shapes(spec):
+    for shape in dask_chunks.spec_shapes(spec):
         size = math.prod(shape)
         grads.append(vector[at:at + size].reshape(shape) / m)
         at += size
     return grads, float(vector[-2]), m
 
 
-def _validation(net, validation_data: Any, spec: chunked.Spec, client):
+def _validation(net, validation_data: Any, spec: dask_chunks.Spec, client):
     """``(loss(weights, biases) → float, close)`` for ``validation_data``, or None without it.
 
     In-memory validation data is scored as ``train.run`` scores it; Dask validation data is prepared once per
-    fit and kept (``bpxp.chunk_store``), and its loss L = Σ_c Σℓ / n adds up chunk by chunk.
+    fit and kept (``bpxp.dask_store``), and its loss L = Σ_c Σℓ / n adds up chunk by chunk.
     """
     if validation_data is None:
         return None
     if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
         raise TypeError("`validation_data` must be a pair (X_val, y_val), got "
                         f"{type(validation_data).__name__}")
-    if not chunked.is_dask(validation_data[0]):
+    if not dask_chunks.is_dask(validation_data[0]):
         X_val, Y_val = net._validation(validation_data)
 
         def in_memory(weights, biases) -> float:
@@ -230,7 +220,7 @@ def _validation(net, validation_data: Any, spec: chunked.Spec, client):
             return float(net._loss.value(Y_val, A[-1], Z, xp=net.xp))
 
         return in_memory, lambda: None
-    X_val, y_val = chunked.check_data(validation_data[0], validation_data[1], net, name="validation_data[0]")
+    X_val, y_val = dask_chunks.check_data(validation_data[0], validation_data[1], net, name="validation_data[0]")
     store = open_chunks(X_val, y_val, spec, client)
 
     def chunk_by_chunk(weights, biases) -> float:

@@ -16,7 +16,7 @@ from typing import Any
 
 import array_api_compat
 
-from . import _backend, _inputs, _random, chunked, defaults, metrics, train
+from . import _backend, _inputs, _random, dask_chunks, defaults, metrics, train
 from .activations import get_activation
 from .backprop import Gradients, forward_pass, gradients
 from .losses import get_loss
@@ -251,8 +251,8 @@ class MLP:
         array, shape (n_samples, layer_sizes[-1])
             The outputs, in the network's namespace and on its device.
         """
-        if chunked.is_dask(X):
-            return chunked.outputs(self, X)  # lazy, chunk by chunk
+        if dask_chunks.is_dask(X):
+            return dask_chunks.outputs(self, X)  # lazy, chunk by chunk
         weights, biases = self._parameters
         with self._precision():
             A, _ = forward_pass(self._features(X), weights, biases, self._activations, xp=self._xp)
@@ -400,7 +400,7 @@ class MLP:
         self._check_optimizer_state(optimizer_state, rule)
         if callback is not None and not callable(callback):
             raise TypeError(f"`callback` must be callable as callback(epoch, history), got {callback!r}")
-        if chunked.is_dask(X):
+        if dask_chunks.is_dask(X):
             from . import dask_training
 
             return dask_training.fit(self, X, y, epochs=epochs, learning_rate=learning_rate, batch_size=batch_size,
@@ -694,8 +694,8 @@ class MLP:
         -------
         float
         """
-        if chunked.is_dask(X):  # a lazy 0-d Dask array, from the same metrics on Dask's namespace
-            X, Y = chunked.targets(self, y, X)
+        if dask_chunks.is_dask(X):  # a lazy 0-d Dask array, from the same metrics on Dask's namespace
+            X, Y = dask_chunks.targets(self, y, X)
             P, xp = self.forward(X), array_api_compat.array_namespace(X)
             if self.task == "regression":
                 return metrics.r2(Y, P, xp=xp)

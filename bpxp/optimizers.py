@@ -6,6 +6,9 @@ they never modify their arguments. (The training step applies θ ← θ − η·
 through ``bpxp._backend.subtract_in_place``.) Parameters, gradients and state are tuples of arrays — a JAX pytree
 — so an update compiles under ``jax.jit`` as it is.
 
+:func:`apply_update` is bpxp's one update step — L2 penalty, gradient clipping, then the optimizer's θ ← θ − η·d —
+run by the in-memory training step and by the Dask driver alike.
+
 - ``SGD``:       θ ← θ − η·g                                       (one step of the seed tutorials)
 - ``Momentum``:  v ← μ·v + g;  θ ← θ − η·v                          (``torch.optim.SGD(momentum=μ)``)
 - ``Nesterov``:  v ← μ·v + g;  θ ← θ − η·(g + μ·v)                  (``torch.optim.SGD(momentum=μ, nesterov=True)``)
@@ -15,6 +18,7 @@ through ``bpxp._backend.subtract_in_place``.) Parameters, gradients and state ar
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,6 +129,35 @@ def clip_by_global_norm(grads: tuple, max_norm: float, *, xp: Any) -> tuple:
     norm = xp.sqrt(sum(xp.sum(g * g) for g in grads))
     factor = xp.clip(max_norm / (norm + 1e-6), max=1.0)
     return tuple(g * factor for g in grads)
+
+
+def apply_update(weights: tuple, biases: tuple | None, weight_grads: list, bias_grads: list | None, state: Any,
+                 optimizer: Optimizer, learning_rate: float, *, xp: Any, penalty: Any = None,
+                 clip_norm: float | None = None, folded: bool = False, subtract: Any = operator.sub):
+    """One update of the parameters from their batch gradients: L2 penalty, clipping, the optimizer's step.
+
+        gᵂ ← gᵂ + λ·W                      (``penalty`` = λ; biases are not penalised)
+        g ← g · min(1, c / ‖g‖)             (``clip_norm`` = c; see :func:`clip_by_global_norm`)
+        θ ← θ − η·d(g)                      (d the optimizer's direction, its state advanced)
+
+    The one update of bpxp, run by the in-memory training step (``bpxp.train.make_step``) and by the Dask driver
+    (``bpxp.dask_training``) alike. ``folded``: the gradients already carry η (plain SGD, η folded into δ), so
+    θ ← θ − g. ``subtract(θ, Δ)`` applies the change: ``operator.sub`` (new arrays) or the backend's in-place
+    subtraction. Returns ``(weights, biases, state)``; ``biases`` None for a network without them.
+    """
+    if penalty is not None:
+        weight_grads = [d + penalty * W for d, W in zip(weight_grads, weights)]
+    grads = [*weight_grads, *bias_grads] if biases is not None else list(weight_grads)
+    params = [*weights, *biases] if biases is not None else list(weights)
+    if clip_norm is not None:
+        grads = clip_by_global_norm(tuple(grads), clip_norm, xp=xp)
+    if folded:
+        params = [subtract(p, d) for p, d in zip(params, grads)]
+    else:
+        directions, state = optimizer.direction(tuple(grads), state, xp=xp)
+        params = [subtract(p, learning_rate * d) for p, d in zip(params, directions)]
+    n_layers = len(weights)
+    return tuple(params[:n_layers]), None if biases is None else tuple(params[n_layers:]), state
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adam": Adam}

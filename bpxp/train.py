@@ -1,12 +1,13 @@
 """The training loop: epochs of (mini-)batches, validation and early stopping.
 
 One step, ``step(weights, biases, state, total, X_batch, Y_batch, ones) → (weights, biases, state, total)``, is
-forward, backward (``bpxp.backprop``) and the optimizer's update (see :func:`make_step`), compiled once where
-that pays (JAX). The loop keeps the epoch's running loss on the device and reads it on the host once per epoch —
-the only host synchronisation in training (one epoch late when nothing needs it at once). Shuffled batches are
-gathered on the device from one host permutation per epoch. How an epoch drives the step is the backend layer's:
-eager steps here, a whole epoch (or several) per compiled call on JAX (``bpxp._compiled``), each step replayed
-as a CUDA graph on CuPy and torch-CUDA (``bpxp._graphs``).
+forward, backward (``bpxp.backprop``) and the update (``bpxp.optimizers.apply_update``; see :func:`make_step`),
+compiled once where that pays (JAX). The loop keeps the epoch's running loss on the device and reads it on the host
+once per epoch — the only host synchronisation in training (one epoch late when nothing needs it at once). Shuffled
+batches are gathered on the device from one host permutation per epoch. How an epoch drives the step is the backend
+layer's: eager steps here, a whole epoch (or several) per compiled call on JAX (``bpxp._compiled``), each step
+replayed as a CUDA graph on CuPy and torch-CUDA (``bpxp._graphs``). What an epoch's result does to the fit — kept
+if finite, the best one remembered under early stopping — is :func:`keep_epoch`, shared with the Dask driver.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from typing import Any
 from array_api_compat import device as _device_of
 
 from . import _compiled, _graphs, _random
-from ._backend import arrays_are_immutable, compile_step, floating_point_warnings_silenced, subtract_in_place, to_numpy
+from ._backend import arrays_are_immutable, compile_step, floating_point_warnings_silenced, subtract_in_place
 from .activations import Activation
 from .backprop import backward_pass, forward_pass
 from .losses import Loss
-from .optimizers import Optimizer, clip_by_global_norm
+from .optimizers import Optimizer, apply_update
 from .recovery import exactly_finite, finite_check, finite_probes
 
 
@@ -128,21 +129,12 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
                                   ones=ones_batch)
         del A, G
         if l2:
-            dW = [d + (l2 * scale) * W for d, W in zip(dW, weights)]
             batch_total = batch_total + (0.5 * l2) * sum(xp.sum(W * W) for W in weights)
         if weighted:
             batch_total = batch_total * rows_per_weight
-        grads = [*dW, *db] if biases is not None else dW
-        params = [*weights, *biases] if biases is not None else weights
-        if clip_norm is not None:
-            grads = clip_by_global_norm(tuple(grads), clip_norm, xp=xp)
-        if fold:
-            params = [update(p, d) for p, d in zip(params, grads)]
-        else:
-            directions, state = optimizer.direction(tuple(grads), state, xp=xp)
-            params = [update(p, learning_rate * d) for p, d in zip(params, directions)]
-        n_layers = len(weights)
-        new_weights, new_biases = tuple(params[:n_layers]), None if biases is None else tuple(params[n_layers:])
+        new_weights, new_biases, state = apply_update(weights, biases, dW, db, state, optimizer, learning_rate, xp=xp,
+                                                      penalty=l2 * scale if l2 else None, clip_norm=clip_norm,
+                                                      folded=fold, subtract=update)
         total = total + batch_total
         if checked:
             return new_weights, new_biases, state, total, finite_check(total, new_weights, new_biases, probes, xp=xp)
@@ -265,8 +257,8 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
     lagging = (validation is None and callback is None and schedule.early_stopping is None
                and (arrays_are_immutable(xp) or not (safety.snapshot or safety.checkpoint)))
     # the best epoch under early stopping: intact by reference where epochs are kept, else copied
-    remember = (lambda weights, biases, state: (weights, biases, state)) if safety.snapshot or \
-        arrays_are_immutable(xp) else functools.partial(_snapshot, xp=xp)
+    remember = (lambda *parameters: parameters) if safety.snapshot or arrays_are_immutable(xp) \
+        else functools.partial(_snapshot, xp=xp)
 
     def settle(epoch, total, check, weights, biases, state, rng_state) -> bool:
         """Read the epoch's check (and validation loss); keep the epoch if finite, else record the divergence."""
@@ -282,15 +274,8 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
         if not math.isfinite(value) or (val_loss is not None and not math.isfinite(val_loss)):
             history.diverged_at = epoch
             return False
-        outcome.weights, outcome.biases, outcome.state = weights, biases, state
-        outcome.epoch, outcome.rng_state = epoch, rng_state
-        history.loss.append(value)
-        if val_loss is not None:
-            history.val_loss.append(val_loss)
-            if outcome.best is None or val_loss < history.val_loss[history.best_epoch - first_epoch]:
-                outcome.best, outcome.since_best, history.best_epoch = remember(weights, biases, state), 0, epoch
-            else:
-                outcome.since_best += 1
+        keep_epoch(outcome, epoch, value, val_loss, (weights, biases, state), rng_state, first_epoch=first_epoch,
+                   remember=remember)
         if safety.checkpoint is not None and (epoch + 1) % safety.checkpoint_every == 0:
             safety.checkpoint(outcome)
             checkpointed[0] = epoch  # after the write: a Ctrl-C inside it leaves the epoch to write at the end
@@ -313,8 +298,8 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
         try:
             if compiled is not None and validation is None and callback is None and \
                     schedule.early_stopping is None and safety.checkpoint is None:
-                orders = _run_chunks(outcome, X, Y, compiled[1], orders, compiled_ones, probes, zero,
-                                     schedule.epochs, xp=xp)
+                orders = _compiled.run_chunks(outcome, X, Y, compiled[1], orders, compiled_ones, probes, zero,
+                                              schedule.epochs, xp=xp)
                 weights, biases, state = outcome.weights, outcome.biases, outcome.state
             for epoch in range(outcome.epoch + 1, schedule.epochs):
                 if compiled is not None:  # the whole epoch in one call
@@ -358,6 +343,27 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
     return finish(outcome, early_stopping=schedule.early_stopping is not None)
 
 
+def keep_epoch(outcome: Outcome, epoch: int, loss: float, val_loss: float | None, parameters: tuple,
+               rng_state: dict | None, *, first_epoch: int, remember: Callable = lambda *p: p) -> None:
+    """Point ``outcome`` at a verified (finite) epoch: its parameters, loss and validation loss; track the best.
+
+    ``parameters`` is (weights, biases, state). The best epoch is the one of lowest validation loss so far; its
+    parameters are kept as ``remember(weights, biases, state)`` returns them (a copy where later steps would
+    change them in place), and ``since_best`` counts the epochs since, for early stopping. ``first_epoch`` is the
+    epoch of ``history.val_loss[0]``. Shared by the in-memory loop and the Dask driver.
+    """
+    history = outcome.history
+    outcome.weights, outcome.biases, outcome.state = parameters
+    outcome.epoch, outcome.rng_state = epoch, rng_state
+    history.loss.append(loss)
+    if val_loss is not None:
+        history.val_loss.append(val_loss)
+        if outcome.best is None or val_loss < history.val_loss[history.best_epoch - first_epoch]:
+            outcome.best, outcome.since_best, history.best_epoch = remember(*parameters), 0, epoch
+        else:
+            outcome.since_best += 1
+
+
 def finish(outcome: Outcome, *, early_stopping: bool) -> Outcome:
     """Under early stopping, swap in the best epoch's parameters; record which epoch the outcome holds."""
     if early_stopping and outcome.best is not None:
@@ -366,39 +372,6 @@ def finish(outcome: Outcome, *, early_stopping: bool) -> Outcome:
     else:
         outcome.history.kept_epoch = outcome.epoch if outcome.epoch >= 0 else None
     return outcome
-
-
-# Epochs per compiled call when several can run in one (JAX): enough to hide a dispatch behind a tiny network's
-# epochs, few enough that a large network's call stays short (the work cap) and that one shape compiles.
-EPOCHS_PER_CALL = 64
-WORK_PER_CALL = 2e8  # rows × weights, ~6 flops each: a fraction of a second on a CPU core
-
-
-def _run_chunks(outcome: Outcome, X, Y, many_epochs, orders, ones, probes, zero, epochs: int, *, xp):
-    """Run whole chunks of epochs in one compiled call each while every epoch of a chunk stays finite.
-
-    Each chunk's losses and checks come back in one host read; a chunk with a non-finite check is dropped (the
-    outcome still holds the chunk's start), and ``run``'s per-epoch loop replays it to find and report the
-    divergence exactly as it always does. The remaining epochs (fewer than a chunk) run one per call. Returns
-    the stream of epoch orders to continue with (rewound to the outcome's epoch).
-    """
-    n = X.shape[0]
-    weights_count = sum(W.shape[0] * W.shape[1] for W in outcome.weights)
-    per_call = min(EPOCHS_PER_CALL, int(WORK_PER_CALL // max(1, n * weights_count)))
-    device = _device_of(X)
-    while per_call >= 2 and epochs - (outcome.epoch + 1) >= per_call:
-        before = None if orders is None else orders.state
-        chosen = xp.arange(per_call, device=device) if orders is None else \
-            xp.asarray(orders.take(per_call), device=device)
-        weights, biases, state, _, checks = many_epochs(outcome.weights, outcome.biases, outcome.state, X, Y,
-                                                        chosen, ones, probes, zero)
-        values = (to_numpy(checks) / n).tolist()  # the one host read of the chunk
-        if not all(math.isfinite(v) for v in values):
-            return orders if orders is None else _random.EpochOrders.from_state(n, before)
-        outcome.history.loss.extend(values)
-        outcome.weights, outcome.biases, outcome.state = weights, biases, state
-        outcome.epoch, outcome.rng_state = outcome.epoch + per_call, None if orders is None else orders.state
-    return orders
 
 
 def _shuffled(X, Y, permutation, bounds, device, *, xp):

@@ -13,7 +13,7 @@ import pytest
 from conftest import assert_close
 
 import bpxp
-from bpxp import _compiled, train
+from bpxp import _compiled
 
 
 def _data(n=50):
@@ -41,7 +41,7 @@ def _fit(backend, eager, monkeypatch, *, epochs, net=None, **options):
     pytest.param({"batch_size": 25, "optimizer": "momentum", "l2": 0.01, "clip_norm": 1.0, "random_state": 2},
                  id="momentum-l2-clip"),
 ])
-@pytest.mark.parametrize("epochs", [3, 2 * train.EPOCHS_PER_CALL + 2], ids=["per-epoch", "several-per-call"])
+@pytest.mark.parametrize("epochs", [3, 2 * _compiled.EPOCHS_PER_CALL + 2], ids=["per-epoch", "several-per-call"])
 def test_compiled_epochs_train_as_the_eager_loop(backend, monkeypatch, options, epochs):
     compiled, history = _fit(backend, False, monkeypatch, epochs=epochs, **{"optimizer": "sgd", "batch_size": None,
                                                                             **options})
@@ -57,7 +57,7 @@ def test_compiled_epochs_train_as_the_eager_loop(backend, monkeypatch, options, 
 
 
 def test_a_divergence_inside_a_chunk_of_epochs_is_found_and_kept_as_the_eager_loop_does(backend, monkeypatch):
-    epochs = 2 * train.EPOCHS_PER_CALL
+    epochs = 2 * _compiled.EPOCHS_PER_CALL
     options = {"learning_rate": 1e12, "on_divergence": "warn"}
     results = []
     for eager in (False, True):

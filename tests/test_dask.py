@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import bpxp
-from bpxp import chunk_store
+from bpxp import dask_store
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
@@ -181,7 +181,7 @@ def test_a_worker_killed_mid_epoch_changes_nothing(client, during, monkeypatch):
         expected = undisturbed.fit(X_dask, y_dask, **options, **extra)
         victim = sorted(_worker_pids(client))[0]
         steps, killer = [], threading.Thread(target=os.kill, args=(victim, signal.SIGKILL))
-        step = chunk_store.WorkerChunks.sums
+        step = dask_store.WorkerChunks.sums
 
         def sums_killing_a_worker_in_the_middle_of_the_second_epoch(store, *args):
             steps.append(None)
@@ -191,7 +191,7 @@ def test_a_worker_killed_mid_epoch_changes_nothing(client, during, monkeypatch):
                 killer.join()  # by the next step, the worker is gone
             return step(store, *args)
 
-        monkeypatch.setattr(chunk_store.WorkerChunks, "sums", sums_killing_a_worker_in_the_middle_of_the_second_epoch)
+        monkeypatch.setattr(dask_store.WorkerChunks, "sums", sums_killing_a_worker_in_the_middle_of_the_second_epoch)
         disturbed = _network()
         history = disturbed.fit(X_dask, y_dask, **options, **extra)
         assert len(steps) == 24 and not killer.is_alive()

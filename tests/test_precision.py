@@ -14,7 +14,7 @@ import pytest
 from conftest import assert_close
 
 import bpxp
-from bpxp import _backend
+from bpxp import _backend, _precision
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def test_jax_is_pinned_to_its_highest_precision_inside_and_restored_after():
     before = jax.config.jax_default_matmul_precision
     with _backend.matmul_precision(_backend.namespace("jax"), None, "float32"):
         assert jax.config.jax_default_matmul_precision == "highest"
-    with _backend._jax_matmul_precision(tf32=True):  # what 'tf32' sets on a GPU
+    with _precision.jax_matmul_precision(tf32=True):  # what 'tf32' sets on a GPU
         assert jax.config.jax_default_matmul_precision == "tensorfloat32"
     assert jax.config.jax_default_matmul_precision == before
 
@@ -61,7 +61,7 @@ def test_torch_tf32_is_off_inside_and_the_flags_restored_after():
     before = [getattr(f, attribute) for f in flags]
     with _backend.matmul_precision(_backend.namespace("torch"), torch.device("cpu"), "float32"):
         assert [getattr(f, attribute) for f in flags] == [ieee, ieee]
-    with _backend._torch_matmul_precision(tf32=True):  # what 'tf32' sets on CUDA
+    with _precision.torch_matmul_precision(tf32=True):  # what 'tf32' sets on CUDA
         assert [getattr(f, attribute) for f in flags] == [tf32, tf32]
     assert [getattr(f, attribute) for f in flags] == before
 
@@ -81,9 +81,9 @@ def test_cupy_compute_type_is_set_inside_and_restored_after(monkeypatch):
     core._routines_linalg = linalg
     monkeypatch.setitem(sys.modules, "cupy", types.ModuleType("cupy"))
     monkeypatch.setitem(sys.modules, "cupy._core", core)
-    with _backend._cupy_matmul_precision(tf32=False):
+    with _precision.cupy_matmul_precision(tf32=False):
         assert linalg.current == 1
-    with _backend._cupy_matmul_precision(tf32=True):
+    with _precision.cupy_matmul_precision(tf32=True):
         assert linalg.current == 7
     assert calls == [("float32", 1), ("float32", 5), ("float32", 7), ("float32", 5)]
 

@@ -8,7 +8,7 @@ Each chunk's sums come from :func:`bpxp.backprop.gradient_sums` — the same for
 memory — run where the chunk is, in the chunk's own namespace and device (NumPy, CuPy, array-api-strict): the
 parameters arrive as host arrays and are moved there. A chunk is prepared (checked, cast, targets encoded) by
 :func:`prepared_chunk`, the checks in-memory training runs once per fit. The driver is
-``bpxp.dask_training``; where the chunks are kept between steps, ``bpxp.chunk_store``.
+``bpxp.dask_training``; where the chunks are kept between steps, ``bpxp.dask_store``.
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def _block_targets(y_block, spec: Spec, n_rows: int | None = None):
 
 # -- the client side ---------------------------------------------------------------------------------------------
 
-def _client():
+def current_client():
     """The dask.distributed Client in use, or None (Dask's default scheduler)."""
     try:
         from distributed import default_client
