@@ -25,8 +25,7 @@ import warnings
 import numpy as np
 
 from . import _backend, datasets
-from .checkpoint import load
-from .mlp import MLP
+from .mlp import MLP, load
 from .optimizers import OPTIMIZERS
 from .recovery import InterruptedWarning, TrainingDiverged
 

@@ -16,12 +16,11 @@ from typing import Any
 
 import array_api_compat
 
-from . import _backend, _inputs, _random, chunked, defaults, metrics, train
-from .activations import get_activation
+from . import _backend, _inputs, _random, checkpoint, chunked, defaults, metrics, train
 from .backprop import Gradients, forward_pass, gradients
-from .losses import get_loss
 from .optimizers import get_optimizer
 from .recovery import DivergenceWarning, InterruptedWarning, TrainingDiverged
+from .spec import Spec
 
 
 class MLP:
@@ -90,7 +89,7 @@ class MLP:
         # neither named: the first fit chooses them from its targets (bpxp.defaults); until then, by output size
         self._output_from_targets = output is None and loss is None
         output, loss = defaults.output_and_loss(output, loss, sizes[-1])
-        self._configure(sizes, hidden, output, loss, backend, dtype, device, precision)
+        self._configure(sizes, hidden, output, loss, bias, backend, dtype, device, precision)
         names = [hidden] * (len(sizes) - 2) + [output]
         host_weights, host_biases = _random.initial_parameters(
             sizes, names, bias=bias, dtype=self.dtype_name, random_state=_random.check_seed(random_state))
@@ -139,31 +138,27 @@ class MLP:
         backend, dtype, device = _infer_placement(arrays, backend, dtype, device)
         net = cls.__new__(cls)
         sizes = _layer_sizes_of(weights)
-        net._configure(sizes, hidden, output, loss, backend, dtype, device, precision)
+        net._configure(sizes, hidden, output, loss, biases is not None, backend, dtype, device, precision)
         net._set_parameters(list(weights), None if biases is None else list(biases))
         return net
 
     # -- configuration -------------------------------------------------------------------------------------
-    def _configure(self, sizes, hidden, output, loss, backend, dtype, device, precision="float32"):
-        self.layer_sizes = sizes
-        self.precision = _backend.check_precision(precision)
-        self.hidden = get_activation(hidden, argument="hidden", hidden=True).name
-        self.output = get_activation(output, argument="output").name
-        self.loss = get_loss(loss, output=self.output).name
-        if self.output == "softmax" and sizes[-1] < 2:
-            raise ValueError("`output` 'softmax' needs at least 2 output units (layer_sizes[-1]), got "
-                             f"{sizes[-1]}; use 'sigmoid' for one")
+    def _configure(self, sizes, hidden, output, loss, bias, backend, dtype, device, precision):
+        precision = _backend.check_precision(precision)
+        spec = Spec.checked(sizes, hidden, output, loss, bias=bias, precision=precision)  # dtype follows below
         self.backend = _backend.check_backend_name(backend)
         _backend.check_usable(backend, device)
         self._xp = _backend.namespace(backend)
         self.dtype = _backend.resolve_dtype(self._xp, dtype)
-        self.dtype_name = next(n for n in _backend.DTYPE_NAMES if getattr(self._xp, n) == self.dtype)
         self.device = _backend.resolve_device(self._xp, device)
-        n_hidden = len(sizes) - 2
-        self._activations = tuple(
-            [get_activation(self.hidden, hidden=True)] * n_hidden + [get_activation(self.output)])
-        self._loss = get_loss(self.loss, output=self.output)
-        self.task = _task(self.output, self.loss, sizes[-1])
+        self._describe(dataclasses.replace(
+            spec, dtype=next(n for n in _backend.DTYPE_NAMES if getattr(self._xp, n) == self.dtype)))
+
+    def _describe(self, spec: Spec) -> None:
+        """Hold ``spec`` as this network's description, with the activation and loss objects it names."""
+        self._spec = spec
+        self._activations = spec.activations
+        self._loss = spec.loss_function
 
     _output_from_targets = False  # networks made by from_weights, bpxp.load or unpickling keep their output
 
@@ -173,11 +168,9 @@ class MLP:
         chosen = defaults.output_and_loss_for_targets(host, self.layer_sizes[-1])
         if chosen is not None and chosen != (self.output, self.loss):
             # the output layer's initial weights are Glorot's for softmax, sigmoid and identity alike: unchanged
-            self.output = get_activation(chosen[0], argument="output").name
-            self.loss = get_loss(chosen[1], output=self.output).name
-            self._activations = (*self._activations[:-1], get_activation(self.output))
-            self._loss = get_loss(self.loss, output=self.output)
-            self.task = _task(self.output, self.loss, self.layer_sizes[-1])
+            spec = self._spec
+            self._describe(dataclasses.replace(Spec.checked(spec.layer_sizes, spec.hidden, *chosen, bias=spec.bias,
+                                                            precision=spec.precision), dtype=spec.dtype))
         self._output_from_targets = False
 
     def _set_parameters(self, weights: list[Any], biases: list[Any] | None) -> None:
@@ -204,6 +197,20 @@ class MLP:
         return self._xp.asarray(moved, copy=True)  # never share memory with the caller's array
 
     # -- properties ------------------------------------------------------------------------------------------
+    @property
+    def spec(self) -> Spec:
+        """The network's description (``bpxp.spec.Spec``): sizes, activations, loss, bias, dtype, precision."""
+        return self._spec
+
+    layer_sizes = property(lambda self: self._spec.layer_sizes, doc="Units per layer, input first.")
+    hidden = property(lambda self: self._spec.hidden, doc="Activation of the hidden layers.")
+    output = property(lambda self: self._spec.output, doc="Activation of the output layer.")
+    loss = property(lambda self: self._spec.loss, doc="Name of the loss.")
+    dtype_name = property(lambda self: self._spec.dtype, doc="'float32' or 'float64'.")
+    precision = property(lambda self: self._spec.precision, doc="'float32' or 'tf32' (see the class docstring).")
+    task = property(lambda self: self._spec.task,
+                    doc="'multiclass', 'binary', 'multilabel' or 'regression' (see the class Notes).")
+
     @property
     def xp(self) -> Any:
         """The Array API namespace the parameters live in."""
@@ -232,7 +239,7 @@ class MLP:
 
     def _precision(self):
         """The context in which this network's float32 products follow ``precision`` (``bpxp._backend``)."""
-        return _backend.matmul_precision(self._xp, self.device, getattr(self, "precision", "float32"))
+        return _backend.matmul_precision(self._xp, self.device, self.precision)
 
     @property
     def _parameters(self) -> tuple[tuple, tuple | None]:
@@ -531,13 +538,11 @@ class MLP:
         """Refuse an optimizer state that is not ``rule``'s for these parameters (nesting, shapes, dtypes, backend)."""
         if state is None:
             return
-        from .checkpoint import _flatten
-
         if not isinstance(state, tuple):
             raise TypeError(f"`optimizer_state` must be a tuple of arrays (net.optimizer_state_ of an earlier fit), "
                             f"got {type(state).__name__}")
-        expected_arrays, expected = _flatten(rule.init((*self.weights, *(self.biases or ())), xp=self._xp))
-        given_arrays, given = _flatten(state)
+        expected_arrays, expected = checkpoint.flatten(rule.init((*self.weights, *(self.biases or ())), xp=self._xp))
+        given_arrays, given = checkpoint.flatten(state)
         same = expected == given and all(
             _backend.array_backend(a) in (self.backend, None)  # None: a NumPy scalar (NumPy's 0-d results)
             and tuple(getattr(a, "shape", ())) == tuple(b.shape) and getattr(a, "dtype", None) == b.dtype
@@ -549,23 +554,20 @@ class MLP:
 
     def _checkpointer(self, path: Any, rule, settings: dict) -> Callable[[train.Outcome], None]:
         """``write(outcome)``: a training checkpoint of this network at ``path``."""
-        from .checkpoint import save_training
-
         path = _check_path(path, "checkpoint")
 
         def write(outcome: train.Outcome) -> None:
-            save_training(self, path, outcome, rule=rule, settings=settings)
+            checkpoint.save_training(path, self._spec, outcome, backend=self.backend, device=self.device,
+                                     optimizer=rule, settings=settings)
 
         return write
 
     def _resumed(self, path: Any, settings: dict) -> train.Outcome:
         """The Outcome a checkpoint left, after checking it was written by this network with these settings."""
-        from .checkpoint import read_training
-
         path = _check_path(path, "resume")
         if not path.is_file():
             raise FileNotFoundError(f"`resume`: no checkpoint at {str(path)!r}")
-        saved, outcome = read_training(path, self)
+        saved, outcome = checkpoint.read_training(path, self._spec, xp=self._xp, device=self.device)
         differ = {key: (saved.get(key), value) for key, value in settings.items() if saved.get(key) != value}
         if differ:
             raise ValueError(f"`resume`: {str(path)!r} was written by a fit with other settings ("
@@ -588,33 +590,28 @@ class MLP:
     # -- pickling --------------------------------------------------------------------------------------------
     def __getstate__(self) -> dict:
         """Pickle with NumPy copies of every array and the backend by name (modules do not pickle)."""
-        from .checkpoint import _flatten
-
         state = {k: v for k, v in self.__dict__.items() if k not in ("_xp", "weights", "biases", "device",
                                                                       "dtype", "optimizer_state_")}
         state["weights"] = [_backend.to_numpy(w) for w in self.weights]
         state["biases"] = None if self.biases is None else [_backend.to_numpy(b) for b in self.biases]
         state["device"] = _backend.device_label(self.device)
-        flat, structure = _flatten(getattr(self, "optimizer_state_", None))
+        flat, structure = checkpoint.flatten(getattr(self, "optimizer_state_", None))
         state["optimizer_state_"] = ([_backend.to_numpy(a) for a in flat], structure)
         return state
 
     def __setstate__(self, state: dict) -> None:
         """Unpickle onto the same backend and device label (a different machine must have them)."""
-        from .checkpoint import _unflatten
-
         state = dict(state)
         weights, biases = state.pop("weights"), state.pop("biases")
         flat, structure = state.pop("optimizer_state_")
         self.__dict__.update(state)
-        self.__dict__.setdefault("precision", "float32")  # pickled before precision existed
         self._xp = _backend.namespace(self.backend)
         self.dtype = _backend.resolve_dtype(self._xp, self.dtype_name)
         self.device = _backend.resolve_device(self._xp, self.device)
         self._set_parameters(weights, biases)
         if structure is not None:
             moved = [self._xp.asarray(a, device=self.device) for a in flat]
-            self.optimizer_state_ = _unflatten(moved, structure)
+            self.optimizer_state_ = checkpoint.unflatten(moved, structure)
 
     # -- checkpoints ---------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str], *, extra: dict[str, Any] | None = None) -> Path:
@@ -623,9 +620,9 @@ class MLP:
         The parameters, the configuration and the optimizer state of the last ``fit`` are saved; ``extra`` adds
         JSON-serialisable entries to the metadata. Returns the path.
         """
-        from .checkpoint import save
-
-        return save(self, path, extra=extra)
+        return checkpoint.save(path, self._spec, self.weights, self.biases, backend=self.backend, device=self.device,
+                               optimizer=getattr(self, "optimizer_", None),
+                               state=getattr(self, "optimizer_state_", None), extra=extra)
 
     # -- predictions ---------------------------------------------------------------------------------------
     def predict(self, X: Any) -> Any:
@@ -753,16 +750,6 @@ def _both(first: Callable, second: Callable) -> Callable:
     return both
 
 
-def _task(output: str, loss: str, n_outputs: int) -> str:
-    if output == "softmax":
-        return "multiclass"
-    if output == "sigmoid":
-        if n_outputs == 1:
-            return "binary"
-        return "multilabel" if loss == "binary_cross_entropy" else "multiclass"
-    return "regression"
-
-
 def _check_bool(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"`{name}` must be True or False, got {value!r}")
@@ -809,3 +796,63 @@ def _infer_placement(arrays: list[Any], backend: str | None, dtype: str | None, 
     if device is None and source == backend:
         device = array_api_compat.device(arrays[0])
     return backend, dtype, device
+
+
+def load(path: str | os.PathLike[str], *, backend: str | None = None, device: Any = None,
+         dtype: str | None = None) -> MLP:
+    """Load a checkpoint as an :class:`~bpxp.MLP`, with its optimizer state.
+
+    Parameters
+    ----------
+    path : str or path
+        A file written by ``MLP.save``.
+    backend, device : optional
+        Where to put the network; default: the backend and device it was trained on if this machine has them,
+        else NumPy.
+    dtype : {'float32', 'float64'}, optional
+        Default: the dtype it was trained in.
+
+    Returns
+    -------
+    MLP
+        With ``optimizer_``, ``optimizer_state_`` and ``checkpoint_metadata_`` (the JSON metadata).
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    ValueError
+        A truncated, corrupt or foreign file, or one from a newer format.
+
+    Examples
+    --------
+    >>> import bpxp, tempfile, os
+    >>> net = bpxp.MLP([3, 4, 2], output="softmax", loss="cross_entropy", random_state=0)
+    >>> path = net.save(os.path.join(tempfile.mkdtemp(), "model.npz"))
+    >>> bpxp.load(path).layer_sizes
+    (3, 4, 2)
+    """
+    saved = checkpoint.read_network(path)
+    metadata, spec = saved.metadata, saved.spec
+    if backend is None:
+        trained_on = metadata.get("backend", "numpy")
+        installed = {b.name for b in _backend.backends() if b.installed and b.devices}  # usable here
+        backend = trained_on if trained_on in installed else "numpy"
+        device = device if device is not None or backend != trained_on else _known_device(backend, metadata)
+    net = MLP.from_weights(saved.weights, saved.biases, hidden=spec.hidden, output=spec.output, loss=spec.loss,
+                           backend=backend, device=device, dtype=dtype or spec.dtype, precision=spec.precision)
+    if saved.optimizer is not None:
+        flat = [net.xp.asarray(a, device=net.device) for a in saved.state_arrays]
+        net.optimizer_ = saved.optimizer
+        net.optimizer_state_ = checkpoint.unflatten(flat, saved.state_structure)
+    net.checkpoint_metadata_ = metadata
+    return net
+
+
+def _known_device(backend: str, metadata: dict) -> Any:
+    """The device a checkpoint was trained on, if this machine has it; else the backend's default."""
+    label = metadata.get("device")
+    try:
+        return _backend.resolve_device(_backend.namespace(backend), label)
+    except (ValueError, TypeError):
+        return None
