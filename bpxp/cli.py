@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shlex
 import sys
@@ -24,41 +23,29 @@ import warnings
 
 import numpy as np
 
-from . import _backend, datasets
+from . import _backend, _checks, datasets
 from .mlp import MLP, load
 from .optimizers import OPTIMIZERS
 from .recovery import InterruptedWarning, TrainingDiverged
 
 
-def _number(text: str, kind: type, expected: str, accept) -> int | float:
-    """An option's value as ``kind`` if ``accept`` holds, else the parser's one-line error saying what was expected."""
-    try:
-        value = kind(text)
-    except ValueError:
-        value = None
-    if value is None or not accept(value):
-        raise argparse.ArgumentTypeError(f"must be {expected}, got {text!r}")
-    return value
+def _option(rule: _checks.Rule):
+    """An argparse type: the option's text as a number obeying ``rule`` (``bpxp._checks``), else the parser's
+    one-line error saying what was expected."""
+    def parse(text: str) -> int | float:
+        try:
+            return _checks.parse(text, rule)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    return _number(text, int, "a positive integer", lambda v: v >= 1)
-
-
-def _non_negative_int(text: str) -> int:
-    return _number(text, int, "a non-negative integer", lambda v: v >= 0)
-
-
-def _positive_float(text: str) -> float:
-    return _number(text, float, "a positive number", lambda v: math.isfinite(v) and v > 0)
-
-
-def _non_negative_float(text: str) -> float:
-    return _number(text, float, "a non-negative number", lambda v: math.isfinite(v) and v >= 0)
-
-
-def _fraction(text: str) -> float:
-    return _number(text, float, "a fraction strictly between 0 and 1", lambda v: 0 < v < 1)
+_positive_int = _option(_checks.POSITIVE_INT)
+_non_negative_int = _option(_checks.NON_NEGATIVE_INT)
+_positive_float = _option(_checks.POSITIVE_FLOAT)
+_non_negative_float = _option(_checks.NON_NEGATIVE_FLOAT)
+_fraction = _option(_checks.FRACTION)
 
 
 class _Parser(argparse.ArgumentParser):

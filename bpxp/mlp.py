@@ -9,14 +9,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import warnings
-from collections.abc import Callable, Iterable, Sequence
-from numbers import Integral
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import array_api_compat
 
-from . import _backend, _inputs, _random, checkpoint, chunked, defaults, metrics, train
+from . import _backend, _checks, _inputs, _random, checkpoint, chunked, defaults, metrics, train
 from .backprop import Gradients, forward_pass, gradients
 from .optimizers import get_optimizer
 from .recovery import DivergenceWarning, InterruptedWarning, TrainingDiverged
@@ -83,16 +82,15 @@ class MLP:
     def __init__(self, layer_sizes: Sequence[int], *, hidden: str = defaults.HIDDEN, output: str | None = None,
                  loss: str | None = None, bias: bool = True, dtype: str = "float32", backend: str = "numpy",
                  device: Any = None, random_state: Any = None, precision: str = "float32") -> None:
-        sizes = _check_layer_sizes(layer_sizes)
-        if not isinstance(bias, bool):
-            raise TypeError(f"`bias` must be True or False, got {bias!r}")
+        sizes = _checks.check_layer_sizes(layer_sizes)
+        _checks.check_bool(bias, "bias")
         # neither named: the first fit chooses them from its targets (bpxp.defaults); until then, by output size
         self._output_from_targets = output is None and loss is None
         output, loss = defaults.output_and_loss(output, loss, sizes[-1])
         self._configure(sizes, hidden, output, loss, bias, backend, dtype, device, precision)
         names = [hidden] * (len(sizes) - 2) + [output]
         host_weights, host_biases = _random.initial_parameters(
-            sizes, names, bias=bias, dtype=self.dtype_name, random_state=_random.check_seed(random_state))
+            sizes, names, bias=bias, dtype=self.dtype_name, random_state=_checks.check_seed(random_state))
         self._set_parameters(host_weights, host_biases)
 
     @classmethod
@@ -389,21 +387,21 @@ class MLP:
         ``X`` and ``y`` may be Dask arrays chunked along rows: training then runs per chunk on the Dask
         workers (``bpxp.dask_training``).
         """
-        epochs = train.positive_int(epochs, "epochs")
+        epochs = _checks.positive_int(epochs, "epochs")
         batch_size = defaults.AUTO_BATCH_SIZE if isinstance(batch_size, str) and batch_size == "auto" else batch_size
-        batch_size = None if batch_size is None else train.positive_int(batch_size, "batch_size")
-        shuffle = _check_bool(shuffle, "shuffle")
-        random_state = _random.check_seed(random_state)
-        early_stopping = None if early_stopping is None else train.positive_int(early_stopping, "early_stopping")
+        batch_size = None if batch_size is None else _checks.positive_int(batch_size, "batch_size")
+        shuffle = _checks.check_bool(shuffle, "shuffle")
+        random_state = _checks.check_seed(random_state)
+        early_stopping = None if early_stopping is None else _checks.positive_int(early_stopping, "early_stopping")
         rule = get_optimizer(optimizer)
         learning_rate = defaults.learning_rate(rule.name) if learning_rate is None else learning_rate
-        learning_rate = train.positive_float(learning_rate, "learning_rate")
-        l2 = 0.0 if l2 == 0 else train.positive_float(l2, "l2")
-        clip_norm = None if clip_norm is None else train.positive_float(clip_norm, "clip_norm")
-        _check_choice(on_divergence, "on_divergence", ("raise", "warn"))
-        _check_bool(verbose, "verbose")
-        _check_bool(snapshot, "snapshot")
-        checkpoint_every = train.positive_int(checkpoint_every, "checkpoint_every")
+        learning_rate = _checks.positive_float(learning_rate, "learning_rate")
+        l2 = 0.0 if l2 == 0 else _checks.positive_float(l2, "l2")
+        clip_norm = None if clip_norm is None else _checks.positive_float(clip_norm, "clip_norm")
+        _checks.check_choice(on_divergence, "on_divergence", ("raise", "warn"))
+        _checks.check_bool(verbose, "verbose")
+        _checks.check_bool(snapshot, "snapshot")
+        checkpoint_every = _checks.positive_int(checkpoint_every, "checkpoint_every")
         self._check_optimizer_state(optimizer_state, rule)
         if callback is not None and not callable(callback):
             raise TypeError(f"`callback` must be callable as callback(epoch, history), got {callback!r}")
@@ -528,8 +526,8 @@ class MLP:
 
         weights, biases = self._parameters
         result = lbfgs.minimize(weights, biases, blocks, self._activations, self._loss, xp=self._xp, l2=float(l2),
-                                max_iter=train.positive_int(max_iter, "max_iter"),
-                                max_fun=train.positive_int(max_fun, "max_fun"), tol=float(tol), callback=callback)
+                                max_iter=_checks.positive_int(max_iter, "max_iter"),
+                                max_fun=_checks.positive_int(max_fun, "max_fun"), tol=float(tol), callback=callback)
         self.weights = list(result.weights)
         self.biases = None if result.biases is None else list(result.biases)
         return result
@@ -554,7 +552,7 @@ class MLP:
 
     def _checkpointer(self, path: Any, rule, settings: dict) -> Callable[[train.Outcome], None]:
         """``write(outcome)``: a training checkpoint of this network at ``path``."""
-        path = _check_path(path, "checkpoint")
+        path = _checks.check_path(path, "checkpoint")
 
         def write(outcome: train.Outcome) -> None:
             checkpoint.save_training(path, self._spec, outcome, backend=self.backend, device=self.device,
@@ -564,7 +562,7 @@ class MLP:
 
     def _resumed(self, path: Any, settings: dict) -> train.Outcome:
         """The Outcome a checkpoint left, after checking it was written by this network with these settings."""
-        path = _check_path(path, "resume")
+        path = _checks.check_path(path, "resume")
         if not path.is_file():
             raise FileNotFoundError(f"`resume`: no checkpoint at {str(path)!r}")
         saved, outcome = checkpoint.read_training(path, self._spec, xp=self._xp, device=self.device)
@@ -730,43 +728,12 @@ def _report(history: train.History, *, on_divergence: str, snapshot: bool) -> No
                       InterruptedWarning, stacklevel=4)
 
 
-def _check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"`{name}` must be one of {list(choices)}, got {value!r}")
-    return value
-
-
-def _check_path(value: Any, name: str) -> Path:
-    if not isinstance(value, str | os.PathLike):
-        raise TypeError(f"`{name}` must be a file path (str or os.PathLike), got {type(value).__name__}")
-    return Path(value)
-
-
 def _both(first: Callable, second: Callable) -> Callable:
     def both(epoch, history):
         first(epoch, history)
         second(epoch, history)
 
     return both
-
-
-def _check_bool(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"`{name}` must be True or False, got {value!r}")
-    return value
-
-
-def _check_layer_sizes(layer_sizes: Any) -> tuple[int, ...]:
-    if isinstance(layer_sizes, str | bytes) or not isinstance(layer_sizes, Iterable):
-        raise TypeError(f"`layer_sizes` must be a sequence of positive integers such as (4, 8, 3), "
-                        f"got {layer_sizes!r}")
-    layer_sizes = list(layer_sizes)
-    if len(layer_sizes) < 2:
-        raise ValueError(f"`layer_sizes` needs at least an input and an output size, got {list(layer_sizes)}")
-    for size in layer_sizes:
-        if isinstance(size, bool) or not isinstance(size, Integral) or size < 1:
-            raise ValueError(f"`layer_sizes` must hold positive integers, got {list(layer_sizes)}")
-    return tuple(int(s) for s in layer_sizes)
 
 
 def _layer_sizes_of(weights: Sequence[Any]) -> tuple[int, ...]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _backend, optimizers
+from . import _backend, _checks, optimizers
 from .activations import get_activation, log_softmax
 from .backprop import forward_pass
 from .mlp import MLP
@@ -49,6 +49,12 @@ from .train import Schedule, _snapshot
 _ACTIVATIONS = {"logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu",
                 "identity": "identity", "leaky_relu": "leaky_relu"}
 _SOLVERS = ("adam", "sgd", "lbfgs")
+_PARAMETER_RULES = (  # the numeric parameters and the rule (bpxp._checks) each obeys
+    (_checks.POSITIVE_FLOAT, ("learning_rate_init", "epsilon")),
+    (_checks.NON_NEGATIVE_FLOAT, ("alpha", "tol", "power_t")),
+    (_checks.POSITIVE_INT, ("max_iter", "max_fun")),
+    (_checks.UNIT_INTERVAL, ("momentum", "beta_1", "beta_2", "validation_fraction")),
+)
 _OUT_ACTIVATIONS = {"sigmoid": "logistic", "softmax": "softmax", "identity": "identity", "exp": "exp"}
 _SPARSE = "csr"  # other sparse formats are converted to CSR, whose rows slice cheaply
 _BLOCK_ROWS = 4096  # rows of a sparse X densified at once for predictions and L-BFGS
@@ -100,48 +106,28 @@ class _BaseMLP(BaseEstimator):
 
     # -- parameters ------------------------------------------------------------------------------------------
     def _check_parameters(self) -> None:
-        sizes = self.hidden_layer_sizes
-        try:
-            sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        except TypeError:
-            sizes = [None]
-        if not all(isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes):
-            raise ValueError(f"`hidden_layer_sizes` must hold positive integers, got {self.hidden_layer_sizes!r}")
-        _check_choice(self, "activation", list(_ACTIVATIONS))
-        _check_choice(self, "solver", list(_SOLVERS))
-        _check_choice(self, "learning_rate", list(optimizers.SCHEDULES))
-        for name in ("learning_rate_init", "epsilon"):
-            if not (_is_real(getattr(self, name)) and 0 < getattr(self, name) < np.inf):
-                raise ValueError(f"`{name}` must be a positive finite number, got {getattr(self, name)!r}")
-        for name in ("alpha", "tol", "power_t"):
-            if not (_is_real(getattr(self, name)) and 0 <= getattr(self, name) < np.inf):
-                raise ValueError(f"`{name}` must be a non-negative finite number, got {getattr(self, name)!r}")
-        for name in ("max_iter", "max_fun"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
+        """Every parameter checked by ``bpxp._checks`` (scikit-learn's convention: ValueError, also for types)."""
+        sizes = _checks.check_hidden_sizes(self.hidden_layer_sizes)
+        _checks.check_choice(self.activation, "activation", _ACTIVATIONS)
+        _checks.check_choice(self.solver, "solver", _SOLVERS)
+        _checks.check_choice(self.learning_rate, "learning_rate", optimizers.SCHEDULES)
+        for rule, names in _PARAMETER_RULES:
+            for name in names:
+                _checks.check(getattr(self, name), name, rule, type_error=ValueError)
         patience = self.n_iter_no_change
         if isinstance(patience, bool) or not ((isinstance(patience, Integral) and patience >= 1) or patience == np.inf):
             raise ValueError(f"`n_iter_no_change` must be a positive integer or numpy.inf, got {patience!r}")
-        for name in ("momentum", "beta_1", "beta_2", "validation_fraction"):
-            if not (_is_real(getattr(self, name)) and 0 <= getattr(self, name) < 1):
-                raise ValueError(f"`{name}` must lie in [0, 1), got {getattr(self, name)!r}")
         for name in ("shuffle", "early_stopping", "warm_start", "nesterovs_momentum"):
-            if not isinstance(getattr(self, name), bool | np.bool_):
-                raise TypeError(f"`{name}` must be True or False, got {getattr(self, name)!r}")
+            _checks.check_bool(getattr(self, name), name, numpy_bools=True)
         if not (isinstance(self.verbose, bool | np.bool_)
                 or (isinstance(self.verbose, Integral) and self.verbose >= 0)):
             raise TypeError(f"`verbose` must be True, False or a non-negative integer, got {self.verbose!r}")
         if self.batch_size != "auto" and (isinstance(self.batch_size, bool)
                                           or not isinstance(self.batch_size, Integral) or self.batch_size < 1):
             raise ValueError(f"`batch_size` must be 'auto' or a positive integer, got {self.batch_size!r}")
-        try:
-            check_random_state(self.random_state)
-        except ValueError:
-            raise ValueError("`random_state` must be None, an integer, or a numpy.random.RandomState, got "
-                             f"{self.random_state!r}") from None
+        _checks.check_legacy_seed(self.random_state)
         _backend.check_backend_name(self.backend)
-        self._hidden_sizes = [int(s) for s in sizes]
+        self._hidden_sizes = sizes
 
     def _optimizer_rule(self) -> optimizers.Optimizer:
         if self.solver == "adam":
@@ -707,7 +693,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _check_parameters(self) -> None:
         super()._check_parameters()
-        _check_choice(self, "loss", ["squared_error", "poisson"])
+        _checks.check_choice(self.loss, "loss", ["squared_error", "poisson"])
 
     def _output_and_loss(self):
         return ("exp", "poisson") if self.loss == "poisson" else ("identity", "mse")
@@ -769,17 +755,6 @@ def _initial_parameters(sizes, activation: str, random_state) -> tuple[list, lis
         weights.append(random_state.uniform(-bound, bound, (fan_in, fan_out)))
         biases.append(random_state.uniform(-bound, bound, fan_out))
     return weights, biases
-
-
-def _check_choice(estimator, name: str, choices: list[str]) -> None:
-    value = getattr(estimator, name)
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"`{name}` must be one of {choices}, got {value!r}")
-
-
-def _is_real(value) -> bool:
-    """A real number, not a bool (``True`` as a learning rate is a mistake, not 1.0)."""
-    return isinstance(value, Real) and not isinstance(value, bool | np.bool_)
 
 
 def _is_sparse(X) -> bool:
