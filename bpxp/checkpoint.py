@@ -133,6 +133,21 @@ def read_training(path: str | os.PathLike, spec: Spec, *, xp: Any, device: Any) 
     return training["settings"], outcome
 
 
+def resume(path: Path, spec: Spec, settings: dict, *, xp: Any, device: Any) -> Any:
+    """The ``bpxp.train.Outcome`` a training checkpoint left, after checking that the network ``spec`` describes
+    wrote it with these ``settings``; its History no longer marked interrupted or diverged."""
+    if not path.is_file():
+        raise FileNotFoundError(f"`resume`: no checkpoint at {str(path)!r}")
+    saved, outcome = read_training(path, spec, xp=xp, device=device)
+    differ = {key: (saved.get(key), value) for key, value in settings.items() if saved.get(key) != value}
+    if differ:
+        raise ValueError(f"`resume`: {str(path)!r} was written by a fit with other settings ("
+                         + ", ".join(f"{key} {old!r} there, {new!r} here" for key, (old, new) in differ.items())
+                         + "); resume with the same settings, or bpxp.load it and start a new fit")
+    outcome.history.interrupted, outcome.history.diverged_at = False, None
+    return outcome
+
+
 @dataclasses.dataclass(frozen=True)
 class Saved:
     """What a checkpoint holds, on the host: the metadata, the network's description, its parameters (NumPy), and

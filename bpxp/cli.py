@@ -24,7 +24,8 @@ import warnings
 import numpy as np
 
 from . import _backend, _checks, datasets
-from .mlp import MLP, load
+from .loading import load
+from .mlp import MLP
 from .optimizers import OPTIMIZERS
 from .recovery import InterruptedWarning, TrainingDiverged
 

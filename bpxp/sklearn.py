@@ -39,12 +39,11 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _backend, _checks, optimizers
+from . import _backend, _checks, optimizers, recovery
 from .activations import get_activation, log_softmax
 from .backprop import forward_pass
+from .config import TrainingConfig
 from .mlp import MLP
-from .recovery import DivergenceWarning, InterruptedWarning, TrainingDiverged
-from .train import Schedule, _snapshot
 
 _ACTIVATIONS = {"logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu",
                 "identity": "identity", "leaky_relu": "leaky_relu"}
@@ -290,7 +289,7 @@ class _BaseMLP(BaseEstimator):
 
         net = self.network_
         if not _is_sparse(X):
-            X = net._features(X)
+            X = net.prepare_features(X)
         result = net.fit_lbfgs(X, self._on_device(Y, X), max_iter=self.max_iter, max_fun=self.max_fun,
                                tol=float(self.tol), l2=float(self.alpha),
                                sample_weight=None if weights is None else self._on_device(weights, X),
@@ -305,9 +304,7 @@ class _BaseMLP(BaseEstimator):
 
     def _check_finite_result(self):
         net = self.network_
-        parameters = (*net.weights, *(net.biases or ()))
-        if not all(bool(net.xp.all(net.xp.isfinite(p))) for p in parameters):
-            raise TrainingDiverged(_DIVERGED, epoch=self.n_iter_, last_finite_loss=None, history=None)
+        recovery.check_finite_result((*net.weights, *(net.biases or ())), epoch=self.n_iter_, xp=net.xp)
 
     def _fit_stochastic(self, X, Y, weights, validation_data, incremental):
         validation, X, Y, weights = self._validation(X, Y, weights, validation_data, incremental)
@@ -318,10 +315,10 @@ class _BaseMLP(BaseEstimator):
         net = self.network_  # inputs checked and moved to the network's device once per call, not per epoch
         batch_size = self._batch_size(X.shape[0])
         if not _is_sparse(X):
-            X = net._features(X)
-            Y = self._weighted_targets(net._targets(self._on_device(Y, X), X.shape[0]), weights)
+            X = net.prepare_features(X)
+            Y = self._weighted_targets(net.prepare_targets(self._on_device(Y, X), X.shape[0]), weights)
         if validation is not None:
-            validation = net._validation(validation)
+            validation = net.prepare_validation(validation)
         self._interrupted = False
         if incremental:
             if not (self.early_stopping and self.stopped_early_) and self._one_epoch(X, Y, validation, batch_size) \
@@ -352,12 +349,11 @@ class _BaseMLP(BaseEstimator):
         net = self.network_
 
         def train(X_part, Y_part, size, shuffle, validation):
-            schedule = Schedule(epochs=1, batch_size=size, shuffle=shuffle, random_state=self._rng,
-                                early_stopping=None)
-            history = net._train(X_part, Y_part, schedule=schedule, learning_rate=self._optimizer.learning_rate,
-                                 rule=self._optimizer_rule(), l2=float(self.alpha), validation=validation,
-                                 callback=None, optimizer_state=self._optimizer_state, report=False,
-                                 weighted=self._weights is not None)
+            config = TrainingConfig(epochs=1, learning_rate=self._optimizer.learning_rate, batch_size=size,
+                                    optimizer=self._optimizer_rule(), shuffle=shuffle, random_state=self._rng,
+                                    l2=float(self.alpha), weighted=self._weights is not None)
+            history = net.train_prepared(X_part, Y_part, config, validation=validation,
+                                         optimizer_state=self._optimizer_state, report_end=False)
             self._optimizer_state = net.optimizer_state_
             return history
 
@@ -368,9 +364,9 @@ class _BaseMLP(BaseEstimator):
         total, history = 0.0, None
         for start in range(0, n, batch_size):
             rows = order[start:start + batch_size]
-            X_batch = net._features(X[rows].toarray())
+            X_batch = net.prepare_features(X[rows].toarray())
             last = start + batch_size >= n
-            Y_batch = net._targets(self._on_device(Y[rows], X_batch), len(rows))
+            Y_batch = net.prepare_targets(self._on_device(Y[rows], X_batch), len(rows))
             Y_batch = self._weighted_targets(Y_batch, None if self._weights is None else self._weights[rows])
             history = train(X_batch, Y_batch, len(rows), False, validation if last else None)
             if history.diverged_at is not None or history.interrupted:
@@ -398,12 +394,12 @@ class _BaseMLP(BaseEstimator):
         if self.verbose:
             print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
         if self.early_stopping and validation is not None:
-            score = net._score(*validation)
+            score = net.score_prepared(*validation)
             self.validation_scores_.append(score)
             improved = not score < self.best_validation_score_ + self.tol
             if score > self.best_validation_score_:
                 self.best_validation_score_ = score
-                self._best_parameters = _snapshot(net.weights, net.biases, self._optimizer_state, xp=net.xp)
+                self._best_parameters = (*net.copy_parameters(), self._optimizer_state)
         else:
             improved = not self.loss_ > self.best_loss_ - self.tol
             self.best_loss_ = min(self.best_loss_, self.loss_)
@@ -418,24 +414,18 @@ class _BaseMLP(BaseEstimator):
     def _diverged(self, history) -> bool:
         """Under early stopping a diverged epoch scores NaN and training stops (the best epoch is restored);
         otherwise divergence is an error (the network keeps the last finite epoch)."""
-        if self.early_stopping and self.validation_scores_ is not None:
+        stop = self.early_stopping and self.validation_scores_ is not None
+        if stop:
             self.validation_scores_.append(float("nan"))
-            warnings.warn(f"training diverged in epoch {self.n_iter_ + 1} (non-finite loss or weights); stopping "
-                          "and keeping the best epoch's weights", DivergenceWarning, stacklevel=4)
-            return True
-        last = self.loss_curve_[-1] if self.loss_curve_ else None
-        raise TrainingDiverged(
-            f"{_DIVERGED} Training diverged in epoch {self.n_iter_ + 1}: the loss or the weights became NaN or "
-            f"infinite (last finite loss: {'none' if last is None else f'{last:.6g}'}); the network keeps the "
-            "weights of the epoch before. Try a smaller learning_rate_init, a larger alpha, or standardised "
-            "inputs", epoch=self.n_iter_, last_finite_loss=last, history=history)
+        recovery.report_estimator_divergence(history, epoch=self.n_iter_, stop=stop,
+                                             last_loss=self.loss_curve_[-1] if self.loss_curve_ else None)
+        return True
 
     def _stop(self) -> None:
         """Stop: early (keeping the best epoch's weights under early_stopping), or at Ctrl-C (saying so)."""
         if self._interrupted:
-            warnings.warn(f"fit interrupted after {self.n_iter_} completed epochs; the network keeps the weights of "
-                          f"the {'best' if self.early_stopping and self._best_parameters else 'last'} of them",
-                          InterruptedWarning, stacklevel=4)
+            recovery.report_estimator_interruption(
+                self.n_iter_, kept="best" if self.early_stopping and self._best_parameters else "last")
         else:
             self.stopped_early_ = True
         self._restore_best()
@@ -443,7 +433,7 @@ class _BaseMLP(BaseEstimator):
     def _restore_best(self) -> None:
         if self.early_stopping and self._best_parameters is not None:
             weights, biases, self._optimizer_state = self._best_parameters
-            self.network_.weights, self.network_.biases = list(weights), biases and list(biases)
+            self.network_.set_parameters(weights, biases)
 
     def _validation(self, X, Y, weights, validation_data, incremental):
         """((X_val, Y_val) or None, X_train, Y_train, weights_train): the user's set, else a split of
@@ -507,8 +497,6 @@ class _BaseMLP(BaseEstimator):
         return tags
 
 
-_DIVERGED = ("Solver produced non-finite parameter weights. The input data may contain large values and need to "
-             "be preprocessed.")
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
