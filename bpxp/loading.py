@@ -51,14 +51,7 @@ def load(path: str | os.PathLike[str], *, backend: str | None = None, device: An
         installed = {b.name for b in _backend.backends() if b.installed and b.devices}  # usable here
         backend = trained_on if trained_on in installed else "numpy"
         device = device if device is not None or backend != trained_on else _known_device(backend, metadata)
-    net = MLP.from_weights(saved.weights, saved.biases, hidden=spec.hidden, output=spec.output, loss=spec.loss,
-                           backend=backend, device=device, dtype=dtype or spec.dtype, precision=spec.precision)
-    if saved.optimizer is not None:
-        flat = [net.xp.asarray(a, device=net.device) for a in saved.state_arrays]
-        net.optimizer_ = saved.optimizer
-        net.optimizer_state_ = checkpoint.unflatten(flat, saved.state_structure)
-    net.checkpoint_metadata_ = metadata
-    return net
+    return MLP.from_checkpoint(saved, backend=backend, device=device, dtype=dtype or spec.dtype)
 
 
 def _known_device(backend: str, metadata: dict) -> Any:

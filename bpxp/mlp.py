@@ -143,6 +143,20 @@ class MLP(Fitting, Predicting):
         net._set_parameters(list(weights), None if biases is None else list(biases))
         return net
 
+    @classmethod
+    def from_checkpoint(cls, saved: checkpoint.Saved, *, backend: str, device: Any, dtype: str) -> MLP:
+        """The network a checkpoint holds (``bpxp.checkpoint.read_network``), on ``backend``/``device`` in
+        ``dtype``, with ``optimizer_``, ``optimizer_state_`` and ``checkpoint_metadata_``; see :func:`bpxp.load`."""
+        spec = saved.spec
+        net = cls.from_weights(saved.weights, saved.biases, hidden=spec.hidden, output=spec.output, loss=spec.loss,
+                               backend=backend, device=device, dtype=dtype, precision=spec.precision)
+        if saved.optimizer is not None:
+            flat = [net.xp.asarray(a, device=net.device) for a in saved.state_arrays]
+            net._hold(net.weights, net.biases, optimizer=saved.optimizer,
+                      optimizer_state=checkpoint.unflatten(flat, saved.state_structure))
+        net.checkpoint_metadata_ = saved.metadata
+        return net
+
     # -- configuration -------------------------------------------------------------------------------------
     def _configure(self, sizes, hidden, output, loss, bias, backend, dtype, device, precision):
         precision = _backend.check_precision(precision)
@@ -346,7 +360,7 @@ class MLP(Fitting, Predicting):
             A, Z = forward_pass(X, weights, biases, self._activations, xp=self._xp)
         return A, Z, Y
 
-    # -- pickling --------------------------------------------------------------------------------------------
+    # -- pickling, saving --------------------------------------------------------------------------------
     def __getstate__(self) -> dict:
         """Pickle with NumPy copies of every array and the backend by name (modules do not pickle)."""
         state = {k: v for k, v in self.__dict__.items() if k not in ("_xp", "weights", "biases", "device",
@@ -372,7 +386,6 @@ class MLP(Fitting, Predicting):
             moved = [self._xp.asarray(a, device=self.device) for a in flat]
             self.optimizer_state_ = checkpoint.unflatten(moved, structure)
 
-    # -- checkpoints ---------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str], *, extra: dict[str, Any] | None = None) -> Path:
         """Write the network to ``path`` (``.npz`` + JSON metadata, atomically); load it with :func:`bpxp.load`.
 
