@@ -106,9 +106,16 @@ class Fitting:
         _checks.check_bool(verbose, "verbose")
         self._check_optimizer_state(optimizer_state, config.optimizer)
         callback = check_callback(callback)
-        if chunked.is_dask(X):
-            return self._fit_on_dask(X, y, config, validation_data=validation_data, callback=callback,
-                                     optimizer_state=optimizer_state, checkpoint=checkpoint, resume=resume)
+        if chunked.is_dask(X):  # per chunk on the Dask workers; called from here, its warnings point at the caller
+            from . import dask_training
+
+            return dask_training.fit(self, X, y, epochs=config.epochs, learning_rate=config.learning_rate,
+                                     batch_size=config.batch_size, rule=config.optimizer, shuffle=config.shuffle,
+                                     random_state=config.random_state, l2=config.l2, clip_norm=config.clip_norm,
+                                     optimizer_state=optimizer_state, callback=callback,
+                                     on_divergence=config.on_divergence, validation_data=validation_data,
+                                     early_stopping=config.early_stopping, checkpoint=checkpoint,
+                                     checkpoint_every=config.checkpoint_every, resume=resume)
         if self._output_from_targets:
             self._choose_output(y)
         X, Y, validation = self.prepare(X, y, validation_data)
@@ -155,18 +162,6 @@ class Fitting:
         if report_end:
             report(outcome.history, on_divergence=config.on_divergence, snapshot=config.snapshot)
         return outcome.history
-
-    def _fit_on_dask(self, X, y, config: TrainingConfig, *, validation_data, callback, optimizer_state, checkpoint,
-                     resume) -> train.History:
-        from . import dask_training
-
-        return dask_training.fit(self, X, y, epochs=config.epochs, learning_rate=config.learning_rate,
-                                 batch_size=config.batch_size, rule=config.optimizer, shuffle=config.shuffle,
-                                 random_state=config.random_state, l2=config.l2, clip_norm=config.clip_norm,
-                                 optimizer_state=optimizer_state, callback=callback,
-                                 on_divergence=config.on_divergence, validation_data=validation_data,
-                                 early_stopping=config.early_stopping, checkpoint=checkpoint,
-                                 checkpoint_every=config.checkpoint_every, resume=resume)
 
     @staticmethod
     def _progress(epochs: int):

@@ -21,7 +21,6 @@ from . import _backend, _checks, _inputs, _random, checkpoint, chunked, defaults
 from .backprop import Gradients, forward_pass, gradients
 from .fitting import Fitting
 from .predicting import Predicting
-from .recovery import report
 from .spec import Spec
 
 
@@ -266,7 +265,7 @@ class MLP(Fitting, Predicting):
                                      rows_of="validation_data[0]")
         return X_val, Y_val
 
-    _features, _targets, _validation = prepare_features, prepare_targets, prepare_validation  # the Dask driver's
+    _validation = prepare_validation  # the Dask driver's name for it (bpxp.dask_training)
 
     def _precision(self):
         """The context in which this network's float32 products follow ``precision`` (``bpxp._backend``)."""
@@ -396,5 +395,3 @@ class MLP(Fitting, Predicting):
                                optimizer=getattr(self, "optimizer_", None),
                                state=getattr(self, "optimizer_state_", None), extra=extra)
 
-
-_report = report  # the Dask driver's name for it, until it imports bpxp.recovery.report
