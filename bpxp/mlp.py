@@ -281,11 +281,11 @@ class MLP(Fitting, Predicting):
         copy = lambda arrays: None if arrays is None else tuple(self._xp.asarray(a, copy=True) for a in arrays)  # noqa: E731
         return copy(self.weights), copy(self.biases)
 
-    def set_parameters(self, weights: Sequence[Any], biases: Sequence[Any] | None, *,
+    def set_parameters(self, weights: Sequence[Any], biases: Sequence[Any] | None, *, optimizer: Any = None,
                        optimizer_state: Any = None) -> None:
         """Hold these arrays (the network's backend, device and shapes, e.g. from :meth:`copy_parameters`) and,
-        when given, this optimizer state."""
-        self._hold(weights, biases, optimizer_state=optimizer_state)
+        when given, the optimizer rule (``optimizer_``) and its state (``optimizer_state_``) that trained them."""
+        self._hold(weights, biases, optimizer=optimizer, optimizer_state=optimizer_state)
 
     def _hold(self, weights, biases, *, optimizer=None, optimizer_state=None) -> None:
         self.weights = list(weights)
