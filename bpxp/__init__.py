@@ -6,7 +6,7 @@ The same forward pass, error terms δ and updates run on NumPy, CuPy, PyTorch, J
 from . import activations, backprop, losses, metrics, optimizers
 from ._backend import BackendInfo, BackendUnusable, backends, to_numpy
 from .backprop import Gradients
-from .checkpoint import load
+from .loading import load
 from .mlp import MLP
 from .recovery import DivergenceWarning, InterruptedWarning, TrainingDiverged
 from .train import History

@@ -9,6 +9,7 @@ GPU network checks its data on the GPU and reads back one boolean.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -183,3 +184,32 @@ def one_hot(labels: Any, n_classes: int, *, xp: Any, dtype: Any, name: str = "y"
     integers = xp.__array_namespace_info__().default_dtypes(device=_device_of(labels))["integral"]
     classes = xp.arange(n_classes, dtype=integers, device=_device_of(labels))
     return xp.astype(xp.expand_dims(xp.astype(labels, integers), axis=1) == classes, dtype)
+
+
+def layer_sizes_of(weights: Sequence[Any]) -> tuple[int, ...]:
+    shapes = [shape_of(w, name=f"weights[{i}]") for i, w in enumerate(weights)]
+    for i, shape in enumerate(shapes):
+        if len(shape) != 2:
+            raise ValueError(f"`weights[{i}]` must be 2-D (n_in, n_out), got shape {shape}")
+    for i in range(1, len(shapes)):
+        if shapes[i][0] != shapes[i - 1][1]:
+            raise ValueError(f"`weights[{i}]` has {shapes[i][0]} rows but `weights[{i - 1}]` has "
+                             f"{shapes[i - 1][1]} columns; consecutive layers must chain (n_in = previous n_out)")
+    return (shapes[0][0], *(s[1] for s in shapes))
+
+
+def infer_placement(arrays: list[Any], backend: str | None, dtype: str | None, device: Any):
+    """Backend, dtype and device of ``from_weights`` from the arrays where the caller named none."""
+    found = {array_backend(a) for a in arrays} - {None}
+    if len(found) > 1:
+        raise TypeError(f"`weights` and `biases` mix arrays of backends {sorted(found)}; convert them to one "
+                        f"(bpxp.to_numpy works for all)")
+    source = found.pop() if found else None
+    backend = backend or source or "numpy"
+    if dtype is None:
+        first = arrays[0]
+        kind = str(getattr(first, "dtype", ""))
+        dtype = "float32" if kind.endswith("float32") else "float64"
+    if device is None and source == backend:
+        device = _device_of(arrays[0])
+    return backend, dtype, device

@@ -18,16 +18,6 @@ import numpy as np
 _HE_ACTIVATIONS = frozenset({"relu", "leaky_relu"})
 
 
-def check_seed(random_state, name: str = "random_state"):
-    """``random_state`` if NumPy can seed a Generator with it, else a TypeError/ValueError naming ``name``."""
-    try:
-        np.random.default_rng(random_state)
-    except (TypeError, ValueError) as error:
-        raise type(error)(f"`{name}` must be None, an integer >= 0, a sequence of them, a SeedSequence or a "
-                          f"numpy.random.Generator, got {random_state!r}") from None
-    return random_state
-
-
 def initial_parameters(layer_sizes: Sequence[int], activation_names: Sequence[str], *, bias: bool,
                        dtype: str, random_state) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
     """Draw W¹ … Wᴸ (and zero biases) from ``numpy.random.default_rng(random_state)`` in ``dtype``."""

@@ -1,4 +1,7 @@
-"""Checkpoints that travel: one ``.npz`` file of NumPy arrays plus JSON metadata, readable without bpxp.
+"""Checkpoint files that travel: one ``.npz`` file of NumPy arrays plus JSON metadata, readable without bpxp.
+
+This module reads and writes files only; it never builds an MLP (``bpxp.load``, in ``bpxp.mlp``, does that from
+what :func:`read_network` returns). The network is described by ``bpxp.spec.Spec``.
 
 Layout of the file (``numpy.load(path)`` shows it):
 
@@ -21,26 +24,30 @@ import secrets
 import time
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from . import _backend, optimizers
-
-if TYPE_CHECKING:
-    from .mlp import MLP
+from .spec import Spec
 
 FORMAT = "bpxp-checkpoint"
 FORMAT_VERSION = 1
 
 
-def save(net, path: str | os.PathLike, *, extra: dict | None = None) -> Path:
-    """Write ``net`` (parameters, optimizer state, configuration) to ``path`` atomically.
+def save(path: str | os.PathLike, spec: Spec, weights, biases, *, backend: str, device: Any,
+         optimizer: optimizers.Optimizer | None = None, state: Any = None, extra: dict | None = None) -> Path:
+    """Write a network described by ``spec`` — its parameters, the optimizer and its state — to ``path`` atomically.
 
     Parameters
     ----------
-    net : MLP
     path : str or path
+    spec : bpxp.spec.Spec
+    weights, biases : sequences of arrays (biases None without biases), any backend
+    backend, device
+        Where the network lives (recorded so that ``bpxp.load`` can return there).
+    optimizer, state : optional
+        The optimizer rule and its state of the last fit.
     extra : dict, optional
         JSON-serialisable entries added to the metadata.
 
@@ -48,25 +55,25 @@ def save(net, path: str | os.PathLike, *, extra: dict | None = None) -> Path:
     -------
     pathlib.Path
     """
-    return _write(net, Path(path), weights=net.weights, biases=net.biases, rule=getattr(net, "optimizer_", None),
-                  state=getattr(net, "optimizer_state_", None), extra=extra)
+    return _write(Path(path), spec, weights, biases, backend=backend, device=device, rule=optimizer, state=state,
+                  extra=extra)
 
 
-def _write(net, path: Path, *, weights, biases, rule, state, extra: dict | None = None,
-           arrays: dict | None = None) -> Path:
+def _write(path: Path, spec: Spec, weights, biases, *, backend: str, device: Any, rule, state,
+           extra: dict | None = None, arrays: dict | None = None) -> Path:
     from . import __version__
 
     arrays = dict(arrays or {})
     arrays.update({f"weights_{i}": _backend.to_numpy(w) for i, w in enumerate(weights)})
     if biases is not None:
         arrays.update({f"biases_{i}": _backend.to_numpy(b) for i, b in enumerate(biases)})
-    flat, structure = _flatten(state)
+    flat, structure = flatten(state)
     arrays.update({f"optimizer_{i}": _backend.to_numpy(a) for i, a in enumerate(flat)})
+    description = spec.to_metadata()
+    precision = description.pop("precision")
     metadata = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "bpxp_version": __version__,
-        "layer_sizes": list(net.layer_sizes), "hidden": net.hidden, "output": net.output, "loss": net.loss,
-        "bias": net.biases is not None, "dtype": net.dtype_name, "backend": net.backend,
-        "device": _backend.device_label(net.device), "precision": getattr(net, "precision", "float32"),
+        **description, "backend": backend, "device": _backend.device_label(device), "precision": precision,
         "optimizer": None if rule is None else {"name": rule.name, **dataclasses.asdict(rule)},
         "optimizer_state": structure, **(extra or {}),
     }
@@ -75,7 +82,8 @@ def _write(net, path: Path, *, weights, biases, rule, state, extra: dict | None 
     return path
 
 
-def save_training(net, path: str | os.PathLike, outcome, *, rule, settings: dict) -> Path:
+def save_training(path: str | os.PathLike, spec: Spec, outcome, *, backend: str, device: Any, optimizer,
+                  settings: dict) -> Path:
     """Write a training checkpoint: the outcome's parameters and optimizer state, its History, epoch and
     shuffling state, the best epoch's parameters under early stopping, and the fit's ``settings``.
 
@@ -84,17 +92,18 @@ def save_training(net, path: str | os.PathLike, outcome, *, rule, settings: dict
     best_arrays, best_structure = {}, None
     if outcome.best is not None:
         best_weights, best_biases, best_state = outcome.best
-        flat, best_structure = _flatten((tuple(best_weights), best_biases and tuple(best_biases), best_state))
+        flat, best_structure = flatten((tuple(best_weights), best_biases and tuple(best_biases), best_state))
         best_arrays = {f"best_{i}": _backend.to_numpy(a) for i, a in enumerate(flat)}
     training = {"epoch": outcome.epoch, "history": dataclasses.asdict(outcome.history),
                 "rng_state": outcome.rng_state, "since_best": outcome.since_best, "best": best_structure,
                 "settings": settings}
-    return _write(net, Path(path), weights=outcome.weights, biases=outcome.biases, rule=rule, state=outcome.state,
-                  extra={"training": training}, arrays=best_arrays)
+    return _write(Path(path), spec, outcome.weights, outcome.biases, backend=backend, device=device, rule=optimizer,
+                  state=outcome.state, extra={"training": training}, arrays=best_arrays)
 
 
-def read_training(path: str | os.PathLike, net) -> tuple[dict, Any]:
-    """A training checkpoint for ``net``: (the fit's settings, a ``bpxp.train.Outcome`` on net's device).
+def read_training(path: str | os.PathLike, spec: Spec, *, xp: Any, device: Any) -> tuple[dict, Any]:
+    """A training checkpoint for the network ``spec`` describes: (the fit's settings, a ``bpxp.train.Outcome``
+    with arrays in ``xp`` on ``device``).
 
     Raises a ValueError when the file is no training checkpoint or was written by a different network.
     """
@@ -105,26 +114,67 @@ def read_training(path: str | os.PathLike, net) -> tuple[dict, Any]:
     if training is None:
         raise ValueError(f"`resume`: {str(path)!r} is a checkpoint without training progress (written by "
                          f"MLP.save, not by fit(checkpoint=...)); load it with bpxp.load and call fit instead")
-    mine = {"layer_sizes": list(net.layer_sizes), "hidden": net.hidden, "output": net.output, "loss": net.loss,
-            "bias": net.biases is not None, "dtype": net.dtype_name}
-    theirs = {key: metadata.get(key) for key in mine}
-    if mine != theirs:
-        differ = {key: (theirs[key], mine[key]) for key in mine if mine[key] != theirs[key]}
+    differ = spec.differences(metadata)
+    if differ:
         raise ValueError(f"`resume`: {str(path)!r} was written by a different network: "
                          + ", ".join(f"{key} {old!r} there, {new!r} here" for key, (old, new) in differ.items()))
-    move = lambda a: net.xp.asarray(a, device=net.device)  # noqa: E731
-    n_layers = len(net.layer_sizes) - 1
+    move = lambda a: xp.asarray(a, device=device)  # noqa: E731
+    n_layers = len(spec.layer_sizes) - 1
     weights = tuple(move(arrays[f"weights_{i}"]) for i in range(n_layers))
     biases = tuple(move(arrays[f"biases_{i}"]) for i in range(n_layers)) if metadata["bias"] else None
-    state = _unflatten([move(arrays[f"optimizer_{i}"]) for i in range(_count(arrays))],
-                       metadata["optimizer_state"]) if metadata["optimizer_state"] is not None else None
+    state = unflatten([move(arrays[f"optimizer_{i}"]) for i in range(_count(arrays))],
+                      metadata["optimizer_state"]) if metadata["optimizer_state"] is not None else None
     best = None
     if training["best"] is not None:
         count = sum(1 for name in arrays if name.startswith("best_"))
-        best = _unflatten([move(arrays[f"best_{i}"]) for i in range(count)], training["best"])
+        best = unflatten([move(arrays[f"best_{i}"]) for i in range(count)], training["best"])
     outcome = Outcome(weights, biases, state, History(**training["history"]), epoch=training["epoch"],
                       rng_state=training["rng_state"], best=best, since_best=training["since_best"])
     return training["settings"], outcome
+
+
+def resume(path: Path, spec: Spec, settings: dict, *, xp: Any, device: Any) -> Any:
+    """The ``bpxp.train.Outcome`` a training checkpoint left, after checking that the network ``spec`` describes
+    wrote it with these ``settings``; its History no longer marked interrupted or diverged."""
+    if not path.is_file():
+        raise FileNotFoundError(f"`resume`: no checkpoint at {str(path)!r}")
+    saved, outcome = read_training(path, spec, xp=xp, device=device)
+    differ = {key: (saved.get(key), value) for key, value in settings.items() if saved.get(key) != value}
+    if differ:
+        raise ValueError(f"`resume`: {str(path)!r} was written by a fit with other settings ("
+                         + ", ".join(f"{key} {old!r} there, {new!r} here" for key, (old, new) in differ.items())
+                         + "); resume with the same settings, or bpxp.load it and start a new fit")
+    outcome.history.interrupted, outcome.history.diverged_at = False, None
+    return outcome
+
+
+@dataclasses.dataclass(frozen=True)
+class Saved:
+    """What a checkpoint holds, on the host: the metadata, the network's description, its parameters (NumPy), and
+    the optimizer rule with its state's arrays still flat (``unflatten(moved arrays, state_structure)``)."""
+
+    metadata: dict
+    spec: Spec
+    weights: list
+    biases: list | None
+    optimizer: optimizers.Optimizer | None
+    state_arrays: list
+    state_structure: Any
+
+
+def read_network(path: str | os.PathLike) -> Saved:
+    """The network a checkpoint holds (see :class:`Saved`); the errors of :func:`read`."""
+    metadata, arrays = read(path)
+    spec = Spec.from_metadata(metadata)
+    n_layers = len(spec.layer_sizes) - 1
+    weights = [arrays[f"weights_{i}"] for i in range(n_layers)]
+    biases = [arrays[f"biases_{i}"] for i in range(n_layers)] if metadata.get("bias") else None
+    rule = None
+    if metadata.get("optimizer"):
+        settings = dict(metadata["optimizer"])
+        rule = optimizers.OPTIMIZERS[settings.pop("name")](**settings)
+    state_arrays = [arrays[f"optimizer_{i}"] for i in range(_count(arrays))] if rule is not None else []
+    return Saved(metadata, spec, weights, biases, rule, state_arrays, metadata.get("optimizer_state"))
 
 
 def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -217,79 +267,11 @@ def read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     return metadata, arrays
 
 
-def load(path: str | os.PathLike[str], *, backend: str | None = None, device: Any = None,
-         dtype: str | None = None) -> MLP:
-    """Load a checkpoint as an :class:`~bpxp.MLP`, with its optimizer state.
-
-    Parameters
-    ----------
-    path : str or path
-        A file written by ``MLP.save``.
-    backend, device : optional
-        Where to put the network; default: the backend and device it was trained on if this machine has them,
-        else NumPy.
-    dtype : {'float32', 'float64'}, optional
-        Default: the dtype it was trained in.
-
-    Returns
-    -------
-    MLP
-        With ``optimizer_``, ``optimizer_state_`` and ``checkpoint_metadata_`` (the JSON metadata).
-
-    Raises
-    ------
-    FileNotFoundError
-        No file at ``path``.
-    ValueError
-        A truncated, corrupt or foreign file, or one from a newer format.
-
-    Examples
-    --------
-    >>> import bpxp, tempfile, os
-    >>> net = bpxp.MLP([3, 4, 2], output="softmax", loss="cross_entropy", random_state=0)
-    >>> path = net.save(os.path.join(tempfile.mkdtemp(), "model.npz"))
-    >>> bpxp.load(path).layer_sizes
-    (3, 4, 2)
-    """
-    from .mlp import MLP
-
-    metadata, arrays = read(path)
-    n_layers = len(metadata["layer_sizes"]) - 1
-    if backend is None:
-        trained_on = metadata.get("backend", "numpy")
-        installed = {b.name for b in _backend.backends() if b.installed and b.devices}  # usable here
-        backend = trained_on if trained_on in installed else "numpy"
-        device = device if device is not None or backend != trained_on else _known_device(backend, metadata)
-    weights = [arrays[f"weights_{i}"] for i in range(n_layers)]
-    biases = [arrays[f"biases_{i}"] for i in range(n_layers)] if metadata.get("bias") else None
-    net = MLP.from_weights(weights, biases, hidden=metadata["hidden"], output=metadata["output"],
-                           loss=metadata["loss"], backend=backend, device=device,
-                           dtype=dtype or metadata["dtype"],
-                           precision=metadata.get("precision", "float32"))  # older files: float32
-    if metadata.get("optimizer"):
-        settings = dict(metadata["optimizer"])
-        rule = optimizers.OPTIMIZERS[settings.pop("name")](**settings)
-        flat = [net.xp.asarray(arrays[f"optimizer_{i}"], device=net.device) for i in range(_count(arrays))]
-        net.optimizer_ = rule
-        net.optimizer_state_ = _unflatten(flat, metadata["optimizer_state"])
-    net.checkpoint_metadata_ = metadata
-    return net
-
-
-def _known_device(backend: str, metadata: dict) -> Any:
-    """The device a checkpoint was trained on, if this machine has it; else the backend's default."""
-    label = metadata.get("device")
-    try:
-        return _backend.resolve_device(_backend.namespace(backend), label)
-    except (ValueError, TypeError):
-        return None
-
-
 def _count(arrays: dict) -> int:
     return sum(1 for name in arrays if name.startswith("optimizer_"))
 
 
-def _flatten(state: Any) -> tuple[list, Any]:
+def flatten(state: Any) -> tuple[list, Any]:
     """Nested tuples of arrays → (list of arrays, structure of indices as nested lists)."""
     flat: list = []
 
@@ -305,9 +287,9 @@ def _flatten(state: Any) -> tuple[list, Any]:
     return flat, structure
 
 
-def _unflatten(flat: list, structure: Any) -> Any:
+def unflatten(flat: list, structure: Any) -> Any:
     if structure is None:
         return None
     if isinstance(structure, list):
-        return tuple(_unflatten(flat, child) for child in structure)
+        return tuple(unflatten(flat, child) for child in structure)
     return flat[structure]

@@ -13,9 +13,7 @@ Every user mistake (a bad path, column or option) ends in one line on stderr and
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
 import os
 import shlex
 import sys
@@ -25,148 +23,11 @@ import warnings
 import numpy as np
 
 from . import _backend, datasets
-from .checkpoint import load
+from ._cli_parser import hidden_sizes
+from ._cli_parser import parser as _parser
+from .loading import load
 from .mlp import MLP
-from .optimizers import OPTIMIZERS
 from .recovery import InterruptedWarning, TrainingDiverged
-
-
-def _number(text: str, kind: type, expected: str, accept) -> int | float:
-    """An option's value as ``kind`` if ``accept`` holds, else the parser's one-line error saying what was expected."""
-    try:
-        value = kind(text)
-    except ValueError:
-        value = None
-    if value is None or not accept(value):
-        raise argparse.ArgumentTypeError(f"must be {expected}, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    return _number(text, int, "a positive integer", lambda v: v >= 1)
-
-
-def _non_negative_int(text: str) -> int:
-    return _number(text, int, "a non-negative integer", lambda v: v >= 0)
-
-
-def _positive_float(text: str) -> float:
-    return _number(text, float, "a positive number", lambda v: math.isfinite(v) and v > 0)
-
-
-def _non_negative_float(text: str) -> float:
-    return _number(text, float, "a non-negative number", lambda v: math.isfinite(v) and v >= 0)
-
-
-def _fraction(text: str) -> float:
-    return _number(text, float, "a fraction strictly between 0 and 1", lambda v: 0 < v < 1)
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, with its errors on one line like every other user mistake (usage is one ``--help`` away)."""
-
-    def error(self, message: str):
-        self.exit(2, f"bpxp: error: {message} (see '{self.prog} --help')\n")
-
-
-class _ShowDefaults(argparse.HelpFormatter):
-    """``--help`` shows every option's default (those that have one), as ``(default: …)``."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text = action.help or ""
-        hidden = action.default is None or action.default is False or action.default == argparse.SUPPRESS
-        if "(default" in text or hidden or not action.option_strings:
-            return text
-        return f"{text} (default: %(default)s)".lstrip()
-
-
-def _parser() -> argparse.ArgumentParser:
-    from . import __version__
-
-    parser = _Parser(prog="bpxp", description="Backpropagation on any Array API backend.")
-    parser.add_argument("--version", action="version", version=f"bpxp {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    commands.add_parser = _with_defaults_shown(commands.add_parser)
-    train = commands.add_parser("train", help="train on a bundled dataset or a CSV/Parquet file")
-    train.add_argument("data", nargs="?", default="iris",
-                       help=f"a bundled dataset ({', '.join(datasets.NAMES)}) or a .csv/.parquet file")
-    train.add_argument("--target", help="the target column (required with a data file)")
-    train.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
-                       help="auto: classification for text or whole-number targets with few values")
-    train.add_argument("--hidden-layers", default="16", metavar="N[,N…]", help="hidden widths")
-    train.add_argument("--hidden", default="relu", help="hidden activation")
-    train.add_argument("--output", help="output activation (default: softmax, or identity for regression)")
-    train.add_argument("--loss", help="loss (default: cross_entropy, or mse for regression)")
-    train.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS), help="the update rule")
-    train.add_argument("--epochs", type=_positive_int, default=200, help="passes over the training rows")
-    train.add_argument("--batch-size", type=_positive_int, default=16, help="rows per step")
-    train.add_argument("--learning-rate", type=_positive_float, default=0.01, help="step size η")
-    train.add_argument("--l2", type=_non_negative_float, default=0.0, help="L2 penalty α")
-    train.add_argument("--validation-split", type=_fraction, default=0.2, help="fraction held out")
-    stopping = train.add_mutually_exclusive_group()
-    stopping.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE", default=20,
-                          help="stop when validation loss has not improved for PATIENCE epochs, and keep the "
-                               "best epoch's weights")
-    stopping.add_argument("--no-early-stopping", dest="early_stopping", action="store_const", const=None,
-                          help="train all --epochs and keep the last epoch")
-    _add_placement(train)
-    train.add_argument("--dtype", default="float32", choices=_backend.DTYPE_NAMES, help="floating dtype")
-    train.add_argument("--precision", default="float32", choices=_backend.PRECISION_NAMES,
-                       help="float32 products: IEEE 'float32' (default) or 'tf32' tensor cores on a CUDA GPU")
-    train.add_argument("--seed", type=_non_negative_int, default=0,
-                       help="seed of the split, initial weights and shuffling")
-    train.add_argument("--clip-norm", type=_positive_float, metavar="C",
-                       help="rescale each batch's gradients to a joint norm of at most C")
-    train.add_argument("--checkpoint", metavar="RUN.npz",
-                       help="write a training checkpoint there every --checkpoint-every epochs (atomically)")
-    train.add_argument("--checkpoint-every", type=_positive_int, default=1, metavar="N",
-                       help="epochs between checkpoints")
-    train.add_argument("--resume", action="store_true",
-                       help="continue from --checkpoint if it exists (same data and options): the run ends with "
-                            "exactly the weights of an uninterrupted one")
-    train.add_argument("--save", metavar="MODEL.npz", help="write the trained model (with its preprocessing)")
-    train.add_argument("--plot", metavar="CURVE.png", help="draw the loss curves (needs matplotlib)")
-    train.add_argument("--quiet", action="store_true", help="no per-epoch progress")
-    predict = commands.add_parser("predict", help="predict with a saved model; CSV to stdout or --out")
-    predict.add_argument("model")
-    predict.add_argument("data")
-    predict.add_argument("--out", help="write the CSV here instead of stdout")
-    _add_placement(predict)
-    evaluate = commands.add_parser("evaluate", help="score a saved model on labelled data")
-    evaluate.add_argument("model")
-    evaluate.add_argument("data")
-    evaluate.add_argument("--target", help="the target column (default: the one the model was trained on)")
-    evaluate.add_argument("--all-rows", action="store_true",
-                          help="score every row, also on the data the model was trained on (by default only "
-                               "its held-out validation rows are scored there)")
-    _add_placement(evaluate)
-    info = commands.add_parser("info", help="describe a saved model")
-    info.add_argument("model")
-    commands.add_parser("backends", help="list backends, whether they are installed, and their devices")
-    return parser
-
-
-def _with_defaults_shown(add_parser):
-    def add(name: str, **kwargs) -> argparse.ArgumentParser:
-        return add_parser(name, formatter_class=_ShowDefaults, **kwargs)
-
-    return add
-
-
-def _add_placement(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", choices=_backend.BACKEND_NAMES, help="default: numpy (train), the "
-                        "backend trained on (predict, evaluate)")
-    parser.add_argument("--device", help="e.g. cuda:0; default: the backend's default device")
-
-
-def _hidden_sizes(text: str) -> list[int]:
-    try:
-        sizes = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        sizes = []
-    if not sizes or min(sizes) < 1:
-        raise ValueError(f"--hidden-layers must be positive integers separated by commas, got {text!r}")
-    return sizes
 
 
 def _data(name: str, target: str | None, feature_names: list[str] | None = None, *, labelled: bool = True):
@@ -254,7 +115,7 @@ def train(args) -> int:
                                           stratify=classification)
     mean, spread = datasets.standardizer(X[train_rows])
     X = (X - mean) / spread
-    sizes = [X.shape[1], *_hidden_sizes(args.hidden_layers), n_outputs]
+    sizes = [X.shape[1], *hidden_sizes(args.hidden_layers), n_outputs]
     net = MLP(sizes, hidden=args.hidden, output=output, loss=loss, dtype=args.dtype, backend=args.backend or "numpy",
               device=args.device, random_state=args.seed, precision=args.precision)
     print(f"{args.data}: {len(train_rows)} training and {len(val_rows)} validation samples"

@@ -37,7 +37,7 @@ def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: i
         on_divergence: str, validation_data: Any = None, early_stopping: int | None = None, checkpoint: Any = None,
         checkpoint_every: int = 1, resume: Any = None) -> train.History:
     """``net.fit`` on Dask arrays, with the options ``MLP.fit`` has checked."""
-    from .mlp import _report
+    from .recovery import report as _report
 
     if net.biases is None:
         raise ValueError("training on Dask arrays needs a network with biases (bias=True)")

@@ -13,10 +13,14 @@ out with an exact check (``exactly_finite``, only then). Otherwise c equals the 
 The training step updates the parameters in place, except each epoch's first step, which writes new arrays:
 the previous epoch's parameters stay intact, and the last finite epoch is kept by reference rather than copied
 — one more set of parameters in memory, no copying time. ``fit(..., snapshot=False)`` trades it away.
+
+How training ended, when not normally, is said here and only here (:func:`report` for ``MLP.fit`` and the Dask
+driver, ``report_estimator_*`` in scikit-learn's wording for the estimators).
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import array_api_compat
@@ -73,3 +77,57 @@ def finite_check(total: Any, weights: tuple, biases: tuple | None, probes: tuple
 def exactly_finite(parameters: tuple, *, xp: Any) -> bool:
     """Whether every element of every parameter is finite (one host read per array: for the rare doubtful case)."""
     return all(bool(xp.all(xp.isfinite(p))) for p in parameters)
+
+
+# -- saying how training ended: the one place, for MLP.fit, the Dask driver and the estimators --------------------
+def report(history: Any, *, on_divergence: str, snapshot: bool, stacklevel: int = 4) -> None:
+    """Say how ``MLP.fit`` ended when it did not end normally: raise or warn on divergence, warn on Ctrl-C."""
+    kept = "the weights it started with" if history.kept_epoch is None else f"the weights of epoch {history.kept_epoch}"
+    if history.diverged_at is not None:
+        last = history.loss[-1] if history.loss else None
+        if snapshot:
+            holds = f"the network keeps {kept}"
+        else:
+            holds = "the network holds the non-finite weights (snapshot=False keeps no copy)"
+        message = (f"training diverged at epoch {history.diverged_at}: the loss or the weights became NaN or "
+                   f"infinite (last finite loss: {'none' if last is None else f'{last:.6g}'}); {holds}. Try a "
+                   f"smaller learning_rate, clip_norm=..., or standardised inputs")
+        if on_divergence == "raise":
+            raise TrainingDiverged(message, epoch=history.diverged_at, last_finite_loss=last, history=history)
+        warnings.warn(message, DivergenceWarning, stacklevel=stacklevel)
+    elif history.interrupted:
+        holds = kept if snapshot else "the weights of the interrupted step (snapshot=False keeps no copy)"
+        warnings.warn(f"training interrupted after {history.epochs} completed epochs; the network keeps {holds}",
+                      InterruptedWarning, stacklevel=stacklevel)
+
+
+# scikit-learn's wording, which its test suite and its users match
+SOLVER_DIVERGED = ("Solver produced non-finite parameter weights. The input data may contain large values and need "
+                   "to be preprocessed.")
+
+
+def report_estimator_divergence(history: Any, *, epoch: int, last_loss: float | None, stop: bool,
+                                stacklevel: int = 5) -> None:
+    """An estimator's epoch ``epoch`` (0-based) diverged: warn that training stops (``stop``: under early
+    stopping, keeping the best epoch), else raise TrainingDiverged (the network keeps the epoch before)."""
+    if stop:
+        warnings.warn(f"training diverged in epoch {epoch + 1} (non-finite loss or weights); stopping and keeping "
+                      "the best epoch's weights", DivergenceWarning, stacklevel=stacklevel)
+        return
+    raise TrainingDiverged(
+        f"{SOLVER_DIVERGED} Training diverged in epoch {epoch + 1}: the loss or the weights became NaN or "
+        f"infinite (last finite loss: {'none' if last_loss is None else f'{last_loss:.6g}'}); the network keeps "
+        "the weights of the epoch before. Try a smaller learning_rate_init, a larger alpha, or standardised "
+        "inputs", epoch=epoch, last_finite_loss=last_loss, history=history)
+
+
+def report_estimator_interruption(epochs: int, *, kept: str, stacklevel: int = 5) -> None:
+    """An estimator's fit was interrupted (Ctrl-C) after ``epochs`` epochs; the network keeps the ``kept`` one."""
+    warnings.warn(f"fit interrupted after {epochs} completed epochs; the network keeps the weights of the {kept} of "
+                  "them", InterruptedWarning, stacklevel=stacklevel)
+
+
+def check_finite_result(parameters: tuple, *, epoch: int, xp: Any) -> None:
+    """After a full-batch solver: TrainingDiverged (scikit-learn's wording) unless every parameter is finite."""
+    if not exactly_finite(parameters, xp=xp):
+        raise TrainingDiverged(SOLVER_DIVERGED, epoch=epoch, last_finite_loss=None, history=None)

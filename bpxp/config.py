@@ -1,0 +1,122 @@
+"""The configuration of one training run: every option of ``MLP.fit`` checked once, held in one object.
+
+``TrainingConfig.checked`` runs the checks of ``bpxp._checks`` on the user's options; the configuration then
+gives what the training loop takes (``schedule``, ``safety``) and what a training checkpoint records
+(``settings``, compared on resume). The estimators build one too and hand it to ``MLP.train_prepared``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import _checks, defaults, train
+from .optimizers import Optimizer, get_optimizer
+
+ON_DIVERGENCE = ("raise", "warn")
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How to train: checked options, no data.
+
+    Attributes
+    ----------
+    epochs : int
+        Passes over the data (in all, counting the epochs of a resumed run).
+    learning_rate : float
+        η.
+    batch_size : int or None
+        Rows per step; None is the whole data set.
+    optimizer : bpxp.optimizers.Optimizer
+        The update rule.
+    shuffle : bool
+    random_state : seed
+        Of the shuffling permutations.
+    l2 : float
+        L2 penalty α (0: none).
+    clip_norm : float or None
+    early_stopping : int or None
+        Patience in epochs, watching the validation loss.
+    on_divergence : {'raise', 'warn'}
+    snapshot : bool
+        Keep the last finite epoch's parameters.
+    checkpoint_every : int
+    weighted : bool
+        Y carries the sample weights as one more column (``bpxp.train``).
+    """
+
+    epochs: int
+    learning_rate: float
+    batch_size: int | None
+    optimizer: Optimizer
+    shuffle: bool = True
+    random_state: Any = None
+    l2: float = 0.0
+    clip_norm: float | None = None
+    early_stopping: int | None = None
+    on_divergence: str = "raise"
+    snapshot: bool = True
+    checkpoint_every: int = 1
+    weighted: bool = False
+
+    @classmethod
+    def checked(cls, *, epochs: Any = defaults.EPOCHS, learning_rate: Any = None, batch_size: Any = "auto",
+                optimizer: Any = "adam", shuffle: Any = True, random_state: Any = None, l2: Any = 0.0,
+                clip_norm: Any = None, early_stopping: Any = None, on_divergence: Any = "raise",
+                snapshot: Any = True, checkpoint_every: Any = 1) -> TrainingConfig:
+        """The options of ``MLP.fit`` checked (``bpxp._checks``), defaults filled in; errors name the option."""
+        epochs = _checks.positive_int(epochs, "epochs")
+        batch_size = defaults.AUTO_BATCH_SIZE if isinstance(batch_size, str) and batch_size == "auto" else batch_size
+        batch_size = None if batch_size is None else _checks.positive_int(batch_size, "batch_size")
+        shuffle = _checks.check_bool(shuffle, "shuffle")
+        random_state = _checks.check_seed(random_state)
+        early_stopping = None if early_stopping is None else _checks.positive_int(early_stopping, "early_stopping")
+        rule = get_optimizer(optimizer)
+        learning_rate = defaults.learning_rate(rule.name) if learning_rate is None else learning_rate
+        learning_rate = _checks.positive_float(learning_rate, "learning_rate")
+        l2 = 0.0 if l2 == 0 else _checks.positive_float(l2, "l2")
+        clip_norm = None if clip_norm is None else _checks.positive_float(clip_norm, "clip_norm")
+        _checks.check_choice(on_divergence, "on_divergence", ON_DIVERGENCE)
+        snapshot = _checks.check_bool(snapshot, "snapshot")
+        checkpoint_every = _checks.positive_int(checkpoint_every, "checkpoint_every")
+        return cls(epochs, learning_rate, batch_size, rule, shuffle, random_state, l2, clip_norm, early_stopping,
+                   on_divergence, snapshot, checkpoint_every)
+
+    def schedule(self, n_samples: int) -> train.Schedule:
+        """Which batches the steps see and when training stops, for ``n_samples`` rows."""
+        return train.Schedule(epochs=self.epochs, batch_size=n_samples if self.batch_size is None else self.batch_size,
+                              shuffle=self.shuffle, random_state=self.random_state, early_stopping=self.early_stopping)
+
+    def settings(self, n_samples: int) -> dict:
+        """What a training checkpoint records of the run (JSON), and a resumed run must share."""
+        batch_size = n_samples if self.batch_size is None else self.batch_size
+        return {"learning_rate": self.learning_rate, "batch_size": min(batch_size, n_samples),
+                "optimizer": {"name": self.optimizer.name, **dataclasses.asdict(self.optimizer)},
+                "shuffle": self.shuffle, "l2": self.l2, "clip_norm": self.clip_norm,
+                "early_stopping": self.early_stopping, "n_samples": n_samples}
+
+    def safety(self, checkpoint: Callable[[train.Outcome], None] | None = None) -> train.Safety:
+        """How the loop guards the parameters: snapshots, and ``checkpoint`` every ``checkpoint_every`` epochs."""
+        return train.Safety(snapshot=self.snapshot, checkpoint=checkpoint, checkpoint_every=self.checkpoint_every)
+
+
+def check_callback(callback: Any) -> Callable | None:
+    """``callback`` if it is None or callable (as callback(epoch, history)), else a TypeError."""
+    if callback is not None and not callable(callback):
+        raise TypeError(f"`callback` must be callable as callback(epoch, history), got {callback!r}")
+    return callback
+
+
+def both(first: Callable | None, second: Callable | None) -> Callable | None:
+    """One callback(epoch, history) calling ``first`` then ``second`` (either may be None)."""
+    if first is None or second is None:
+        return first or second
+
+    def call_both(epoch, history):
+        first(epoch, history)
+        second(epoch, history)
+
+    return call_both
