@@ -5,13 +5,13 @@ The same forward pass, error terms δ and updates run on NumPy, CuPy, PyTorch, J
 
 from . import activations, backprop, losses, metrics, optimizers
 from ._backend import BackendInfo, BackendUnusable, backends, to_numpy
+from ._version import __version__
 from .backprop import Gradients
 from .loading import load
 from .mlp import MLP
 from .recovery import DivergenceWarning, InterruptedWarning, TrainingDiverged
 from .train import History
 
-__version__ = "0.1.0"
 __all__ = [
     "MLP",
     "BackendInfo",

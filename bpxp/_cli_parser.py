@@ -47,7 +47,7 @@ class _ShowDefaults(argparse.HelpFormatter):
 
 
 def parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from ._version import __version__
 
     parser = _Parser(prog="bpxp", description="Backpropagation on any Array API backend.")
     parser.add_argument("--version", action="version", version=f"bpxp {__version__}")

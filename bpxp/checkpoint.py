@@ -61,7 +61,7 @@ def save(path: str | os.PathLike, spec: Spec, weights, biases, *, backend: str, 
 
 def _write(path: Path, spec: Spec, weights, biases, *, backend: str, device: Any, rule, state,
            extra: dict | None = None, arrays: dict | None = None) -> Path:
-    from . import __version__
+    from ._version import __version__
 
     arrays = dict(arrays or {})
     arrays.update({f"weights_{i}": _backend.to_numpy(w) for i, w in enumerate(weights)})

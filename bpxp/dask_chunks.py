@@ -15,42 +15,19 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import array_api_compat
 import numpy as np
 
 from . import _backend, _inputs
-from .activations import get_activation
 from .backprop import forward_pass, gradient_sums
-from .losses import get_loss
+from .spec import Spec
 
 
 def is_dask(x: Any) -> bool:
     """Whether ``x`` is a Dask array (without importing Dask)."""
     return array_api_compat.is_dask_array(x)
-
-
-@dataclass(frozen=True)
-class Spec:
-    """What a worker needs to rebuild the network's math: picklable names, no arrays."""
-
-    layer_sizes: tuple[int, ...]
-    hidden: str
-    output: str
-    loss: str
-    task: str
-    dtype: str
-
-    @classmethod
-    def of(cls, net) -> Spec:
-        return cls(net.layer_sizes, net.hidden, net.output, net.loss, net.task, net.dtype_name)
-
-    @property
-    def activations(self):
-        n_hidden = len(self.layer_sizes) - 2
-        return tuple([get_activation(self.hidden, hidden=True)] * n_hidden + [get_activation(self.output)])
 
 
 def _on_chunk(X, weights, biases):
@@ -87,7 +64,7 @@ def piece_sums(X, Y, rows, weights, biases, spec: Spec) -> np.ndarray:
         return np.zeros(parameter_count(spec) + 2, dtype=spec.dtype)
     xp, W, b = _on_chunk(X, weights, biases)
     with _backend.floating_point_warnings_silenced():  # divergence is checked on the client, once per epoch
-        dW, db, total = gradient_sums(X, Y, W, b, spec.activations, get_loss(spec.loss, output=spec.output), xp=xp)
+        dW, db, total = gradient_sums(X, Y, W, b, spec.activations, spec.loss_function, xp=xp)
     parts = [_backend.to_numpy(a).ravel() for a in (*dW, *(db or ()), total)]
     return np.concatenate([*parts, np.asarray([X.shape[0]], dtype=spec.dtype)])
 
@@ -99,7 +76,7 @@ def piece_loss(X, Y, weights, biases, spec: Spec) -> np.ndarray:
     xp, W, b = _on_chunk(X, weights, biases)
     with _backend.floating_point_warnings_silenced():
         A, Z = forward_pass(X, W, b, spec.activations, xp=xp)
-        value = get_loss(spec.loss, output=spec.output).value(Y, A[-1], Z, xp=xp)
+        value = spec.loss_function.value(Y, A[-1], Z, xp=xp)
     return np.asarray([float(value) * X.shape[0], X.shape[0]])
 
 

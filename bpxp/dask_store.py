@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from .dask_chunks import Spec, piece_loss, piece_sums, prepared_chunk, row_chunks
+from .dask_chunks import piece_loss, piece_sums, prepared_chunk, row_chunks
+from .spec import Spec
 
 # Up to this many rows a step runs on the worker's event loop itself: one thread hop less each way (a few
 # milliseconds on a loaded machine) for at most a few milliseconds of blocking; larger steps and validation run

@@ -30,6 +30,7 @@ from . import _backend, _random, dask_chunks, train
 from .backprop import forward_pass
 from .dask_store import open_chunks
 from .optimizers import apply_update
+from .spec import Spec
 
 
 def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: int | None, rule, shuffle: bool,
@@ -47,7 +48,7 @@ def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: i
         raise ValueError("`batch_size` needs the row count of each chunk, which this Dask array does not know; "
                          "call X.compute_chunk_sizes() (or dataframe.to_dask_array(lengths=True)) first")
     full = batch_size is None or batch_size >= n
-    spec, client = dask_chunks.Spec.of(net), dask_chunks.current_client()
+    spec, client = net.spec, dask_chunks.current_client()
     validation = _validation(net, validation_data, spec, client)
     try:
         if early_stopping is not None and validation is None:
@@ -57,8 +58,8 @@ def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: i
         settings = {"learning_rate": learning_rate, "batch_size": rows if full else batch_size,
                     "optimizer": {"name": rule.name, **dataclasses.asdict(rule)}, "shuffle": shuffle,
                     "l2": l2, "clip_norm": clip_norm, "early_stopping": early_stopping, "n_samples": rows}
-        write = None if checkpoint is None else net._checkpointer(checkpoint, rule, settings)
-        outcome = net._resumed(resume, settings) if resume is not None else train.Outcome(
+        write = None if checkpoint is None else net.training_checkpointer(checkpoint, rule, settings)
+        outcome = net.resumed_training(resume, settings) if resume is not None else train.Outcome(
             tuple(net.weights), tuple(net.biases), optimizer_state)
         if outcome.state is None:
             outcome.state = rule.init((*outcome.weights, *outcome.biases), xp=net.xp)
@@ -74,8 +75,7 @@ def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: i
         if validation is not None:
             validation[1]()
     history = outcome.history
-    net.weights, net.biases = list(outcome.weights), list(outcome.biases)
-    net.optimizer_, net.optimizer_state_ = rule, outcome.state
+    net.set_parameters(outcome.weights, outcome.biases, optimizer=rule, optimizer_state=outcome.state)
     _report(history, on_divergence=on_divergence, snapshot=True)
     return history
 
@@ -125,7 +125,7 @@ def _epochs(outcome: train.Outcome, batches: _Batches, *, xp: Any, device: Any, 
 class _Batches:
     """Each epoch's batches as reduced gradient vectors: one graph (full batch) or steps on kept chunks."""
 
-    def __init__(self, X, y, spec: dask_chunks.Spec, client, batch_size: int | None, *, shuffle: bool,
+    def __init__(self, X, y, spec: Spec, client, batch_size: int | None, *, shuffle: bool,
                  random_state: Any, rng_state: dict | None):
         self.X, self.y, self.spec, self.client = X, y, spec, client
         self.orders, self.store = None, None
@@ -190,7 +190,7 @@ def _added(vectors: list[np.ndarray]) -> np.ndarray:
     return total
 
 
-def _split_sums(vector: np.ndarray, spec: dask_chunks.Spec, n_layers: int):
+def _split_sums(vector: np.ndarray, spec: Spec, n_layers: int):
     """The reduced vector back into gradients (divided by the rows), the summed loss and the row count."""
     m = float(vector[-1])
     grads, at = [], 0
@@ -201,7 +201,7 @@ def _split_sums(vector: np.ndarray, spec: dask_chunks.Spec, n_layers: int):
     return grads, float(vector[-2]), m
 
 
-def _validation(net, validation_data: Any, spec: dask_chunks.Spec, client):
+def _validation(net, validation_data: Any, spec: Spec, client):
     """``(loss(weights, biases) → float, close)`` for ``validation_data``, or None without it.
 
     In-memory validation data is scored as ``train.run`` scores it; Dask validation data is prepared once per
@@ -213,11 +213,11 @@ def _validation(net, validation_data: Any, spec: dask_chunks.Spec, client):
         raise TypeError("`validation_data` must be a pair (X_val, y_val), got "
                         f"{type(validation_data).__name__}")
     if not dask_chunks.is_dask(validation_data[0]):
-        X_val, Y_val = net._validation(validation_data)
+        X_val, Y_val = net.prepare_validation(validation_data)
 
         def in_memory(weights, biases) -> float:
-            A, Z = forward_pass(X_val, weights, biases, net._activations, xp=net.xp)
-            return float(net._loss.value(Y_val, A[-1], Z, xp=net.xp))
+            A, Z = forward_pass(X_val, weights, biases, net.spec.activations, xp=net.xp)
+            return float(net.spec.loss_function.value(Y_val, A[-1], Z, xp=net.xp))
 
         return in_memory, lambda: None
     X_val, y_val = dask_chunks.check_data(validation_data[0], validation_data[1], net, name="validation_data[0]")

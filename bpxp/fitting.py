@@ -123,8 +123,8 @@ class Fitting:
             raise ValueError("`early_stopping` needs `validation_data` to watch: pass "
                              "validation_data=(X_val, y_val)")
         settings = config.settings(X.shape[0])
-        write = None if checkpoint is None else self._checkpointer(checkpoint, config.optimizer, settings)
-        start = None if resume is None else self._resumed(resume, settings)
+        write = None if checkpoint is None else self.training_checkpointer(checkpoint, config.optimizer, settings)
+        start = None if resume is None else self.resumed_training(resume, settings)
         shown, close = self._progress(config.epochs) if verbose else (None, None)
         try:
             return self.train_prepared(X, Y, config, validation=validation, callback=both(callback, shown),
@@ -243,7 +243,7 @@ class Fitting:
                              f"net.optimizer_state_ of an earlier fit with the same optimizer, layer sizes, dtype "
                              f"and backend")
 
-    def _checkpointer(self, path: str | os.PathLike, rule, settings: dict) -> Callable[[train.Outcome], None]:
+    def training_checkpointer(self, path: str | os.PathLike, rule, settings: dict) -> Callable[[train.Outcome], None]:
         """``write(outcome)``: a training checkpoint of this network at ``path``."""
         path = _checks.check_path(path, "checkpoint")
 
@@ -253,7 +253,7 @@ class Fitting:
 
         return write
 
-    def _resumed(self, path: str | os.PathLike, settings: dict) -> train.Outcome:
+    def resumed_training(self, path: str | os.PathLike, settings: dict) -> train.Outcome:
         """The Outcome a checkpoint left, after checking it was written by this network with these settings."""
         return checkpoint.resume(_checks.check_path(path, "resume"), self.spec, settings, xp=self._xp,
                                  device=self.device)

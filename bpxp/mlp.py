@@ -265,7 +265,6 @@ class MLP(Fitting, Predicting):
                                      rows_of="validation_data[0]")
         return X_val, Y_val
 
-    _validation = prepare_validation  # the Dask driver's name for it (bpxp.dask_training)
 
     def _precision(self):
         """The context in which this network's float32 products follow ``precision`` (``bpxp._backend``)."""

@@ -2,11 +2,12 @@
 
 Every module of ``bpxp`` belongs to a layer and imports only from its own layer or the layers below it:
 
-    backend (_backend, _fast, _compiled, _graphs, _random, _inputs, defaults)
+    backend (_version, _backend, _precision, _usable, _fast, _compiled, _graphs, _random, _inputs, defaults)
       ← math (activations, losses, reductions, metrics, optimizers, backprop)
       ← description (spec, _checks: what a network and its options are)
-      ← training loop (train, recovery, lbfgs, progress)
+      ← training loop (train, config, recovery, lbfgs, progress)
       ← services of the MLP that never import it (checkpoint, the Dask driver)
+      ← the MLP's halves (fitting, predicting: its base classes)
       ← mlp (the MLP class)
       ← edges (the estimators, the CLI, datasets, the package's __init__; any module not listed here)
 
@@ -27,26 +28,16 @@ PACKAGE = Path(bpxp.__file__).resolve().parent
 MAX_LINES = 400
 
 LAYERS = [
-    {"_backend", "_fast", "_precision", "_usable", "_compiled", "_graphs", "_random", "_inputs", "defaults"},
+    {"_version", "_backend", "_fast", "_precision", "_usable", "_compiled", "_graphs", "_random", "_inputs",
+     "defaults"},
     {"activations", "losses", "reductions", "metrics", "optimizers", "backprop"},
     {"spec", "_checks"},
-    {"train", "recovery", "lbfgs", "progress"},
+    {"train", "config", "recovery", "lbfgs", "progress"},
     {"checkpoint", "dask_training", "dask_chunks", "dask_store"},
+    {"fitting", "predicting"},
     {"mlp"},
 ]
 EDGE = len(LAYERS)  # modules not listed above (the estimators, the CLI, datasets, __init__, ...)
-
-# Modules owned by the other half of the issue-11 restructure (helper i11a), still breaking a rule on this branch.
-# A rule broken ONLY by these modules is marked xfail (listing the offenders); the coordinator empties this set after
-# merging both halves, which makes every rule strict again.
-PENDING_ELSEWHERE = {"mlp", "sklearn", "cli", "checkpoint", "__init__", "spec", "_checks", "recovery", "defaults",
-                     "_inputs", "_random", "lbfgs", "datasets", "progress"}
-
-
-# Imports of this branch's modules that wait for the other half: the Dask driver reports a divergence through
-# ``mlp._report`` until the one reporting place (used by MLP and the estimators) exists. Checked on their own below.
-PENDING_IMPORTS = {("dask_training", "mlp")}
-
 
 def layer_of(module: str) -> int:
     return next((i for i, members in enumerate(LAYERS) if module in members), EDGE)
@@ -97,19 +88,15 @@ def graph() -> tuple[dict[str, set[str]], dict[str, set[tuple[str, str]]], dict[
     for name, tree in trees.items():
         edges[name], private[name] = imports_of(tree, names)
         edges[name].discard(name)
-        edges[name] -= {other for module, other in PENDING_IMPORTS if module == name}
-        private[name] = {(source, n) for source, n in private[name] if (name, source) not in PENDING_IMPORTS}
     lengths = {path.stem: len(path.read_text(encoding="utf-8").splitlines()) for path in PACKAGE.glob("*.py")}
     return edges, private, lengths
 
 
 def judge(offenders: dict[str, object], rule: str) -> None:
-    """Fail on offenders of this branch's own modules; xfail when only the other half's modules offend."""
+    """Fail naming every module that breaks ``rule`` and how."""
     if not offenders:
         return
     listing = "; ".join(f"{module}: {what}" for module, what in sorted(offenders.items()))
-    if set(offenders) <= PENDING_ELSEWHERE:
-        pytest.xfail(f"{rule} still broken by modules restructured elsewhere — {listing}")
     pytest.fail(f"{rule} — {listing}")
 
 
@@ -198,12 +185,33 @@ def test_math_modules_import_no_array_library():
     judge(offenders, "array libraries imported by math modules")
 
 
-@pytest.mark.xfail(strict=False, reason="waits for the one divergence/interrupt reporting place (the other half of "
-                   "issue 11): the Dask driver still takes mlp._report")
 def test_the_dask_driver_never_imports_the_mlp():
     trees = modules()
     imported, private = imports_of(trees["dask_training"], set(trees))
     assert "mlp" not in imported and not private
+
+
+def test_nothing_outside_the_mlp_assigns_its_attributes():
+    """``net.weights = …`` belongs to MLP's own methods; every other module goes through ``set_parameters`` etc."""
+    own = {"mlp", "fitting", "predicting"}
+    networks = {"net", "network", "network_", "_network"}  # the names the edges give an MLP they hold
+
+    def holds_a_network(node) -> bool:
+        return (isinstance(node, ast.Name) and node.id in networks) or \
+            (isinstance(node, ast.Attribute) and node.attr in networks)
+
+    offenders = {}
+    for module, tree in modules().items():
+        if module in own:
+            continue
+        for node in ast.walk(tree):
+            targets = node.targets if isinstance(node, ast.Assign) else \
+                [node.target] if isinstance(node, ast.AugAssign | ast.AnnAssign) else []
+            for target in targets:
+                for part in ast.walk(target):
+                    if isinstance(part, ast.Attribute) and holds_a_network(part.value):
+                        offenders.setdefault(module, set()).add(f"line {part.lineno}: .{part.attr} =")
+    judge({m: ", ".join(sorted(v)) for m, v in offenders.items()}, "MLP attributes assigned outside MLP")
 
 
 def test_the_readme_layout_lists_every_module_and_no_other():
