@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import itertools
-import json
 import platform
 import statistics
 import sys
@@ -28,6 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from implementations import torch_sequential, write_report
 from workloads import Workload
 
 import bpxp
@@ -142,18 +141,7 @@ class TorchNN:
         self.X, self.Y = torch.from_numpy(X).to(self.device), torch.from_numpy(Y).to(self.device)
 
     def reset(self):
-        nn, sizes = self.torch.nn, self.workload.layer_sizes
-        layers = []
-        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
-            linear = nn.Linear(n_in, n_out)
-            with self.torch.no_grad():
-                linear.weight.copy_(self.torch.from_numpy(self.initial[0][i].T.copy()))
-                linear.bias.copy_(self.torch.from_numpy(self.initial[1][i]))
-            act = nn.ReLU() if self.workload.hidden == "relu" else nn.Sigmoid()
-            layers += [linear, act] if i < len(sizes) - 2 else [linear]
-        self.model = nn.Sequential(*layers).to(self.device)
-        self.optimizer = self.torch.optim.SGD(self.model.parameters(), lr=self.workload.learning_rate)
-        self.loss = nn.BCEWithLogitsLoss() if sizes[-1] == 1 else nn.CrossEntropyLoss()
+        self.model, self.optimizer, self.loss = torch_sequential(self.torch, self.workload, self.initial, self.device)
 
     def train(self, epochs):
         n = self.X.shape[0]
@@ -305,11 +293,7 @@ def main(argv=None) -> int:
             warnings.filterwarnings("ignore", message="precision='tf32' changes nothing")
             report["results"].append(run_workload(workload, chosen, args.smoke))
         print(f"done: {workload.name}", file=sys.stderr, flush=True)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "gpu.json").write_text(json.dumps(report, indent=1))
-    (out / "gpu.md").write_text(markdown(report))
-    print(markdown(report))
+    write_report(args.out, "gpu", report, markdown)
     return 0
 
 

@@ -10,6 +10,8 @@ Every implementation computes the same thing per epoch: forward, backward, a pla
 from __future__ import annotations
 
 import itertools
+import json
+from pathlib import Path
 
 import numpy as np
 
@@ -215,19 +217,7 @@ class Torch(Implementation):
         self.threads = f"torch {torch.get_num_threads()}"
 
     def reset(self):
-        nn = self.torch.nn
-        sizes = self.workload.layer_sizes
-        activation = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}[self.workload.hidden]
-        layers = []
-        for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
-            linear = nn.Linear(n_in, n_out)
-            with self.torch.no_grad():
-                linear.weight.copy_(self.torch.from_numpy(self.initial[0][i].T.copy()))
-                linear.bias.copy_(self.torch.from_numpy(self.initial[1][i]))
-            layers += [linear, activation()] if i < len(sizes) - 2 else [linear]
-        self.model = nn.Sequential(*layers)
-        self.optimizer = self.torch.optim.SGD(self.model.parameters(), lr=self.workload.learning_rate)
-        self.loss = nn.BCEWithLogitsLoss() if sizes[-1] == 1 else nn.CrossEntropyLoss()
+        self.model, self.optimizer, self.loss = torch_sequential(self.torch, self.workload, self.initial)
 
     def train(self, epochs):
         n = len(self.X_t)
@@ -253,3 +243,31 @@ def _blas_threads() -> str:
 
     blas = {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
     return "BLAS " + "/".join(str(n) for n in sorted(blas))
+
+
+def torch_sequential(torch, workload, initial, device="cpu"):
+    """``nn.Sequential`` of ``workload``'s layers holding ``initial`` = (weights, biases), its ``optim.SGD`` and loss.
+
+    Weights are (n_in, n_out) here and (n_out, n_in) in ``nn.Linear``: transposed on the way in.
+    """
+    nn, sizes = torch.nn, workload.layer_sizes
+    activation = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}[workload.hidden]
+    layers = []
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+        linear = nn.Linear(n_in, n_out)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(initial[0][i].T.copy()))
+            linear.bias.copy_(torch.from_numpy(initial[1][i]))
+        layers += [linear, activation()] if i < len(sizes) - 2 else [linear]
+    model = nn.Sequential(*layers).to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=workload.learning_rate)
+    return model, optimizer, nn.BCEWithLogitsLoss() if sizes[-1] == 1 else nn.CrossEntropyLoss()
+
+
+def write_report(out, stem: str, report: dict, markdown) -> None:
+    """``out/stem.json`` and ``out/stem.md`` (``markdown(report)``), and the Markdown on standard output."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.json").write_text(json.dumps(report, indent=1))
+    (out / f"{stem}.md").write_text(markdown(report))
+    print(markdown(report))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import importlib.util
-import json
 import os
 import platform
 import statistics
@@ -26,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from implementations import Bpxp, HandwrittenNumpy, ScikitLearn, SeedLoop, Torch
+from implementations import Bpxp, HandwrittenNumpy, ScikitLearn, SeedLoop, Torch, write_report
 from workloads import WORKLOADS
 
 BASELINE = "hand-written NumPy"
@@ -282,11 +281,7 @@ def main(argv=None) -> int:
             r["matmul_fraction"] = r["flops"] / rates["float32 2048"]
     report = {"machine": machine(), "matmul_rates": rates, "results": results,
               "targets": targets(results, rates["float32 2048"])}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "latest.json").write_text(json.dumps(report, indent=1))
-    (out / "latest.md").write_text(markdown(report))
-    print(markdown(report))
+    write_report(args.out, "latest", report, markdown)
     return 0
 
 

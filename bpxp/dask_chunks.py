@@ -206,7 +206,7 @@ def outputs(net, X: Any):
     weights = [_backend.to_numpy(w) for w in net.weights]
     biases = None if net.biases is None else [_backend.to_numpy(b) for b in net.biases]
     k = net.layer_sizes[-1]
-    return X.map_blocks(_block_outputs, weights, biases, Spec.of(net), chunks=(X.chunks[0], (k,)),
+    return X.map_blocks(_block_outputs, weights, biases, net.spec, chunks=(X.chunks[0], (k,)),
                         dtype=net.dtype_name, meta=np.empty((0, 0), dtype=net.dtype_name))
 
 
@@ -215,5 +215,5 @@ def targets(net, y: Any, X: Any):
     X, y = check_data(X, y, net)
     k = net.layer_sizes[-1]
     drop = {} if y.ndim == 2 else {"new_axis": 1}
-    return X, y.map_blocks(_block_targets, Spec.of(net), chunks=(y.chunks[0], (k,)), dtype=net.dtype_name,
+    return X, y.map_blocks(_block_targets, net.spec, chunks=(y.chunks[0], (k,)), dtype=net.dtype_name,
                            meta=np.empty((0, 0), dtype=net.dtype_name), **drop)

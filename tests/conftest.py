@@ -166,3 +166,10 @@ def assert_close(actual, expected, *, dtype: str, float64_atol: float = 1e-10, f
         np.testing.assert_allclose(a, e, rtol=0, atol=float64_atol)
     else:
         np.testing.assert_allclose(a, e, rtol=float32_rtol, atol=float32_rtol * max(1.0, np.abs(e).max()))
+
+
+@pytest.fixture
+def dask_session(request):
+    """Dask chunks are NumPy or CuPy arrays: sessions of the other backends skip the Dask modules, not repeat them."""
+    if not {"numpy", "cupy"} & set(request.config.bpxp_backends):
+        pytest.skip("training on Dask runs in the numpy and cupy sessions")

@@ -18,11 +18,7 @@ da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
 
-@pytest.fixture(autouse=True)
-def _only_in_the_numpy_and_cupy_sessions(request):
-    """Dask chunks are NumPy or CuPy arrays: the other sessions skip this module rather than repeat it."""
-    if not {"numpy", "cupy"} & set(request.config.bpxp_backends):
-        pytest.skip("training on Dask runs in the numpy and cupy sessions")
+pytestmark = pytest.mark.usefixtures("dask_session")
 
 
 @pytest.fixture
