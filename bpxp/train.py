@@ -17,7 +17,6 @@ import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from numbers import Integral, Real
 from typing import Any
 
 from array_api_compat import device as _device_of
@@ -141,24 +140,6 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
         return new_weights, new_biases, state, total
 
     return compile_step(step, xp)
-
-
-def positive_int(value: Any, name: str) -> int:
-    """``value`` as an int ≥ 1, or a ValueError/TypeError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise TypeError(f"`{name}` must be a positive integer, got {value!r} ({type(value).__name__})")
-    if value < 1:
-        raise ValueError(f"`{name}` must be a positive integer, got {value}")
-    return int(value)
-
-
-def positive_float(value: Any, name: str) -> float:
-    """``value`` as a finite float > 0, or a ValueError/TypeError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"`{name}` must be a positive number, got {value!r} ({type(value).__name__})")
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"`{name}` must be a positive finite number, got {value}")
-    return float(value)
 
 
 @dataclass(frozen=True)
