@@ -21,7 +21,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _backend, _checks, optimizers, recovery
+from . import _backend, _checks, _sklearn_dask, dask_chunks, optimizers, recovery
 from ._sklearn_training import StochasticTraining, bpxp_to_numpy, is_sparse
 from .mlp import MLP
 
@@ -228,6 +228,9 @@ class BaseMLP(StochasticTraining, BaseEstimator):
 
     def _fit(self, X, y, *, sample_weight=None, validation_data=None, incremental: bool, classes=None):
         self._check_parameters()
+        if dask_chunks.is_dask(X):  # per chunk on the Dask workers, through MLP.fit's Dask path
+            return _sklearn_dask.fit(self, X, y, sample_weight=sample_weight, validation_data=validation_data,
+                                     incremental=incremental)
         if incremental and self.early_stopping and validation_data is None and \
                 getattr(self, "_user_validation", None) is None:
             raise ValueError("partial_fit does not support early_stopping=True without a validation set: pass "

@@ -29,7 +29,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from . import _backend, _checks
+from . import _backend, _checks, _sklearn_dask, dask_chunks
 from ._sklearn_base import BaseMLP, bpxp_to_numpy, is_sparse, stochastic
 from .activations import get_activation, log_softmax
 from .backprop import forward_pass
@@ -139,6 +139,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes) (multi-label: per label), in X's namespace."""
+        if dask_chunks.is_dask(X):  # lazily, chunk by chunk
+            return _sklearn_dask.predict_proba(self, X)
         P, backend = self._probabilities(X, "predict_proba")
         return P if backend is not None else _backend.to_numpy(P)
 
@@ -156,6 +158,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def predict(self, X):
         """The most probable class of each sample, from ``classes_`` (multi-label: the indicator matrix)."""
+        if dask_chunks.is_dask(X):  # lazy labels, chunk by chunk
+            return _sklearn_dask.predict(self, X)
         P, backend = self._forward(X, "predict")
         xp = self.network_.xp
         if self._label_binarizer.y_type_ == "multilabel-indicator":
@@ -175,6 +179,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy on (X, y) (subset accuracy for multi-label)."""
+        if dask_chunks.is_dask(X):
+            return _sklearn_dask.score(self, X, y, sample_weight)
         if _backend.array_backend(X) is None and _backend.array_backend(y) is None:
             return super().score(X, y, sample_weight=sample_weight)
         predicted = bpxp_to_numpy(self.predict(X))
@@ -255,6 +261,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     def predict(self, X):
         """Predicted targets, shape (n_samples,) for a 1-D target, else (n_samples, n_outputs)."""
+        if dask_chunks.is_dask(X):  # lazily, chunk by chunk
+            return _sklearn_dask.predict(self, X)
         P, backend = self._forward(X, "predict")
         if self._y_1d:
             P = P[:, 0]
@@ -262,6 +270,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     def score(self, X, y, sample_weight=None):
         """R² of the prediction."""
+        if dask_chunks.is_dask(X):
+            return _sklearn_dask.score(self, X, y, sample_weight)
         if _backend.array_backend(X) is None and _backend.array_backend(y) is None:
             return super().score(X, y, sample_weight=sample_weight)
         from sklearn.metrics import r2_score
