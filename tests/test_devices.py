@@ -48,7 +48,7 @@ def test_cupy_device_resolves_from_its_label_or_index(wanted):
 
 
 def test_other_libraries_labels_are_unchanged():
-    import array_api_strict
+    array_api_strict = pytest.importorskip("array_api_strict")
 
     assert _backend.device_label(array_api_strict.Device("device1")) == "device1"
     assert _backend.device_label("cpu") == "cpu"
