@@ -173,3 +173,22 @@ def dask_session(request):
     """Dask chunks are NumPy or CuPy arrays: sessions of the other backends skip the Dask modules, not repeat them."""
     if not {"numpy", "cupy"} & set(request.config.bpxp_backends):
         pytest.skip("training on Dask runs in the numpy and cupy sessions")
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A LocalCluster of 2 single-threaded worker processes on the loopback interface, one per test module."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                  host="127.0.0.1") as cluster, distributed.Client(cluster, set_as_default=False) as c:
+        yield c
+
+
+@pytest.fixture(params=["local processes", "default"])
+def scheduler(request, client):
+    """Run the body under a 2-worker LocalCluster, or under Dask's default scheduler."""
+    if request.param == "local processes":
+        with client.as_current():
+            yield request.param
+    else:
+        yield request.param

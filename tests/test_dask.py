@@ -35,13 +35,6 @@ def chunks_of(backend):
     return make
 
 
-@pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                  host="127.0.0.1") as cluster, distributed.Client(cluster, set_as_default=False) as c:
-        yield c
-
-
 def _data(n=600, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 5))

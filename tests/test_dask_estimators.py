@@ -24,23 +24,6 @@ SETTINGS = {"hidden_layer_sizes": (7,), "activation": "tanh", "early_stopping": 
             "random_state": 3, "dtype": "float64"}
 
 
-@pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                  host="127.0.0.1") as cluster, distributed.Client(cluster, set_as_default=False) as c:
-        yield c
-
-
-@pytest.fixture(params=["local processes", "default"])
-def scheduler(request, client):
-    """Run the body under a 2-worker LocalCluster, or under Dask's default scheduler."""
-    if request.param == "local processes":
-        with client.as_current():
-            yield request.param
-    else:
-        yield request.param
-
-
 def _data(n=300, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 5))

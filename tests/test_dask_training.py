@@ -26,23 +26,6 @@ distributed = pytest.importorskip("distributed")
 pytestmark = pytest.mark.usefixtures("dask_session")
 
 
-@pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                  host="127.0.0.1") as cluster, distributed.Client(cluster, set_as_default=False) as c:
-        yield c
-
-
-@pytest.fixture(params=["local processes", "default"])
-def scheduler(request, client):
-    """Run the body under a 2-worker LocalCluster, or under Dask's default scheduler."""
-    if request.param == "local processes":
-        with client.as_current():
-            yield request.param
-    else:
-        yield request.param
-
-
 def _data(n, seed):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 5))
