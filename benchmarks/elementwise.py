@@ -5,7 +5,7 @@
 Workload (issue 11's acceptance): the 784-256-128-10 network, sigmoid hidden layers, softmax + cross-entropy,
 batch 256, float32, one thread, batches in order. "Matrix products only" runs, batch by batch, exactly the
 products bpxp's training step performs — forward Zˡ = Aˡ⁻¹·Wˡ, backward Aˡ⁻¹ᵀ·Gˡ and Gˡ·Wˡᵀ, and the
-products with a vector of ones that serve as bias sums and softmax row sums (``bpxp.reductions``) — on arrays
+products with a vector of ones that serve as bias sums and softmax row sums (``bpxp._fast``) — on arrays
 of the same shapes, so that the ratio bpxp / products is the cost of everything else: the elementwise work
 (sigmoid, its derivative, softmax, the loss), the updates and the Python around them. The two are timed in
 alternation, R times (rotating the order); reported are the medians and the median of the R paired ratios,

@@ -65,12 +65,11 @@ def committed(tree: Any, device: Any) -> Any:
 def jax_epochs(step: Callable, checked_step: Callable, batches: Batches, *, in_order: bool) -> tuple[Callable, ...]:
     """``(one_epoch, many_epochs)``: one epoch, and several, of ``step`` compiled with ``jax.jit``.
 
-    ``one_epoch(weights, biases, state, X, Y, order, ones, probes, zero) → (weights, biases, state, total, check)``
+    ``one_epoch(weights, biases, state, X, Y, order, probes, zero) → (weights, biases, state, total, check)``
     runs ``batches.scanned`` unchecked steps (``lax.scan``) and the checked step on the rest of the rows; ``order``
     is the epoch's permutation (rows are gathered from it on the device) or None for batches in order (slices).
-    ``ones`` is ``(ones for a full batch, ones for the last batch)`` as ``bpxp.train.make_step`` wants them.
 
-    ``many_epochs(weights, biases, state, X, Y, orders, ones, probes, zero)`` runs one epoch per row of ``orders``
+    ``many_epochs(weights, biases, state, X, Y, orders, probes, zero)`` runs one epoch per row of ``orders``
     (shape (k, n)), or per element of ``orders`` = ``arange(k)`` for batches in order, and returns
     ``(weights, biases, state, totals, checks)`` with every epoch's loss sum and check, shape (k,).
     Both are cached per step and split (:func:`_jax_epochs`) and compiled once per shape.
@@ -92,33 +91,32 @@ def _jax_epochs(step, checked_step, batches: Batches, in_order: bool):
             return lax.dynamic_slice_in_dim(data, first, count, axis=0)
         return jnp.take(data, lax.dynamic_slice_in_dim(order, first, count, axis=0), axis=0)
 
-    def as_the_step_returns(weights, biases, state, zero, X, Y, ones_full):
+    def as_the_step_returns(weights, biases, state, zero, X, Y):
         """The carry in the nesting the step returns (a resumed state may hold lists; lax.scan needs equal trees)."""
-        shapes = jax.eval_shape(step, weights, biases, state, zero, X[:size], Y[:size], ones_full)
+        shapes = jax.eval_shape(step, weights, biases, state, zero, X[:size], Y[:size])
         leaves = jax.tree_util.tree_leaves((weights, biases, state, zero))
         return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(shapes), leaves)
 
-    def epoch(weights, biases, state, X, Y, order, ones, probes, zero):
-        ones_full, ones_last = ones
-        weights, biases, state, zero = as_the_step_returns(weights, biases, state, zero, X, Y, ones_full)
+    def epoch(weights, biases, state, X, Y, order, probes, zero):
+        weights, biases, state, zero = as_the_step_returns(weights, biases, state, zero, X, Y)
 
         def one_step(carry, i):
             weights, biases, state, total = carry
             X_batch, Y_batch = rows(X, order, i * size, size), rows(Y, order, i * size, size)
-            return step(weights, biases, state, total, X_batch, Y_batch, ones_full), None
+            return step(weights, biases, state, total, X_batch, Y_batch), None
 
         carry = (weights, biases, state, zero)
         if batches.scanned:
             carry, _ = lax.scan(one_step, carry, jnp.arange(batches.scanned))
         last = batches.n - start
         X_last, Y_last = rows(X, order, start, last), rows(Y, order, start, last)
-        return checked_step(*carry, X_last, Y_last, ones_last, probes)
+        return checked_step(*carry, X_last, Y_last, probes)
 
-    def epochs(weights, biases, state, X, Y, orders, ones, probes, zero):
-        weights, biases, state, zero = as_the_step_returns(weights, biases, state, zero, X, Y, ones[0])
+    def epochs(weights, biases, state, X, Y, orders, probes, zero):
+        weights, biases, state, zero = as_the_step_returns(weights, biases, state, zero, X, Y)
 
         def one_epoch(carry, order):
-            weights, biases, state, total, check = epoch(*carry, X, Y, None if in_order else order, ones, probes,
+            weights, biases, state, total, check = epoch(*carry, X, Y, None if in_order else order, probes,
                                                          zero)
             return (weights, biases, state), (total, check)
 
@@ -134,7 +132,7 @@ EPOCHS_PER_CALL = 64
 WORK_PER_CALL = 2e8  # rows × weights, ~6 flops each: a fraction of a second on a CPU core
 
 
-def run_chunks(outcome: Any, X, Y, many_epochs, orders, ones, probes, zero, epochs: int, *, xp):
+def run_chunks(outcome: Any, X, Y, many_epochs, orders, probes, zero, epochs: int, *, xp):
     """Run whole chunks of epochs in one compiled call each while every epoch of a chunk stays finite.
 
     Each chunk's losses and checks come back in one host read; a chunk with a non-finite check is dropped (the
@@ -151,7 +149,7 @@ def run_chunks(outcome: Any, X, Y, many_epochs, orders, ones, probes, zero, epoc
         chosen = xp.arange(per_call, device=device) if orders is None else \
             xp.asarray(orders.take(per_call), device=device)
         weights, biases, state, _, checks = many_epochs(outcome.weights, outcome.biases, outcome.state, X, Y,
-                                                        chosen, ones, probes, zero)
+                                                        chosen, probes, zero)
         values = (to_numpy(checks) / n).tolist()  # the one host read of the chunk
         if not all(math.isfinite(v) for v in values):
             return orders if orders is None else _random.EpochOrders.from_state(n, before)

@@ -28,9 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ._fast import column_sums
 from .activations import Activation
 from .losses import Loss
-from .reductions import column_sums
 
 
 @dataclass(frozen=True)
@@ -84,13 +84,12 @@ def forward_pass(X: Any, weights, biases, activations: tuple[Activation, ...], *
 
 
 def backward_pass(A: list[Any], G: Any, weights, activations: tuple[Activation, ...], *, with_biases: bool,
-                  keep: bool, xp: Any, ones: Any = None):
+                  keep: bool, xp: Any):
     """Carry the error back from the output layer and form the gradients.
 
     ``G`` is the output layer's δᴸ/m (the batch-mean error), so that every gradient is a plain product:
     ∂L/∂Wˡ = Aˡ⁻¹ᵀ·Gˡ, ∂L/∂bˡ = Σᵢ Gˡᵢ, and Gˡ⁻¹ = (Gˡ·Wˡᵀ) ⊙ fˡ⁻¹′.
 
-    ``ones`` is an optional (1, m) row of ones for the bias sums 1ᵀ·Gˡ (see ``bpxp.reductions``).
     Returns (dW, db or None, [G¹ … Gᴸ] when ``keep`` else None).
     """
     n_layers = len(weights)
@@ -101,7 +100,7 @@ def backward_pass(A: list[Any], G: Any, weights, activations: tuple[Activation, 
             kept[layer] = G
         dW[layer] = A[layer].T @ G
         if with_biases:
-            db[layer] = column_sums(G, xp=xp, ones=ones)
+            db[layer] = column_sums(G, xp=xp)
         if layer > 0:
             G = activations[layer - 1].backward_reusing(G @ weights[layer].T, A[layer], xp=xp)  # a fresh product
     return dW, db if with_biases else None, kept

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._fast import row_sums
 from .activations import Activation, log_softmax, shifted_exp
-from .reductions import row_sums
 
 
 class Loss:
@@ -37,8 +37,8 @@ class Loss:
     required_output: str | None = None  # the output activation a fused δ needs
 
     def output(self, Y: Any, Z: Any, f: Activation, *, scale: float, xp: Any,
-               ones: Any = None, weights: Any = None):  # pragma: no cover - abstract
-        """Return (Ŷ = f(Z), Σᵢ ℓᵢ as a 0-d array, scale·δᴸ); ``ones`` (k, 1) serves row sums if given.
+               weights: Any = None):  # pragma: no cover - abstract
+        """Return (Ŷ = f(Z), Σᵢ ℓᵢ as a 0-d array, scale·δᴸ).
 
         With ``weights`` w (m, 1): (Ŷ, Σᵢ wᵢ·ℓᵢ, scale·w⊙δᴸ).
         """
@@ -57,7 +57,7 @@ class MeanSquaredError(Loss):
 
     name = "mse"
 
-    def output(self, Y, Z, f, *, scale, xp, ones=None, weights=None):
+    def output(self, Y, Z, f, *, scale, xp, weights=None):
         A = f.forward(Z, xp=xp)
         D = A - Y
         k = Y.shape[1]
@@ -86,7 +86,7 @@ class BinaryCrossEntropy(Loss):
     name = "binary_cross_entropy"
     required_output = "sigmoid"
 
-    def output(self, Y, Z, f, *, scale, xp, ones=None, weights=None):
+    def output(self, Y, Z, f, *, scale, xp, weights=None):
         A = f.forward(Z, xp=xp)
         D = A - Y
         if weights is not None:
@@ -103,9 +103,9 @@ class CrossEntropy(Loss):
     name = "cross_entropy"
     required_output = "softmax"
 
-    def output(self, Y, Z, f, *, scale, xp, ones=None, weights=None):
+    def output(self, Y, Z, f, *, scale, xp, weights=None):
         S, E = shifted_exp(Z, xp=xp)
-        sums = row_sums(E, xp=xp, ones=ones)
+        sums = row_sums(E, xp=xp)
         A = E / sums  # the softmax, computed as Softmax.forward does
         D = A - Y
         if weights is not None:
@@ -131,7 +131,7 @@ class Poisson(Loss):
     name = "poisson"
     required_output = "exp"
 
-    def output(self, Y, Z, f, *, scale, xp, ones=None, weights=None):
+    def output(self, Y, Z, f, *, scale, xp, weights=None):
         A = f.forward(Z, xp=xp)
         D = A - Y
         deviances = _poisson_deviances(Y, A, Z, xp=xp)

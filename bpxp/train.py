@@ -1,6 +1,6 @@
 """The training loop: epochs of (mini-)batches, validation and early stopping.
 
-One step, ``step(weights, biases, state, total, X_batch, Y_batch, ones) → (weights, biases, state, total)``, is
+One step, ``step(weights, biases, state, total, X_batch, Y_batch) → (weights, biases, state, total)``, is
 forward, backward (``bpxp.backprop``) and the update (``bpxp.optimizers.apply_update``; see :func:`make_step`),
 compiled once where that pays (JAX). The loop keeps the epoch's running loss on the device and reads it on the host
 once per epoch — the only host synchronisation in training (one epoch late when nothing needs it at once). Shuffled
@@ -82,11 +82,10 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
               checked: bool = False, weighted: bool = False) -> Callable:
     """Build the training step for one architecture, compiled for the namespace where that pays.
 
-    ``step(weights, biases, state, total, X, Y, ones) → (weights, biases, state, total + Σᵢ ℓᵢ)``: forward, backward
+    ``step(weights, biases, state, total, X, Y) → (weights, biases, state, total + Σᵢ ℓᵢ)``: forward, backward
     and θ ← θ − η·d. The parameters are updated in place where the library allows (``subtract_in_place``), so
     the step returns the arrays it was given on NumPy, CuPy, PyTorch and array-api-strict, and new ones on JAX.
-    The running loss ``total`` stays on the device; ``ones`` holds a (1, batch) row of ones for the bias sums and a
-    (k, 1) column for the output's row sums (``bpxp.reductions``), made once per batch size by the caller.
+    The running loss ``total`` stays on the device.
     Cached: ``fit`` with the same settings reuses the step.
 
     For plain SGD (d = g) η is folded into the output layer's error, G = η·δᴸ/m: backpropagation is linear in
@@ -112,7 +111,7 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
     fold = optimizer.direction_is_gradient and clip_norm is None
     update = subtract_in_place if in_place else operator.sub
 
-    def step(weights, biases, state, total, X, Y, ones, probes=None):
+    def step(weights, biases, state, total, X, Y, probes=None):
         sample_weight = None
         if weighted:
             Y, sample_weight = Y[:, :-1], Y[:, -1:]
@@ -121,11 +120,9 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
         else:
             scale = (learning_rate if fold else 1.0) / X.shape[0]
         A, Z = forward_pass(X, weights, biases, activations, xp=xp, output=False)
-        ones_batch, ones_outputs = ones
-        _, batch_total, G = loss.output(Y, Z, activations[-1], scale=scale, xp=xp, ones=ones_outputs,
+        _, batch_total, G = loss.output(Y, Z, activations[-1], scale=scale, xp=xp,
                                         weights=sample_weight)
-        dW, db, _ = backward_pass(A, G, weights, activations, with_biases=biases is not None, keep=False, xp=xp,
-                                  ones=ones_batch)
+        dW, db, _ = backward_pass(A, G, weights, activations, with_biases=biases is not None, keep=False, xp=xp)
         del A, G
         if l2:
             batch_total = batch_total + (0.5 * l2) * sum(xp.sum(W * W) for W in weights)
@@ -224,9 +221,6 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
             orders = _random.EpochOrders(n, schedule.random_state) if outcome.rng_state is None \
                 else _random.EpochOrders.from_state(n, outcome.rng_state)
         in_order = [(X, Y)] if batch == n else [(X[a:b, ...], Y[a:b, ...]) for a, b in bounds]
-        ones_outputs = xp.ones((Y.shape[1] - int(weighted), 1), dtype=X.dtype, device=device)
-        ones = {size: (xp.ones((1, size), dtype=X.dtype, device=device), ones_outputs)
-                for size in {b - a for a, b in bounds}}
         probes = finite_probes(weights, xp=xp)
     except KeyboardInterrupt:
         history.interrupted = True
@@ -271,7 +265,6 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
     if _compiled.compiles_epochs(xp):
         split = _compiled.Batches(n, batch)
         compiled = _compiled.jax_epochs(steps[False, False], steps[False, True], split, in_order=orders is None)
-        compiled_ones = (ones[batch], ones[n - split.last_start])
         outcome.weights, outcome.biases, outcome.state = _compiled.committed(
             (outcome.weights, outcome.biases, outcome.state), device)
         weights, biases, state = outcome.weights, outcome.biases, outcome.state
@@ -279,24 +272,24 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
         try:
             if compiled is not None and validation is None and callback is None and \
                     schedule.early_stopping is None and safety.checkpoint is None:
-                orders = _compiled.run_chunks(outcome, X, Y, compiled[1], orders, compiled_ones, probes, zero,
+                orders = _compiled.run_chunks(outcome, X, Y, compiled[1], orders, probes, zero,
                                               schedule.epochs, xp=xp)
                 weights, biases, state = outcome.weights, outcome.biases, outcome.state
             for epoch in range(outcome.epoch + 1, schedule.epochs):
                 if compiled is not None:  # the whole epoch in one call
                     order = None if orders is None else xp.asarray(next(orders), device=device)
                     weights, biases, state, total, check = compiled[0](
-                        weights, biases, state, X, Y, order, compiled_ones, probes, zero)
+                        weights, biases, state, X, Y, order, probes, zero)
                 else:
                     batches = in_order if orders is None else _shuffled(X, Y, next(orders), bounds, device, xp=xp)
                     total = zero
                     for i, (X_batch, Y_batch) in enumerate(batches):
                         if i < last_batch:
                             weights, biases, state, total = steps[i == 0, False](
-                                weights, biases, state, total, X_batch, Y_batch, ones[X_batch.shape[0]])
+                                weights, biases, state, total, X_batch, Y_batch)
                         else:  # the last step also checks the epoch's loss and parameters
                             weights, biases, state, total, check = steps[i == 0, True](
-                                weights, biases, state, total, X_batch, Y_batch, ones[X_batch.shape[0]], probes)
+                                weights, biases, state, total, X_batch, Y_batch, probes)
                 record = (epoch, total, check, weights, biases, state, None if orders is None else orders.state)
                 if lagging:
                     previous, pending = pending, record

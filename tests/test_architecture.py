@@ -3,7 +3,7 @@
 Every module of ``bpxp`` belongs to a layer and imports only from its own layer or the layers below it:
 
     backend (_version, _backend, _precision, _usable, _fast, _compiled, _graphs, _random, _inputs, defaults)
-      ← math (activations, losses, reductions, metrics, optimizers, backprop)
+      ← math (activations, losses, metrics, optimizers, backprop)
       ← description (spec, _checks: what a network and its options are)
       ← training loop (train, config, recovery, lbfgs, progress)
       ← services of the MLP that never import it (checkpoint, the Dask driver)
@@ -30,7 +30,7 @@ MAX_LINES = 400
 LAYERS = [
     {"_version", "_backend", "_fast", "_precision", "_usable", "_compiled", "_graphs", "_random", "_inputs",
      "defaults"},
-    {"activations", "losses", "reductions", "metrics", "optimizers", "backprop"},
+    {"activations", "losses", "metrics", "optimizers", "backprop"},
     {"spec", "_checks"},
     {"train", "config", "recovery", "lbfgs", "progress"},
     {"checkpoint", "dask_training", "dask_chunks", "dask_store"},

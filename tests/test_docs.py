@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["bpxp._backend", "bpxp.mlp", "bpxp.backprop", "bpxp.activations", "bpxp.losses",
-           "bpxp.optimizers", "bpxp.train", "bpxp.metrics", "bpxp.reductions", "bpxp.checkpoint", "bpxp.sklearn",
+           "bpxp.optimizers", "bpxp.train", "bpxp.metrics", "bpxp._fast", "bpxp.checkpoint", "bpxp.sklearn",
            "bpxp.datasets", "bpxp.progress", "bpxp.loading", "bpxp.fitting", "bpxp.predicting", "bpxp.config",
            "bpxp.spec", "bpxp._checks"]
 

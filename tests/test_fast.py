@@ -12,30 +12,37 @@ OVERWRITE = [pytest.param(False, id="new-array"), pytest.param(True, id="overwri
 # large |z| (where a naive e⁻ᶻ overflows), around 0, and ordinary values
 Z_HOST = np.array([[-1000.0, -50.0, -3.0, -1e-3, 0.0], [1e-3, 0.5, 3.0, 50.0, 1000.0], [-0.7, 1.3, -9.0, 9.0, 17.0]])
 G_HOST = np.array([[0.3, -1.2, 2.0, 0.5, -0.1], [1.0, -2.0, 0.25, 4.0, -3.0], [0.9, 0.8, -0.7, 0.6, -0.5]])
+# a small array (where NumPy's σ is one scipy call) and a large one (where it is four passes in place)
+SIZES = [pytest.param(1, id="small"), pytest.param(_fast.EXPIT_UP_TO // Z_HOST.shape[1] + 1, id="large")]
 
 
+@pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("overwrite", OVERWRITE)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_sigmoid_equals_its_portable_twin(backend, dtype, overwrite):
-    xp = backend.xp
-    expected = _fast.sigmoid_portable(backend.asarray(Z_HOST, dtype), xp=xp)
-    actual = _fast.sigmoid(backend.asarray(Z_HOST, dtype), xp=xp, overwrite=overwrite)
+def test_sigmoid_equals_its_portable_twin(backend, dtype, overwrite, size):
+    xp, host = backend.xp, np.tile(Z_HOST, (size, 1))
+    expected = _fast.sigmoid_portable(backend.asarray(host, dtype), xp=xp)
+    actual = _fast.sigmoid(backend.asarray(host, dtype), xp=xp, overwrite=overwrite)
     assert actual.dtype == expected.dtype and actual.shape == expected.shape
     assert_close(actual, bpxp.to_numpy(expected), dtype=dtype, float64_atol=1e-15, float32_rtol=1e-6)
 
 
+@pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_sigmoid_is_the_logistic_function(backend, dtype):
-    actual = _fast.sigmoid(backend.asarray(Z_HOST, dtype), xp=backend.xp)
+def test_sigmoid_is_the_logistic_function(backend, dtype, size):
+    host = np.tile(Z_HOST, (size, 1))
+    actual = _fast.sigmoid(backend.asarray(host, dtype), xp=backend.xp)
     with np.errstate(over="ignore"):
-        textbook = 1.0 / (1.0 + np.exp(-Z_HOST))
+        textbook = 1.0 / (1.0 + np.exp(-host))
     assert_close(actual, textbook, dtype=dtype, float64_atol=1e-15, float32_rtol=1e-6)
 
 
-def test_sigmoid_without_overwrite_leaves_its_input_alone(backend):
-    Z = backend.asarray(Z_HOST)
+@pytest.mark.parametrize("size", SIZES)
+def test_sigmoid_without_overwrite_leaves_its_input_alone(backend, size):
+    host = np.tile(Z_HOST, (size, 1))
+    Z = backend.asarray(host)
     _fast.sigmoid(Z, xp=backend.xp)
-    assert_close(Z, Z_HOST, dtype="float64", float64_atol=0.0)
+    assert_close(Z, host, dtype="float64", float64_atol=0.0)
 
 
 @pytest.mark.parametrize("overwrite", OVERWRITE)
@@ -78,3 +85,26 @@ def test_forward_pass_never_changes_the_arrays_it_returns_or_was_given(backend, 
     if output:
         assert_close(A[2], 1.0 / (1.0 + np.exp(-Z_expected)), dtype="float64", float64_atol=1e-14)
     assert_close([X, *W, *b], [X_host, *W_host, *b_host], dtype="float64", float64_atol=0.0)
+
+
+@pytest.mark.parametrize("rows", [1, 3, 2000], ids=lambda rows: f"{rows}-rows")
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_row_and_column_sums_equal_their_portable_twins(backend, dtype, rows):
+    xp = backend.xp
+    host = np.resize(G_HOST, (rows, G_HOST.shape[1])) * np.arange(1, rows + 1)[:, None] ** 0.5
+    M = backend.asarray(host, dtype)
+    for fast, twin, expected in [(_fast.column_sums, _fast.column_sums_portable, host.sum(axis=0)),
+                                 (_fast.row_sums, _fast.row_sums_portable, host.sum(axis=1, keepdims=True))]:
+        actual, portable = fast(M, xp=xp), twin(M, xp=xp)
+        assert actual.shape == portable.shape == expected.shape and actual.dtype == portable.dtype == M.dtype
+        assert_close(actual, bpxp.to_numpy(portable), dtype=dtype, float64_atol=1e-9, float32_rtol=1e-5)
+        assert_close(actual, expected, dtype=dtype, float64_atol=1e-9, float32_rtol=1e-5)
+
+
+def test_the_kept_ones_are_never_written():
+    xp = bpxp._backend.namespace("numpy")
+    short = _fast.column_sums(xp.ones((3, 2)), xp=xp)
+    long = _fast.column_sums(xp.ones((5000, 2)), xp=xp)
+    np.testing.assert_array_equal(short, [3.0, 3.0])
+    np.testing.assert_array_equal(long, [5000.0, 5000.0])
+    assert all(not row.flags.writeable for row in _fast._ONES.values())
