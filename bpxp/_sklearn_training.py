@@ -35,13 +35,13 @@ class StochasticTraining:
             validation = net.prepare_validation(validation)
         self._interrupted = False
         if incremental:
-            if not (self.early_stopping and self.stopped_early_) and self._one_epoch(X, Y, validation, batch_size) \
+            if not (self.early_stopping and self.stopped_early_) and self._guarded_epoch(X, Y, validation, batch_size) \
                     and (self.early_stopping or self._interrupted):
                 self._stop()
             return self
         self.n_iter_ = 0
         for _ in range(self.max_iter):
-            if self._one_epoch(X, Y, validation, batch_size):
+            if self._guarded_epoch(X, Y, validation, batch_size):
                 self._stop()
                 break
         else:
@@ -89,6 +89,19 @@ class StochasticTraining:
         history.loss[-1] = total / n
         return history
 
+    def _guarded_epoch(self, X, Y, validation, batch_size) -> bool:
+        """:meth:`_one_epoch`, with a Ctrl-C that lands outside the network's training loop (between two epochs:
+        the per-epoch bookkeeping, the next epoch's set-up) taken as one inside it: training stops, keeping the
+        epochs completed."""
+        counted, n_iter = len(self.loss_curve_), self.n_iter_
+        try:
+            return self._one_epoch(X, Y, validation, batch_size)
+        except KeyboardInterrupt:
+            if len(self.loss_curve_) > counted and self.n_iter_ == n_iter:  # between the curve and the counters
+                self.n_iter_, self.t_, self.loss_ = n_iter + 1, self.t_ + X.shape[0], self.loss_curve_[-1]
+            self._interrupted = True
+            return True
+
     def _one_epoch(self, X, Y, validation, batch_size) -> bool:
         """One epoch on inputs the network has checked once per fit call; update the curves; return True when
         training should stop."""
@@ -99,10 +112,10 @@ class StochasticTraining:
         if history.interrupted:
             self._interrupted = True
             return True
+        self.loss_curve_.append(history.loss[-1])  # the epoch counts from here (a Ctrl-C from now on keeps it)
         self.n_iter_ += 1
         self.t_ += X.shape[0]
         self.loss_ = history.loss[-1]
-        self.loss_curve_.append(self.loss_)
         if validation is not None:
             self.val_loss_curve_.append(history.val_loss[-1])
         if self.verbose:

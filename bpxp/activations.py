@@ -82,19 +82,21 @@ class Tanh(Activation):
 
 
 class ReLU(Activation):
-    """max(z, 0); relu′ = [A > 0] (1 where A > 0, else 0).
-
-    The backward pass multiplies by the 0/1 mask: an elementwise product runs ~10× faster than ``where`` on
-    NumPy, whose ``where`` branches on every element.
-    """
+    """max(z, 0); relu′ = [A > 0] (1 where A > 0, else 0): G ⊙ [A > 0] (through ``bpxp._fast``)."""
 
     name = "relu"
 
     def forward(self, Z, *, xp):
-        return xp.maximum(Z, 0.0)
+        return _fast.relu(Z, xp=xp)
 
     def backward(self, G, A, *, xp):
-        return G * xp.astype(A > 0, G.dtype)
+        return _fast.relu_backward(G, A, xp=xp)
+
+    def forward_reusing(self, Z, *, xp):
+        return _fast.relu(Z, xp=xp, overwrite=True)
+
+    def backward_reusing(self, G, A, *, xp):
+        return _fast.relu_backward(G, A, xp=xp, overwrite=True)
 
 
 class LeakyReLU(Activation):

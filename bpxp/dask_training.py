@@ -29,6 +29,7 @@ import numpy as np
 from . import _backend, _random, dask_chunks, train
 from .backprop import forward_pass
 from .dask_store import open_chunks
+from .losses import l2_penalty
 from .optimizers import apply_update
 from .spec import Spec
 
@@ -95,7 +96,7 @@ def _epochs(outcome: train.Outcome, batches: _Batches, *, xp: Any, device: Any, 
                     grads, batch_loss, m = _split_sums(vector, batches.spec, len(weights))
                     grads = [xp.asarray(g, device=device) for g in grads]  # the network's namespace and device
                     if l2:
-                        batch_loss += 0.5 * l2 * sum(float(xp.sum(W * W)) for W in weights)
+                        batch_loss += l2 * float(l2_penalty(weights, xp=xp))
                     weights, biases, state = apply_update(
                         weights, biases, grads[:len(weights)], grads[len(weights):], state, rule, learning_rate,
                         xp=xp, penalty=l2 / m if l2 else None, clip_norm=clip_norm)

@@ -23,7 +23,7 @@ from scipy.optimize import minimize as _scipy_minimize
 from ._backend import to_numpy
 from .activations import Activation
 from .backprop import backward_pass, forward_pass
-from .losses import Loss
+from .losses import Loss, l2_penalty
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def objective(weights, biases, blocks: Iterable[tuple[Any, Any, Any]], activatio
         if biases is not None:
             db = block_db if db is None else [a + b for a, b in zip(db, block_db)]
     if l2:
-        total = total + (0.5 * l2) * sum(xp.sum(W * W) for W in weights)
+        total = total + l2 * l2_penalty(weights, xp=xp)
         dW = [d + l2 * W for d, W in zip(dW, weights)]
     scale = 1.0 / weight_sum
     return total * scale, [d * scale for d in dW], None if db is None else [d * scale for d in db]

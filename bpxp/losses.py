@@ -26,8 +26,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._fast import row_sums
+from ._fast import inner, row_sums
 from .activations import Activation, log_softmax, shifted_exp
+
+
+def l2_penalty(weights, *, xp: Any) -> Any:
+    """½·Σₗ‖Wˡ‖² (a 0-d array): the L2 penalty before its factor α/m; biases are not penalised."""
+    return 0.5 * sum(inner(W, W, xp=xp) for W in weights)
 
 
 class Loss:
@@ -64,7 +69,7 @@ class MeanSquaredError(Loss):
         factor = scale / k
         if weights is not None:
             return A, (0.5 / k) * xp.sum(weights * (D * D)), f.backward((weights * factor) * D, A, xp=xp)
-        return A, (0.5 / k) * xp.sum(D * D), f.backward(D if factor == 1.0 else D * factor, A, xp=xp)
+        return A, (0.5 / k) * inner(D, D, xp=xp), f.backward(D if factor == 1.0 else D * factor, A, xp=xp)
 
     def value(self, Y, A, Z, *, xp):
         D = A - Y
@@ -110,7 +115,7 @@ class CrossEntropy(Loss):
         D = A - Y
         if weights is not None:
             return A, xp.sum(weights * (Y * (xp.log(sums) - S))), (weights * scale) * D
-        return A, xp.sum(Y * (xp.log(sums) - S)), D if scale == 1.0 else D * scale
+        return A, inner(Y, xp.log(sums) - S, xp=xp), D if scale == 1.0 else D * scale
 
     def value(self, Y, A, Z, *, xp):
         return -xp.sum(Y * log_softmax(Z, xp=xp)) / Y.shape[0]

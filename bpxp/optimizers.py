@@ -22,6 +22,8 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
+from . import _fast
+
 
 class Optimizer:
     """Base class: an optimizer with no state."""
@@ -33,13 +35,22 @@ class Optimizer:
     def init(self, params: tuple, *, xp: Any) -> tuple:
         return ()
 
-    def direction(self, grads: tuple, state: tuple, *, xp: Any) -> tuple[tuple, tuple]:
+    def direction(self, grads: tuple, state: tuple, *, xp: Any, scale: Any = 1.0,
+                  overwrite: bool = False) -> tuple[tuple, tuple]:
+        """(``scale``·d for each parameter, the advanced state): the training step passes ``scale`` = η, which
+        an optimizer may fold into a factor it applies anyway (Adam) instead of one more operation per array.
+        ``overwrite=True``: the state's arrays and the gradients are the caller's own, free to be overwritten."""
         raise NotImplementedError  # pragma: no cover - abstract
 
     def update(self, params: tuple, grads: tuple, state: tuple, learning_rate: float, *, xp: Any):
         """θ ← θ − η·d, functionally."""
-        directions, state = self.direction(grads, state, xp=xp)
-        return tuple(p - learning_rate * d for p, d in zip(params, directions)), state
+        changes, state = self.direction(grads, state, xp=xp, scale=learning_rate)
+        return tuple(p - change for p, change in zip(params, changes)), state
+
+
+def _scaled(arrays: tuple, scale: Any) -> tuple:
+    """scale·a for each array (the arrays themselves when scale is 1)."""
+    return arrays if isinstance(scale, float) and scale == 1.0 else tuple(scale * a for a in arrays)
 
 
 @dataclass(frozen=True)
@@ -49,8 +60,8 @@ class SGD(Optimizer):
     name = "sgd"
     direction_is_gradient = True
 
-    def direction(self, grads, state, *, xp):
-        return grads, state
+    def direction(self, grads, state, *, xp, scale=1.0, overwrite=False):
+        return _scaled(grads, scale), state
 
 
 @dataclass(frozen=True)
@@ -63,9 +74,9 @@ class Momentum(Optimizer):
     def init(self, params, *, xp):
         return tuple(xp.zeros_like(p) for p in params)
 
-    def direction(self, grads, state, *, xp):
+    def direction(self, grads, state, *, xp, scale=1.0, overwrite=False):
         velocity = tuple(self.momentum * v + g for v, g in zip(state, grads))
-        return velocity, velocity
+        return _scaled(velocity, scale), velocity
 
 
 @dataclass(frozen=True)
@@ -82,9 +93,9 @@ class Nesterov(Optimizer):
     def init(self, params, *, xp):
         return tuple(xp.zeros_like(p) for p in params)
 
-    def direction(self, grads, state, *, xp):
+    def direction(self, grads, state, *, xp, scale=1.0, overwrite=False):
         velocity = tuple(self.momentum * v + g for v, g in zip(state, grads))
-        return tuple(g + self.momentum * v for g, v in zip(grads, velocity)), velocity
+        return _scaled(tuple(g + self.momentum * v for g, v in zip(grads, velocity)), scale), velocity
 
 
 @dataclass(frozen=True)
@@ -101,20 +112,29 @@ class Adam(Optimizer):
     name = "adam"
 
     def init(self, params, *, xp):
-        zeros = tuple(xp.zeros_like(p) for p in params)
         one = xp.ones_like(params[0][0, 0])  # a 0-d array of the parameters' dtype and device
-        return zeros, zeros, one, one
+        # two sets of zeros: a step may update the moments in place (see ``direction``)
+        return tuple(xp.zeros_like(p) for p in params), tuple(xp.zeros_like(p) for p in params), one, one
 
-    def direction(self, grads, state, *, xp):
+    def direction(self, grads, state, *, xp, scale=1.0, overwrite=False):
+        """m ← β₁·m + (1−β₁)·g, v ← β₂·v + (1−β₂)·g², d = m̂ / (√v̂ + ε) with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).
+
+        ``overwrite=True`` (the training step after an epoch's first step): the moments and the gradients
+        are the step's own, and may be updated in place (``bpxp._fast``).
+        """
         first, second, beta1_power, beta2_power = state
         beta1_power, beta2_power = beta1_power * self.beta1, beta2_power * self.beta2
-        first = tuple(self.beta1 * m + (1.0 - self.beta1) * g for m, g in zip(first, grads))
-        second = tuple(self.beta2 * v + (1.0 - self.beta2) * (g * g) for v, g in zip(second, grads))
+        # v first: m's update may use g's memory
+        second = tuple(_fast.moving_average(v, g * g, self.beta2, xp=xp, overwrite=overwrite)
+                       for v, g in zip(second, grads))
+        first = tuple(_fast.moving_average(m, g, self.beta1, xp=xp, overwrite=overwrite)
+                      for m, g in zip(first, grads))
         # m̂ / (√v̂ + ε) = c · m / (√v + ε·√(1−β₂ᵗ)) with c = √(1−β₂ᵗ) / (1−β₁ᵗ): the bias corrections become two
-        # 0-d factors per step instead of two array operations per parameter (Kingma & Ba, section 2).
+        # 0-d factors per step instead of two array operations per parameter (Kingma & Ba, section 2); the
+        # ``scale`` (η, from the training step) joins c, saving a multiplication per parameter.
         root = xp.sqrt(1.0 - beta2_power)
-        factor, eps = root / (1.0 - beta1_power), self.eps * root
-        directions = tuple(factor * (m / (xp.sqrt(v) + eps)) for m, v in zip(first, second))
+        factor, eps = (scale * root) / (1.0 - beta1_power), self.eps * root
+        directions = tuple(_fast.adam_step(m, v, factor, eps, xp=xp) for m, v in zip(first, second))
         return directions, (first, second, beta1_power, beta2_power)
 
 
@@ -133,7 +153,8 @@ def clip_by_global_norm(grads: tuple, max_norm: float, *, xp: Any) -> tuple:
 
 def apply_update(weights: tuple, biases: tuple | None, weight_grads: list, bias_grads: list | None, state: Any,
                  optimizer: Optimizer, learning_rate: float, *, xp: Any, penalty: Any = None,
-                 clip_norm: float | None = None, folded: bool = False, subtract: Any = operator.sub):
+                 clip_norm: float | None = None, folded: bool = False, subtract: Any = operator.sub,
+                 in_place: bool = False):
     """One update of the parameters from their batch gradients: L2 penalty, clipping, the optimizer's step.
 
         gᵂ ← gᵂ + λ·W                      (``penalty`` = λ; biases are not penalised)
@@ -143,7 +164,8 @@ def apply_update(weights: tuple, biases: tuple | None, weight_grads: list, bias_
     The one update of bpxp, run by the in-memory training step (``bpxp.train.make_step``) and by the Dask driver
     (``bpxp.dask_training``) alike. ``folded``: the gradients already carry η (plain SGD, η folded into δ), so
     θ ← θ − g. ``subtract(θ, Δ)`` applies the change: ``operator.sub`` (new arrays) or the backend's in-place
-    subtraction. Returns ``(weights, biases, state)``; ``biases`` None for a network without them.
+    subtraction; ``in_place=True`` lets the optimizer update its state in place too (the arrays are the
+    step's own). Returns ``(weights, biases, state)``; ``biases`` None for a network without them.
     """
     if penalty is not None:
         weight_grads = [d + penalty * W for d, W in zip(weight_grads, weights)]
@@ -154,8 +176,8 @@ def apply_update(weights: tuple, biases: tuple | None, weight_grads: list, bias_
     if folded:
         params = [subtract(p, d) for p, d in zip(params, grads)]
     else:
-        directions, state = optimizer.direction(tuple(grads), state, xp=xp)
-        params = [subtract(p, learning_rate * d) for p, d in zip(params, directions)]
+        changes, state = optimizer.direction(tuple(grads), state, xp=xp, scale=learning_rate, overwrite=in_place)
+        params = [subtract(p, change) for p, change in zip(params, changes)]
     n_layers = len(weights)
     return tuple(params[:n_layers]), None if biases is None else tuple(params[n_layers:]), state
 

@@ -108,3 +108,66 @@ def test_the_kept_ones_are_never_written():
     np.testing.assert_array_equal(short, [3.0, 3.0])
     np.testing.assert_array_equal(long, [5000.0, 5000.0])
     assert all(not row.flags.writeable for row in _fast._ONES.values())
+
+
+@pytest.mark.parametrize("overwrite", OVERWRITE)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_and_its_backward_equal_their_portable_twins(backend, dtype, overwrite):
+    xp = backend.xp
+    A_host = np.maximum(Z_HOST, 0.0)
+    assert_close(_fast.relu(backend.asarray(Z_HOST, dtype), xp=xp, overwrite=overwrite),
+                 bpxp.to_numpy(_fast.relu_portable(backend.asarray(Z_HOST, dtype), xp=xp)), dtype=dtype,
+                 float64_atol=0.0, float32_rtol=0.0)
+    A = backend.asarray(A_host, dtype)
+    actual = _fast.relu_backward(backend.asarray(G_HOST, dtype), A, xp=xp, overwrite=overwrite)
+    expected = _fast.relu_backward_portable(backend.asarray(G_HOST, dtype), A, xp=xp)
+    assert actual.dtype == expected.dtype and actual.shape == expected.shape
+    assert_close(actual, bpxp.to_numpy(expected), dtype=dtype, float64_atol=0.0, float32_rtol=0.0)
+    assert_close(actual, G_HOST * (A_host > 0), dtype=dtype, float64_atol=0.0, float32_rtol=1e-7)
+    assert_close(A, A_host.astype(dtype), dtype=dtype, float64_atol=0.0, float32_rtol=0.0)  # A is never overwritten
+
+
+def test_relu_without_overwrite_leaves_its_inputs_alone(backend):
+    xp = backend.xp
+    Z, G, A = backend.asarray(Z_HOST), backend.asarray(G_HOST), backend.asarray(np.maximum(Z_HOST, 0.0))
+    _fast.relu(Z, xp=xp)
+    _fast.relu_backward(G, A, xp=xp)
+    assert_close([Z, G], [Z_HOST, G_HOST], dtype="float64", float64_atol=0.0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_inner_products_equal_their_portable_twin(backend, dtype):
+    xp = backend.xp
+    M, N = backend.asarray(G_HOST, dtype), backend.asarray(Z_HOST / 1000.0, dtype)
+    for left, right in [(M, M), (M, N)]:
+        actual, portable = _fast.inner(left, right, xp=xp), _fast.inner_portable(left, right, xp=xp)
+        assert actual.shape == () and actual.dtype == portable.dtype == M.dtype
+        assert_close(actual, bpxp.to_numpy(portable), dtype=dtype, float64_atol=1e-12, float32_rtol=1e-6)
+    assert_close(_fast.inner(M, N, xp=xp), np.sum(G_HOST * Z_HOST / 1000.0), dtype=dtype, float64_atol=1e-12,
+                 float32_rtol=1e-5)
+
+
+@pytest.mark.parametrize("overwrite", OVERWRITE)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adams_moving_average_and_step_equal_their_portable_twins(backend, dtype, overwrite):
+    xp = backend.xp
+    average_host, x_host = np.abs(G_HOST), Z_HOST / 100.0
+    expected = _fast.moving_average_portable(backend.asarray(average_host, dtype), backend.asarray(x_host, dtype),
+                                             0.9, xp=xp)
+    actual = _fast.moving_average(backend.asarray(average_host, dtype), backend.asarray(x_host, dtype), 0.9, xp=xp,
+                                  overwrite=overwrite)
+    assert actual.dtype == expected.dtype and actual.shape == expected.shape
+    assert_close(actual, bpxp.to_numpy(expected), dtype=dtype, float64_atol=1e-15, float32_rtol=1e-6)
+    assert_close(actual, 0.9 * average_host + 0.1 * x_host, dtype=dtype, float64_atol=1e-15, float32_rtol=1e-6)
+    first, second = backend.asarray(x_host, dtype), backend.asarray(average_host, dtype)
+    step = _fast.adam_step(first, second, 0.5, 1e-8, xp=xp)
+    assert_close(step, bpxp.to_numpy(_fast.adam_step_portable(first, second, 0.5, 1e-8, xp=xp)), dtype=dtype,
+                 float64_atol=1e-15, float32_rtol=1e-6)
+    assert_close([first, second], [x_host.astype(dtype), average_host.astype(dtype)], dtype=dtype, float64_atol=0.0,
+                 float32_rtol=0.0)
+
+
+def test_moving_average_without_overwrite_leaves_its_inputs_alone(backend):
+    average, x = backend.asarray(G_HOST), backend.asarray(Z_HOST)
+    _fast.moving_average(average, x, 0.9, xp=backend.xp)
+    assert_close([average, x], [G_HOST, Z_HOST], dtype="float64", float64_atol=0.0)

@@ -369,3 +369,35 @@ def test_ctrl_c_during_the_estimators_fit_keeps_its_completed_epochs(backend):
         reference.fit(backend.asarray(X), backend.asarray(y))
     for a, b in zip(classifier.coefs_, reference.coefs_, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_ctrl_c_between_the_estimators_epochs_keeps_its_completed_epochs(backend, monkeypatch):
+    """A Ctrl-C outside the network's loop (the estimator's own per-epoch bookkeeping) stops training the same way."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    from bpxp import optimizers
+    from bpxp.sklearn import MLPClassifier
+
+    X, y = _classification_data(n=80)
+    options = dict(hidden_layer_sizes=(6,), batch_size=16, max_iter=50, n_iter_no_change=10**6, random_state=0,
+                   backend=backend.name, device=backend.device, dtype="float64")
+    ended = optimizers.ScheduledRate.epoch_ended
+    calls = []
+
+    def interrupted_on_the_third(self, samples_seen):
+        calls.append(samples_seen)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return ended(self, samples_seen)
+
+    monkeypatch.setattr(optimizers.ScheduledRate, "epoch_ended", interrupted_on_the_third)
+    classifier = MLPClassifier(**options)
+    with pytest.warns(bpxp.InterruptedWarning, match="interrupted after 3 completed epochs"):
+        classifier.fit(backend.asarray(X), backend.asarray(y))
+    monkeypatch.undo()
+    assert classifier.n_iter_ == len(classifier.loss_curve_) == 3 and classifier.t_ == 3 * len(X)
+    reference = MLPClassifier(**dict(options, max_iter=3))
+    with pytest.warns(ConvergenceWarning):
+        reference.fit(backend.asarray(X), backend.asarray(y))
+    for a, b in zip(classifier.coefs_, reference.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)

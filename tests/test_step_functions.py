@@ -69,7 +69,8 @@ def test_optimizer_updates_run_without_host_reads_and_leave_inputs_alone(backend
 def test_training_step_is_one_compiled_function_with_no_hidden_state(backend):
     """The step that ``fit`` runs: compiled once with jax.jit on JAX, the plain function elsewhere.
 
-    It updates the parameters it is given in place where the library allows, so each call gets fresh copies.
+    It updates the parameters and the optimizer state it is given in place where the library allows, so each
+    call gets fresh ones.
     """
     X, Y, weights, biases = _arrays(backend, "float32")
     activations = (ACTIVATIONS["sigmoid"], ACTIVATIONS["softmax"])
@@ -77,9 +78,9 @@ def test_training_step_is_one_compiled_function_with_no_hidden_state(backend):
     assert step is make_step(activations, LOSSES["cross_entropy"], Adam(), 0.01, xp=backend.xp)  # cached
     copies = lambda arrays: tuple(backend.xp.asarray(a, copy=True) for a in arrays)  # noqa: E731
     zero = backend.xp.zeros((), dtype=backend.xp.float32, device=device(X))
-    state = Adam().init((*weights, *biases), xp=backend.xp)
-    w1, _, _, total1 = step(copies(weights), copies(biases), state, zero, X, Y)
-    w2, _, _, total2 = step(copies(weights), copies(biases), state, zero, X, Y)
+    fresh_state = lambda: Adam().init((*weights, *biases), xp=backend.xp)  # noqa: E731
+    w1, _, _, total1 = step(copies(weights), copies(biases), fresh_state(), zero, X, Y)
+    w2, _, _, total2 = step(copies(weights), copies(biases), fresh_state(), zero, X, Y)
     assert_close(list(w1), list(w2), dtype="float32", float32_rtol=0)
     assert float(total1) == float(total2) > 0
     assert w1[0].dtype == backend.xp.float32 and total1.dtype == backend.xp.float32
