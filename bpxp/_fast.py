@@ -162,7 +162,9 @@ def inner(M: Any, N: Any, *, xp: Any) -> Any:
 # -- Adam's moments and step (``bpxp.optimizers.Adam``) ------------------------------------------------------------
 # On NumPy the array operations of an Adam step are written into arrays the step owns — its moments after an
 # epoch's first step (``overwrite``), its fresh gradients, one scratch array — instead of 11 new arrays per
-# parameter. Measured here on digits' 64-100-10 network (batch 200, float64): the step's Adam part 48 → 3? µs.
+# parameter. A small gain: on digits' 64-100-10 network (batch 200, float64) the Adam part of a step took 48
+# against 50 µs in isolation, and the estimator's fit ratio to scikit-learn's was 1.55–1.60 against 1.53 without
+# (benchmarks/sklearn_dropin.py, alternating runs).
 def moving_average_portable(average: Any, x: Any, decay: float, *, xp: Any) -> Any:
     """β·a + (1 − β)·x for the running average a, the new value x and β = ``decay``."""
     return decay * average + (1.0 - decay) * x
