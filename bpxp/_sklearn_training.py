@@ -31,8 +31,12 @@ class StochasticTraining:
         if not is_sparse(X):
             X = net.prepare_features(X)
             Y = self._weighted_targets(net.prepare_targets(self._on_device(Y, X), X.shape[0]), weights)
+        self._validation_weights = None
         if validation is not None:
             validation = net.prepare_validation(validation)
+            if self._split_weights is not None:  # scored with their weights, as scikit-learn's
+                self._validation_weights = net.xp.asarray(self._split_weights.astype(net.dtype_name),
+                                                          device=_device_of(validation[0]))
         self._interrupted = False
         if incremental:
             if not (self.early_stopping and self.stopped_early_) and self._guarded_epoch(X, Y, validation, batch_size) \
@@ -121,7 +125,7 @@ class StochasticTraining:
         if self.verbose:
             print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
         if self.early_stopping and validation is not None:
-            score = net.score_prepared(*validation)
+            score = net.score_prepared(*validation, sample_weight=self._validation_weights)
             self.validation_scores_.append(score)
             improved = not score < self.best_validation_score_ + self.tol
             if score > self.best_validation_score_:
@@ -165,7 +169,8 @@ class StochasticTraining:
     def _validation(self, X, Y, weights, validation_data, incremental):
         """((X_val, Y_val) or None, X_train, Y_train, weights_train): the user's set, else a split of
         ``validation_fraction`` when stopping early, else None. With partial_fit the user's set is remembered for
-        the calls after."""
+        the calls after. The split's sample weights, if any, are kept in ``_split_weights`` (else None)."""
+        self._split_weights = None
         if validation_data is not None:
             X_val, y_val = validation_data
             X_val, _, _ = self._validate_X(X_val, reset=False)
@@ -186,6 +191,7 @@ class StochasticTraining:
         take = lambda A, r: A[r] if _backend.array_backend(A) is None else take_rows(A, r)  # noqa: E731
         X_val = take(X, val_rows)
         X_val = X_val.toarray() if is_sparse(X_val) else X_val
+        self._split_weights = None if weights is None else np.asarray(weights)[val_rows]
         return ((X_val, self._on_device(take(Y, val_rows), X)), take(X, train_rows), take(Y, train_rows),
                 None if weights is None else weights[train_rows])
 

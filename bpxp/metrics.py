@@ -5,29 +5,34 @@ from __future__ import annotations
 from typing import Any
 
 
-def accuracy(Y: Any, P: Any, *, task: str, xp: Any) -> Any:
+def accuracy(Y: Any, P: Any, *, task: str, xp: Any, weights: Any = None) -> Any:
     """Fraction of samples classified right, from targets Y and outputs P, both (m, k).
 
     - binary (k = 1):   ŷ = [p > ½]
     - multiclass:       ŷ = argmax p, compared with argmax y (y one-hot)
     - multilabel:       every column [p > ½] must equal y (subset accuracy, as scikit-learn)
+
+    With sample ``weights`` w (m,): Σᵢ wᵢ·[ŷᵢ = yᵢ] / Σᵢ wᵢ, as scikit-learn's ``accuracy_score``.
     """
     if task == "multiclass":
-        right = xp.argmax(P, axis=1) == xp.argmax(Y, axis=1)
+        right = xp.astype(xp.argmax(P, axis=1) == xp.argmax(Y, axis=1), P.dtype)
     else:
-        right = xp.all((P > 0.5) == (Y > 0.5), axis=1)
-    return xp.mean(xp.astype(right, P.dtype))
+        right = xp.astype(xp.all((P > 0.5) == (Y > 0.5), axis=1), P.dtype)
+    return xp.mean(right) if weights is None else xp.sum(weights * right) / xp.sum(weights)
 
 
-def r2(Y: Any, P: Any, *, xp: Any) -> Any:
+def r2(Y: Any, P: Any, *, xp: Any, weights: Any = None) -> Any:
     """Coefficient of determination R² = 1 − Σ(y − ŷ)² / Σ(y − ȳ)², averaged over the k outputs.
 
     As scikit-learn's ``r2_score``: a constant target scores 1 when predicted exactly, 0 otherwise. A column is
     constant when its largest and smallest values are equal: its Σ(y − ȳ)² can come out as 1e-33 rather than 0
-    (ȳ is rounded), which would turn R² into −10³⁰.
+    (ȳ is rounded), which would turn R² into −10³⁰. With sample ``weights`` w (m,), every sum is weighted
+    (Σᵢ wᵢ(yᵢ − ŷᵢ)², and ȳ the weighted mean), as ``r2_score(sample_weight=w)``.
     """
-    residual = xp.sum((Y - P) ** 2, axis=0)
-    total = xp.sum((Y - xp.mean(Y, axis=0)) ** 2, axis=0)
+    w = 1.0 if weights is None else weights[:, None]
+    mean = xp.mean(Y, axis=0) if weights is None else xp.sum(w * Y, axis=0) / xp.sum(weights)
+    residual = xp.sum(w * (Y - P) ** 2, axis=0)
+    total = xp.sum(w * (Y - mean) ** 2, axis=0)
     varies = (xp.max(Y, axis=0) > xp.min(Y, axis=0)) & (total > 0)
     safe_total = xp.where(varies, total, 1.0)
     per_output = xp.where(varies, 1.0 - residual / safe_total, xp.astype(residual == 0, P.dtype))

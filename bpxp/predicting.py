@@ -92,10 +92,11 @@ class Predicting:
         X = self.prepare_features(X)
         return self.score_prepared(X, self.prepare_targets(y, X.shape[0]))
 
-    def score_prepared(self, X: Any, Y: Any) -> float:
-        """:meth:`score` of inputs already checked and on the device (:meth:`prepare_features`, ...)."""
+    def score_prepared(self, X: Any, Y: Any, sample_weight: Any = None) -> float:
+        """:meth:`score` of inputs already checked and on the device (:meth:`prepare_features`, ...);
+        ``sample_weight`` (m,), on the device too, weights each sample's part (``bpxp.metrics``)."""
         weights, biases = self._parameters
         A, _ = forward_pass(X, weights, biases, self._activations, xp=self._xp)
         if self.task == "regression":
-            return float(metrics.r2(Y, A[-1], xp=self._xp))
-        return float(metrics.accuracy(Y, A[-1], task=self.task, xp=self._xp))
+            return float(metrics.r2(Y, A[-1], xp=self._xp, weights=sample_weight))
+        return float(metrics.accuracy(Y, A[-1], task=self.task, xp=self._xp, weights=sample_weight))

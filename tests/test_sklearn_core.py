@@ -174,3 +174,49 @@ def test_estimator_conventions_as_scikit_learn():
     assert issubclass(bpxp.TrainingDiverged, ValueError) and issubclass(bpxp.TrainingDiverged, ArithmeticError)
     poisson = MLPRegressor((3,), loss="poisson", solver="lbfgs", random_state=0).fit(X, np.arange(30) % 4)
     assert poisson.out_activation_ == "exp" and (poisson.predict(X) > 0).all()
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_weighted_scores_equal_scikit_learns(backend, task):
+    from sklearn.metrics import accuracy_score, r2_score
+
+    rng = np.random.default_rng(3)
+    X, w = rng.normal(size=(40, 3)), rng.uniform(0.1, 3.0, size=40)
+    if task == "classification":
+        y = rng.integers(0, 3, size=40)
+        net = bpxp.MLP([3, 4, 3], output="softmax", loss="cross_entropy", backend=backend.name,
+                       device=backend.device, dtype="float64", random_state=0)
+        expected = accuracy_score(y, np.argmax(bpxp.to_numpy(net.predict_proba(X)), axis=1), sample_weight=w)
+    else:
+        y = rng.normal(size=(40, 2))
+        net = bpxp.MLP([3, 4, 2], output="identity", loss="mse", backend=backend.name, device=backend.device,
+                       dtype="float64", random_state=0)
+        expected = r2_score(y, bpxp.to_numpy(net.predict(X)), sample_weight=w)
+    X_dev, Y_dev, _ = net.prepare(X, y)
+    assert net.score_prepared(X_dev, Y_dev, sample_weight=backend.asarray(w)) == pytest.approx(expected, rel=1e-12)
+    assert net.score_prepared(X_dev, Y_dev) == pytest.approx(net.score(X, y), rel=1e-12)
+
+
+def test_early_stopping_scores_the_validation_split_with_its_sample_weights(monkeypatch):
+    from sklearn.exceptions import ConvergenceWarning
+
+    from bpxp.mlp import MLP
+    from bpxp.sklearn import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X, y, w = rng.normal(size=(60, 4)), rng.integers(0, 2, size=60), rng.uniform(0.5, 2.0, size=60)
+    seen = []
+    score_prepared = MLP.score_prepared
+
+    def recorded(self, X_val, Y_val, sample_weight=None):
+        seen.append((bpxp.to_numpy(X_val), None if sample_weight is None else bpxp.to_numpy(sample_weight)))
+        return score_prepared(self, X_val, Y_val, sample_weight=sample_weight)
+
+    monkeypatch.setattr(MLP, "score_prepared", recorded)
+    with pytest.warns(ConvergenceWarning):
+        MLPClassifier(hidden_layer_sizes=(5,), early_stopping=True, validation_fraction=0.25, max_iter=2,
+                      random_state=0).fit(X, y, sample_weight=w)
+    assert len(seen) == 2
+    X_val, weights = seen[0]
+    rows = [int(np.flatnonzero(np.all(np.isclose(X, row), axis=1))[0]) for row in X_val]
+    np.testing.assert_allclose(weights, w[rows], rtol=1e-12)
