@@ -6,11 +6,13 @@ backend. Initial weights follow the activation that reads a layer's output:
 - Glorot/Xavier uniform for sigmoid, tanh, identity and softmax layers:  W ~ U(−r, r), r = √(6 / (n_in + n_out))
 - He normal for relu and leaky_relu layers:                           W ~ N(0, 2 / n_in)
 
-Biases start at zero.
+Biases start at zero. The epochs' row orders are drawn here too (``EpochOrders``), and an epoch's batches are
+gathered from its order on the device (``shuffled_batches``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -65,3 +67,26 @@ class EpochOrders:
     @property
     def state(self) -> dict:
         return self._rng.bit_generator.state
+
+
+# Data up to this size is gathered in the epoch's order at once and then sliced into batches (two gathers per
+# epoch instead of two per batch: digits' 8 batches an epoch, 2 × 6 µs saved per batch); larger data batch by
+# batch, so that no second copy of it ever exists.
+GATHER_WHOLE_EPOCH_UP_TO = 16 * 2**20  # bytes of X and Y together
+
+
+def shuffled_batches(X, Y, permutation, bounds, device, *, xp):
+    """Batches gathered on the device from one host permutation, moved once per epoch."""
+    order = xp.asarray(permutation, device=device)
+    if _bytes_of(X) + _bytes_of(Y) <= GATHER_WHOLE_EPOCH_UP_TO:
+        X, Y = xp.take(X, order, axis=0), xp.take(Y, order, axis=0)
+        for a, b in bounds:
+            yield X[a:b, ...], Y[a:b, ...]
+        return
+    for a, b in bounds:
+        rows = order[a:b]
+        yield xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
+
+
+def _bytes_of(M) -> int:
+    return math.prod(M.shape) * (getattr(M.dtype, "itemsize", None) or 8)

@@ -96,7 +96,7 @@ def save_training(path: str | os.PathLike, spec: Spec, outcome, *, backend: str,
         best_arrays = {f"best_{i}": _backend.to_numpy(a) for i, a in enumerate(flat)}
     training = {"epoch": outcome.epoch, "history": dataclasses.asdict(outcome.history),
                 "rng_state": outcome.rng_state, "since_best": outcome.since_best, "best": best_structure,
-                "settings": settings}
+                "settings": settings, "rate": None if outcome.rate is None else outcome.rate.record()}
     return _write(Path(path), spec, outcome.weights, outcome.biases, backend=backend, device=device, rule=optimizer,
                   state=outcome.state, extra={"training": training}, arrays=best_arrays)
 
@@ -129,7 +129,8 @@ def read_training(path: str | os.PathLike, spec: Spec, *, xp: Any, device: Any) 
         count = sum(1 for name in arrays if name.startswith("best_"))
         best = unflatten([move(arrays[f"best_{i}"]) for i in range(count)], training["best"])
     outcome = Outcome(weights, biases, state, History(**training["history"]), epoch=training["epoch"],
-                      rng_state=training["rng_state"], best=best, since_best=training["since_best"])
+                      rng_state=training["rng_state"], best=best, since_best=training["since_best"],
+                      rate=training.get("rate"))  # a schedule's η and plateau count, as a dict (for ``fit``)
     return training["settings"], outcome
 
 

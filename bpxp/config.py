@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _checks, defaults, train
-from .optimizers import Optimizer, get_optimizer
+from .optimizers import Constant, Optimizer, get_optimizer, get_schedule
 
 ON_DIVERGENCE = ("raise", "warn")
 
@@ -46,6 +46,8 @@ class TrainingConfig:
     checkpoint_every : int
     weighted : bool
         Y carries the sample weights as one more column (``bpxp.train``).
+    rate_schedule : bpxp.optimizers.Constant or None
+        How η changes from epoch to epoch (from ``learning_rate``); None: it stays ``learning_rate``.
     """
 
     epochs: int
@@ -61,12 +63,14 @@ class TrainingConfig:
     snapshot: bool = True
     checkpoint_every: int = 1
     weighted: bool = False
+    rate_schedule: Constant | None = None
 
     @classmethod
     def checked(cls, *, epochs: Any = defaults.EPOCHS, learning_rate: Any = None, batch_size: Any = "auto",
                 optimizer: Any = "adam", shuffle: Any = True, random_state: Any = None, l2: Any = 0.0,
                 clip_norm: Any = None, early_stopping: Any = None, on_divergence: Any = "raise",
-                snapshot: Any = True, checkpoint_every: Any = 1) -> TrainingConfig:
+                snapshot: Any = True, checkpoint_every: Any = 1,
+                learning_rate_schedule: Any = None) -> TrainingConfig:
         """The options of ``MLP.fit`` checked (``bpxp._checks``), defaults filled in; errors name the option."""
         epochs = _checks.positive_int(epochs, "epochs")
         batch_size = defaults.AUTO_BATCH_SIZE if isinstance(batch_size, str) and batch_size == "auto" else batch_size
@@ -75,15 +79,21 @@ class TrainingConfig:
         random_state = _checks.check_seed(random_state)
         early_stopping = None if early_stopping is None else _checks.positive_int(early_stopping, "early_stopping")
         rule = get_optimizer(optimizer)
+        if isinstance(learning_rate_schedule, Constant):  # a schedule given whole carries its own η₀
+            if learning_rate is not None and learning_rate != learning_rate_schedule.initial:
+                raise ValueError(f"`learning_rate` {learning_rate!r} differs from the initial η of "
+                                 f"`learning_rate_schedule` {learning_rate_schedule!r}: give η once")
+            learning_rate = learning_rate_schedule.initial
         learning_rate = defaults.learning_rate(rule.name) if learning_rate is None else learning_rate
         learning_rate = _checks.positive_float(learning_rate, "learning_rate")
+        rate_schedule = get_schedule(learning_rate_schedule, learning_rate)
         l2 = 0.0 if l2 == 0 else _checks.positive_float(l2, "l2")
         clip_norm = None if clip_norm is None else _checks.positive_float(clip_norm, "clip_norm")
         _checks.check_choice(on_divergence, "on_divergence", ON_DIVERGENCE)
         snapshot = _checks.check_bool(snapshot, "snapshot")
         checkpoint_every = _checks.positive_int(checkpoint_every, "checkpoint_every")
         return cls(epochs, learning_rate, batch_size, rule, shuffle, random_state, l2, clip_norm, early_stopping,
-                   on_divergence, snapshot, checkpoint_every)
+                   on_divergence, snapshot, checkpoint_every, rate_schedule=rate_schedule)
 
     def schedule(self, n_samples: int) -> train.Schedule:
         """Which batches the steps see and when training stops, for ``n_samples`` rows."""
@@ -96,7 +106,9 @@ class TrainingConfig:
         return {"learning_rate": self.learning_rate, "batch_size": min(batch_size, n_samples),
                 "optimizer": {"name": self.optimizer.name, **dataclasses.asdict(self.optimizer)},
                 "shuffle": self.shuffle, "l2": self.l2, "clip_norm": self.clip_norm,
-                "early_stopping": self.early_stopping, "n_samples": n_samples}
+                "early_stopping": self.early_stopping, "n_samples": n_samples,
+                **({} if self.rate_schedule is None else {"learning_rate_schedule": {
+                    "name": self.rate_schedule.name, **dataclasses.asdict(self.rate_schedule)}})}
 
     def safety(self, checkpoint: Callable[[train.Outcome], None] | None = None) -> train.Safety:
         """How the loop guards the parameters: snapshots, and ``checkpoint`` every ``checkpoint_every`` epochs."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from . import _backend, _checks, _inputs, checkpoint, dask_chunks, defaults, train
 from .config import TrainingConfig, both, check_callback
+from .optimizers import ScheduledRate
 from .recovery import report
 
 
@@ -25,7 +26,7 @@ class Fitting:
             callback: Callable[[int, train.History], None] | None = None, l2: float = 0.0,
             optimizer_state: Any = None, clip_norm: float | None = None, on_divergence: str = "raise",
             snapshot: bool = True, checkpoint: Any = None, checkpoint_every: int = 1, resume: Any = None,
-            verbose: bool = False) -> train.History:
+            verbose: bool = False, learning_rate_schedule: Any = None) -> train.History:
         """Train by backpropagation; return the per-epoch :class:`~bpxp.train.History`.
 
         Parameters
@@ -81,6 +82,13 @@ class Fitting:
             the resumed run ends with exactly the weights of an uninterrupted one.
         verbose : bool
             Show a progress bar with the losses (on a terminal; quiet otherwise).
+        learning_rate_schedule : {'constant', 'invscaling', 'adaptive'} or a schedule, optional
+            How η changes between epochs, from ``learning_rate`` (scikit-learn's ``learning_rate`` options):
+            'invscaling' η = η₀/(t + 1)^0.5 after t samples; 'adaptive' η ← η/5 after 10 epochs without
+            improving the watched loss (the validation loss with validation data, else the training loss) by
+            10⁻⁴, ending training (``history.stopped_early``) once η ≤ 10⁻⁶. Pass
+            ``bpxp.optimizers.InverseScaling(η₀, power_t)`` or ``Adaptive(η₀, tol=..., patience=...)`` for other
+            settings. On JAX and with CUDA graphs each new η compiles (or captures) the step anew. Not on Dask.
 
         Raises
         ------
@@ -102,11 +110,15 @@ class Fitting:
         config = TrainingConfig.checked(
             epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, optimizer=optimizer, shuffle=shuffle,
             random_state=random_state, l2=l2, clip_norm=clip_norm, early_stopping=early_stopping,
-            on_divergence=on_divergence, snapshot=snapshot, checkpoint_every=checkpoint_every)
+            on_divergence=on_divergence, snapshot=snapshot, checkpoint_every=checkpoint_every,
+            learning_rate_schedule=learning_rate_schedule)
         _checks.check_bool(verbose, "verbose")
         self._check_optimizer_state(optimizer_state, config.optimizer)
         callback = check_callback(callback)
         if dask_chunks.is_dask(X):  # per chunk on the Dask workers; called from here, its warnings point at the caller
+            if config.rate_schedule is not None:
+                raise ValueError("`learning_rate_schedule` is not supported on Dask arrays yet: pass None (a fixed "
+                                 "learning_rate), or train on arrays in memory")
             from . import dask_training
 
             return dask_training.fit(self, X, y, epochs=config.epochs, learning_rate=config.learning_rate,
@@ -151,6 +163,9 @@ class Fitting:
         weights, biases = self._parameters
         safety = config.safety(checkpoint)
         outcome = start or train.Outcome(weights, biases, optimizer_state)
+        if config.rate_schedule is not None and not isinstance(outcome.rate, ScheduledRate):  # fresh, or resumed
+            outcome.rate = ScheduledRate.start(config.rate_schedule) if outcome.rate is None \
+                else ScheduledRate(config.rate_schedule, **outcome.rate)
         try:
             with self._precision():
                 train.run(outcome, X, Y, activations=self._activations, loss=self._loss, optimizer=config.optimizer,

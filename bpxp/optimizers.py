@@ -217,11 +217,18 @@ class InverseScaling(Constant):
 @dataclass(frozen=True)
 class Adaptive(Constant):
     """η = η₀ while training improves; at each plateau η ← η/5, stopping once η ≤ 10⁻⁶ (scikit-learn's
-    ``'adaptive'``)."""
+    ``'adaptive'``).
+
+    A plateau (for ``MLP.fit``; the estimators use their own ``tol`` and ``n_iter_no_change``): ``patience``
+    epochs in a row whose watched loss — the validation loss with validation data, else the training loss —
+    fails to fall below the best so far minus ``tol``.
+    """
 
     name = "adaptive"
     factor: float = 5.0
     smallest: float = 1e-6
+    tol: float = 1e-4
+    patience: int = 10
 
     def on_plateau(self, rate):
         return (rate, True) if rate <= self.smallest else (rate / self.factor, False)
@@ -232,14 +239,36 @@ SCHEDULES: dict[str, type[Constant]] = {"constant": Constant, "invscaling": Inve
 
 @dataclass
 class ScheduledRate:
-    """The current η of a schedule: ``learning_rate``, updated once per epoch (``epoch_ended``, ``plateau``)."""
+    """The current η of a schedule: ``learning_rate``, updated once per epoch (``epoch_ended``, ``plateau``;
+    in ``MLP.fit``, :meth:`after`), with the plateau count of an :class:`Adaptive` schedule."""
 
     schedule: Constant
     learning_rate: float
+    best: float = float("inf")  # the lowest watched loss so far (Adaptive, in MLP.fit)
+    since_best: int = 0
 
     @classmethod
     def start(cls, schedule: Constant) -> ScheduledRate:
         return cls(schedule, float(schedule.initial))
+
+    def after(self, watched: float, samples_seen: int) -> bool:
+        """η for the next epoch of ``MLP.fit``, after one whose watched loss was ``watched``; return whether the
+        schedule ends training (an Adaptive η at its floor)."""
+        self.epoch_ended(samples_seen)
+        if not isinstance(self.schedule, Adaptive):
+            return False
+        if watched < self.best - self.schedule.tol:
+            self.best, self.since_best = watched, 0
+            return False
+        self.since_best += 1
+        if self.since_best < self.schedule.patience:
+            return False
+        self.since_best = 0
+        return self.plateau()
+
+    def record(self) -> dict:
+        """What a training checkpoint keeps of it (JSON): η and the plateau count."""
+        return {"learning_rate": self.learning_rate, "best": self.best, "since_best": self.since_best}
 
     def epoch_ended(self, samples_seen: int) -> None:
         self.learning_rate = self.schedule.after_epoch(self.learning_rate, samples_seen)
@@ -248,6 +277,17 @@ class ScheduledRate:
         """Apply the schedule's response to a plateau; return whether training should stop."""
         self.learning_rate, stop = self.schedule.on_plateau(self.learning_rate)
         return stop
+
+
+def get_schedule(schedule: Any, learning_rate: float) -> Constant | None:
+    """A learning-rate schedule for ``MLP.fit``: None (η fixed), a name of :data:`SCHEDULES` starting from
+    ``learning_rate``, or a schedule instance as it is."""
+    if schedule is None or isinstance(schedule, Constant):
+        return schedule
+    if not isinstance(schedule, str) or schedule not in SCHEDULES:
+        raise ValueError(f"`learning_rate_schedule` must be None, one of {list(SCHEDULES)} or a schedule of "
+                         f"bpxp.optimizers (Constant, InverseScaling, Adaptive), got {schedule!r}")
+    return SCHEDULES[schedule](learning_rate)
 
 
 def get_optimizer(optimizer: Any) -> Optimizer:

@@ -46,7 +46,8 @@ class History:
     best_epoch : int or None
         0-based epoch with the lowest ``val_loss`` (the weights kept under early stopping).
     stopped_early : bool
-        Whether early stopping ended training before ``epochs``.
+        Whether early stopping (or an adaptive learning-rate schedule at its floor) ended training before
+        ``epochs``.
     diverged_at : int or None
         0-based epoch whose loss, validation loss or weights were not finite, when training diverged.
     interrupted : bool
@@ -168,6 +169,7 @@ class Outcome:
     rng_state: dict | None = None  # the shuffling Generator's state after that epoch's permutation
     best: tuple | None = None  # (weights, biases, state) of the best epoch under early stopping
     since_best: int = 0
+    rate: Any = None  # a bpxp.optimizers.ScheduledRate when η follows a schedule: η of the next epoch
 
 
 @dataclass(frozen=True)
@@ -199,10 +201,8 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
     # Each epoch's first step writes new arrays, so the previous epoch's parameters stay intact — the last
     # finite epoch is kept without a copy (one more set of parameters in memory). JAX's steps always do.
     keeps = safety.snapshot and not arrays_are_immutable(xp)
-    steps = {(first, last): make_step(activations, loss, optimizer, learning_rate, xp=xp, l2=l2,
-                                      clip_norm=clip_norm, in_place=not (first and keeps), checked=last,
-                                      weighted=weighted)
-             for first in (True, False) for last in (True, False)}  # built lazily, compiled on first use
+    rate = outcome.rate  # η per epoch from a schedule (``bpxp.optimizers.ScheduledRate``), or None: fixed
+    learning_rate = learning_rate if rate is None else rate.learning_rate
     if outcome.state is None:
         outcome.state = optimizer.init((*outcome.weights, *(outcome.biases or ())), xp=xp)
     weights, biases, state, history = outcome.weights, outcome.biases, outcome.state, outcome.history
@@ -211,9 +211,22 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
     bounds = [(start, min(start + batch, n)) for start in range(0, n, batch)]
     device = _device_of(X)
     capturer = _graphs.capturer_for(xp, device)
-    if capturer is not None:  # CuPy, torch on CUDA: each step replayed as a CUDA graph (else eager, said once)
-        steps = {(first, last): _graphs.GraphedStep(step, capturer, xp=xp, fresh_outputs=last)
-                 for (first, last), step in steps.items()}
+
+    def steps_for(learning_rate):
+        """The four steps (an epoch's first or not, its last or not) for η, built lazily, compiled on first use;
+        a new η (a schedule's) builds — and on JAX and CUDA graphs compiles or captures — them anew."""
+        steps = {(first, last): make_step(activations, loss, optimizer, learning_rate, xp=xp, l2=l2,
+                                          clip_norm=clip_norm, in_place=not (first and keeps), checked=last,
+                                          weighted=weighted) for first in (True, False) for last in (True, False)}
+        if capturer is not None:  # CuPy, torch on CUDA: each step replayed as a CUDA graph (else eager, said once)
+            steps = {(first, last): _graphs.GraphedStep(step, capturer, xp=xp, fresh_outputs=last)
+                     for (first, last), step in steps.items()}
+        if not _compiled.compiles_epochs(xp):
+            return steps, None
+        # JAX runs each epoch as one compiled call, and several epochs per call when nothing happens between them.
+        return steps, _compiled.jax_epochs(steps[False, False], steps[False, True], _compiled.Batches(n, batch),
+                                           in_order=orders is None)
+
     try:  # nothing has changed yet: Ctrl-C while preparing (JAX compiles the slices here) just returns
         zero = xp.zeros((), dtype=X.dtype, device=device)
         # Full-batch gradients do not depend on row order: shuffling would only cost a gather.
@@ -230,7 +243,7 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
     # still one read per epoch, but an asynchronous device never waits for the host. The pending epoch's
     # parameters must then survive one more epoch: free on JAX, whose arrays never change, and on mutable
     # arrays when nothing keeps them (snapshot=False, no checkpoints) — elsewhere it would cost a third set.
-    lagging = (validation is None and callback is None and schedule.early_stopping is None
+    lagging = (validation is None and callback is None and schedule.early_stopping is None and rate is None
                and (arrays_are_immutable(xp) or not (safety.snapshot or safety.checkpoint)))
     # the best epoch under early stopping: intact by reference where epochs are kept, else copied
     remember = (lambda *parameters: parameters) if safety.snapshot or arrays_are_immutable(xp) \
@@ -252,37 +265,41 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
             return False
         keep_epoch(outcome, epoch, value, val_loss, (weights, biases, state), rng_state, first_epoch=first_epoch,
                    remember=remember)
+        if rate is not None and rate.after(value if val_loss is None else val_loss, (epoch + 1) * n):
+            schedule_ended[0] = True  # an adaptive η at its floor
         if safety.checkpoint is not None and (epoch + 1) % safety.checkpoint_every == 0:
             safety.checkpoint(outcome)
             checkpointed[0] = epoch  # after the write: a Ctrl-C inside it leaves the epoch to write at the end
         return True
 
     checkpointed = [outcome.epoch]  # the last epoch whose checkpoint write completed (a resumed one's is on disk)
+    schedule_ended = [False]
     last_batch = len(bounds) - 1
     first_epoch = outcome.epoch + 1 - len(history.val_loss)  # val_loss[i] belongs to epoch first_epoch + i
     pending = None
-    # JAX runs each epoch as one compiled call, and several epochs per call when nothing happens between them.
-    compiled = None
-    if _compiled.compiles_epochs(xp):
-        split = _compiled.Batches(n, batch)
-        compiled = _compiled.jax_epochs(steps[False, False], steps[False, True], split, in_order=orders is None)
+    steps, compiled = steps_for(learning_rate)
+    if compiled is not None:
         outcome.weights, outcome.biases, outcome.state = _compiled.committed(
             (outcome.weights, outcome.biases, outcome.state), device)
         weights, biases, state = outcome.weights, outcome.biases, outcome.state
     with floating_point_warnings_silenced():  # divergence is detected and reported below, not warned
         try:
             if compiled is not None and validation is None and callback is None and \
-                    schedule.early_stopping is None and safety.checkpoint is None:
+                    schedule.early_stopping is None and safety.checkpoint is None and rate is None:
                 orders = _compiled.run_chunks(outcome, X, Y, compiled[1], orders, probes, zero,
                                               schedule.epochs, xp=xp)
                 weights, biases, state = outcome.weights, outcome.biases, outcome.state
             for epoch in range(outcome.epoch + 1, schedule.epochs):
+                if rate is not None and rate.learning_rate != learning_rate:
+                    learning_rate = rate.learning_rate
+                    steps, compiled = steps_for(learning_rate)
                 if compiled is not None:  # the whole epoch in one call
                     order = None if orders is None else xp.asarray(next(orders), device=device)
                     weights, biases, state, total, check = compiled[0](
                         weights, biases, state, X, Y, order, probes, zero)
                 else:
-                    batches = in_order if orders is None else _shuffled(X, Y, next(orders), bounds, device, xp=xp)
+                    batches = in_order if orders is None else \
+                        _random.shuffled_batches(X, Y, next(orders), bounds, device, xp=xp)
                     total = zero
                     for i, (X_batch, Y_batch) in enumerate(batches):
                         if i < last_batch:
@@ -302,7 +319,8 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
                     break
                 if callback is not None:
                     callback(epoch, history)
-                if schedule.early_stopping is not None and outcome.since_best >= schedule.early_stopping:
+                if schedule_ended[0] or (schedule.early_stopping is not None
+                                         and outcome.since_best >= schedule.early_stopping):
                     history.stopped_early = True
                     break
             if pending is not None:
@@ -347,29 +365,6 @@ def finish(outcome: Outcome, *, early_stopping: bool) -> Outcome:
     else:
         outcome.history.kept_epoch = outcome.epoch if outcome.epoch >= 0 else None
     return outcome
-
-
-# Data up to this size is gathered in the epoch's order at once and then sliced into batches (two gathers per
-# epoch instead of two per batch: digits' 8 batches an epoch, 2 × 6 µs saved per batch); larger data batch by
-# batch, so that no second copy of it ever exists.
-GATHER_WHOLE_EPOCH_UP_TO = 16 * 2**20  # bytes of X and Y together
-
-
-def _shuffled(X, Y, permutation, bounds, device, *, xp):
-    """Batches gathered on the device from one host permutation, moved once per epoch."""
-    order = xp.asarray(permutation, device=device)
-    if _nbytes(X) + _nbytes(Y) <= GATHER_WHOLE_EPOCH_UP_TO:
-        X, Y = xp.take(X, order, axis=0), xp.take(Y, order, axis=0)
-        for a, b in bounds:
-            yield X[a:b, ...], Y[a:b, ...]
-        return
-    for a, b in bounds:
-        rows = order[a:b]
-        yield xp.take(X, rows, axis=0), xp.take(Y, rows, axis=0)
-
-
-def _nbytes(M) -> int:
-    return math.prod(M.shape) * (getattr(M.dtype, "itemsize", None) or 8)
 
 
 def _snapshot(weights, biases, state, *, xp):
