@@ -211,6 +211,7 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
     bounds = [(start, min(start + batch, n)) for start in range(0, n, batch)]
     device = _device_of(X)
     capturer = _graphs.capturer_for(xp, device)
+    per_call = _compiled.epochs_per_call(n, outcome.weights)  # JAX: epochs in one compiled call
 
     def steps_for(learning_rate):
         """The four steps (an epoch's first or not, its last or not) for η, built lazily, compiled on first use;
@@ -224,8 +225,8 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
         if not _compiled.compiles_epochs(xp):
             return steps, None
         # JAX runs each epoch as one compiled call, and several epochs per call when nothing happens between them.
-        return steps, _compiled.jax_epochs(steps[False, False], steps[False, True], _compiled.Batches(n, batch),
-                                           in_order=orders is None)
+        return steps, _compiled.jax_epochs(steps[False, False], steps[False, True], finite_check,
+                                           _compiled.Batches(n, batch), in_order=orders is None, per_call=per_call)
 
     try:  # nothing has changed yet: Ctrl-C while preparing (JAX compiles the slices here) just returns
         zero = xp.zeros((), dtype=X.dtype, device=device)
@@ -287,7 +288,7 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
             if compiled is not None and validation is None and callback is None and \
                     schedule.early_stopping is None and safety.checkpoint is None and rate is None:
                 orders = _compiled.run_chunks(outcome, X, Y, compiled[1], orders, probes, zero,
-                                              schedule.epochs, xp=xp)
+                                              schedule.epochs, per_call, xp=xp)
                 weights, biases, state = outcome.weights, outcome.biases, outcome.state
             for epoch in range(outcome.epoch + 1, schedule.epochs):
                 if rate is not None and rate.learning_rate != learning_rate:
