@@ -22,8 +22,13 @@ def _data(n=50):
     return X, np.eye(3)[rng.integers(0, 3, size=n)]
 
 
+# Epochs per compiled call in these tests (bpxp's is larger): a few chunks, a shorter last one, in little time.
+CHUNK = 8
+
+
 def _fit(backend, eager, monkeypatch, *, epochs, net=None, **options):
     with monkeypatch.context() as patch:
+        patch.setattr(_compiled, "EPOCHS_PER_CALL", CHUNK)
         if eager:
             patch.setattr(_compiled, "compiles_epochs", lambda xp: False)
         net = net or backend.mlp([4, 6, 3], hidden="tanh", output="softmax", loss="cross_entropy",
@@ -41,7 +46,7 @@ def _fit(backend, eager, monkeypatch, *, epochs, net=None, **options):
     pytest.param({"batch_size": 25, "optimizer": "momentum", "l2": 0.01, "clip_norm": 1.0, "random_state": 2},
                  id="momentum-l2-clip"),
 ])
-@pytest.mark.parametrize("epochs", [3, 2 * _compiled.EPOCHS_PER_CALL + 2], ids=["per-epoch", "several-per-call"])
+@pytest.mark.parametrize("epochs", [3, 2 * CHUNK + 2], ids=["one-call", "several-calls"])
 def test_compiled_epochs_train_as_the_eager_loop(backend, monkeypatch, options, epochs):
     compiled, history = _fit(backend, False, monkeypatch, epochs=epochs, **{"optimizer": "sgd", "batch_size": None,
                                                                             **options})
@@ -57,11 +62,12 @@ def test_compiled_epochs_train_as_the_eager_loop(backend, monkeypatch, options, 
 
 
 def test_a_divergence_inside_a_chunk_of_epochs_is_found_and_kept_as_the_eager_loop_does(backend, monkeypatch):
-    epochs = 2 * _compiled.EPOCHS_PER_CALL
+    epochs = 2 * CHUNK
     options = {"learning_rate": 1e12, "on_divergence": "warn"}
     results = []
     for eager in (False, True):
         with monkeypatch.context() as patch:
+            patch.setattr(_compiled, "EPOCHS_PER_CALL", CHUNK)
             if eager:
                 patch.setattr(_compiled, "compiles_epochs", lambda xp: False)
             net = backend.mlp([4, 6, 3], hidden="relu", output="identity", dtype="float64", random_state=0, loss="mse")
