@@ -195,7 +195,8 @@ def targets(results: list[dict], matmul_f32: float) -> list[dict]:
             other = row(prefix, name)
             add(f"{prefix}: {name} / bpxp", other and other["median_s"] / ours["median_s"], limit, False)
         jax = row(prefix, "bpxp (jax)")
-        add(f"{prefix}: bpxp (jax) / bpxp (numpy)", jax and jax["median_s"] / ours["median_s"], 1.0)
+        # issue 10: JAX's compiled epochs at least 3× faster than NumPy on the seeds' networks
+        add(f"{prefix}: bpxp (jax) / bpxp (numpy)", jax and jax["median_s"] / ours["median_s"], round(1 / 3, 3))
     ours = row("784", "bpxp (numpy)")
     if ours:
         add("784: bpxp / hand-written NumPy", ours["vs_handwritten"], 1.05)

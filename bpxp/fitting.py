@@ -41,9 +41,9 @@ class Fitting:
         batch_size : int, 'auto' or None
             Rows per step; 'auto' (default) is min(32, n_samples); None (or ≥ n_samples) is full-batch
             gradient descent, as the seed tutorials.
-        optimizer : {'adam', 'sgd', 'momentum'} or bpxp.optimizers.Optimizer
-            Default 'adam'. 'momentum' is μ = 0.9; pass ``bpxp.optimizers.Momentum(0.5)`` etc. for other
-            settings.
+        optimizer : {'adam', 'sgd', 'momentum', 'nesterov'} or bpxp.optimizers.Optimizer
+            Default 'adam'. 'momentum' and 'nesterov' are μ = 0.9; pass ``bpxp.optimizers.Momentum(0.5)`` etc.
+            for other settings.
         shuffle : bool
             Mini-batches from a fresh host permutation each epoch (seeded by ``random_state``); in order if False.
         validation_data : (X_val, y_val), optional

@@ -229,14 +229,17 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
                                            _compiled.Batches(n, batch), in_order=orders is None, per_call=per_call)
 
     try:  # nothing has changed yet: Ctrl-C while preparing (JAX compiles the slices here) just returns
-        zero = xp.zeros((), dtype=X.dtype, device=device)
+        def constants():  # the zero the loss sums start from, the finite check's probes
+            return xp.zeros((), dtype=X.dtype, device=device), finite_probes(weights, xp=xp)
+
+        zero, probes = constants() if not _compiled.compiles_epochs(xp) else _compiled.kept(  # JAX: kept, as
+            (X.dtype, str(device), weights[0].shape[0], weights[-1].shape[1]), constants)  # they never change
         # Full-batch gradients do not depend on row order: shuffling would only cost a gather.
         orders = None
         if schedule.shuffle and batch < n:
             orders = _random.EpochOrders(n, schedule.random_state) if outcome.rng_state is None \
                 else _random.EpochOrders.from_state(n, outcome.rng_state)
         in_order = [(X, Y)] if batch == n else [(X[a:b, ...], Y[a:b, ...]) for a, b in bounds]
-        probes = finite_probes(weights, xp=xp)
     except KeyboardInterrupt:
         history.interrupted = True
         return finish(outcome, early_stopping=False)
