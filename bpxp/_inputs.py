@@ -9,6 +9,7 @@ GPU network checks its data on the GPU and reads back one boolean.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 from array_api_compat import array_namespace
 from array_api_compat import device as _device_of
 
-from ._backend import array_backend, backend_name, device_label, shareable_host_array
+from ._backend import array_backend, backend_name, compile_step, device_label, shareable_host_array
 
 _NUMERIC_KINDS = "iuf"
 
@@ -102,6 +103,12 @@ def shape_of(x: Any, *, name: str) -> tuple[int, ...]:
         raise ValueError(f"`{name}` must be a rectangular array of numbers, got {type(x).__name__}") from None
 
 
+@functools.lru_cache(maxsize=16)
+def _sum_is_finite(xp: Any) -> Any:
+    """x ↦ isfinite(Σ x), compiled where that pays (JAX: one call instead of three eager ones, ~90 → ~25 µs)."""
+    return compile_step(lambda x: xp.isfinite(xp.sum(x)), xp)
+
+
 def check_finite(x: Any, *, name: str, xp: Any) -> None:
     """Raise if ``x`` holds NaN or ±inf (one host read).
 
@@ -110,7 +117,7 @@ def check_finite(x: Any, *, name: str, xp: Any) -> None:
     """
     if not xp.isdtype(x.dtype, "real floating"):
         return
-    if not bool(xp.isfinite(xp.sum(x))) and not bool(xp.all(xp.isfinite(x))):
+    if not bool(_sum_is_finite(xp)(x)) and not bool(xp.all(xp.isfinite(x))):
         raise ValueError(f"`{name}` contains NaN or infinite values; remove or impute them first")
 
 
