@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,16 @@ def _gpu_missing(name: str, device_label: Any) -> str | None:
         except RuntimeError:
             return "JAX has no GPU backend here (jax.devices('gpu') found none)"
     return None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ctrl_c_reaches_python():
+    """The Ctrl-C tests need SIGINT handled by Python. A shell starts a background job (``.ci/run &``) with SIGINT
+    ignored; Python then keeps ignoring it, ``_thread.interrupt_main`` does nothing and child processes ignore it
+    too, so those tests would hang until their time limits. Python's own handler is restored for the session."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
 
 
 @pytest.fixture
