@@ -72,10 +72,13 @@ _KEPT: dict[tuple, Any] = {}
 _KEPT_AT_MOST = 64
 
 
-def kept(key: tuple, make: Callable[[], Any]) -> Any:
-    """``make()``, made once per ``key`` and kept: for the constant arrays a JAX fit needs (the finite check's
-    probes, the zero its loss sums start from). JAX arrays never change, so one serves every fit of that shape,
-    dtype and device; making them eagerly costs 50–250 µs each — 0.5 ms of a 1.3 ms fit of the admissions network."""
+def kept(key: tuple, make: Callable[[], Any], *, xp: Any) -> Any:
+    """``make()`` — the constant arrays of a fit (the finite check's probes, the zero its loss sums start from) —
+    made once per ``key`` and kept on JAX, made afresh elsewhere. JAX arrays never change, so one serves every fit
+    of that shape, dtype and device; making them eagerly costs 50–250 µs each there — 0.5 ms of a 1.3 ms fit of
+    the admissions network. Mutable arrays are never shared between fits."""
+    if not compiles_epochs(xp):
+        return make()
     try:
         return _KEPT[key]
     except KeyError:

@@ -288,11 +288,16 @@ class BaseMLP(StochasticTraining, BaseEstimator):
         net = self.network_
         recovery.check_finite_result((*net.weights, *(net.biases or ())), epoch=self.n_iter_, xp=net.xp)
     # -- outputs -----------------------------------------------------------------------------------------------
-    def _forward(self, X, method: str):
-        """Ŷ of checked X in the network's namespace (a sparse X densified in blocks), and X's backend."""
+    def _checked_input(self, X, method: str):
+        """(X checked for ``method`` of the fitted estimator, X's backend or None for host data)."""
         check_is_fitted(self, "network_")
         self._check_same_namespace(X, method)
         X, _, backend = self._validate_X(X, reset=False)
+        return X, backend
+
+    def _forward(self, X, method: str):
+        """Ŷ of checked X in the network's namespace (a sparse X densified in blocks), and X's backend."""
+        X, backend = self._checked_input(X, method)
         net = self.network_
         if is_sparse(X):
             X = X.tocsr()

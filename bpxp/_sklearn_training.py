@@ -21,7 +21,7 @@ class StochasticTraining:
     """The sgd/adam training methods of ``bpxp._sklearn_base.BaseMLP`` (a base class of it)."""
 
     def _fit_stochastic(self, X, Y, weights, validation_data, incremental):
-        validation, X, Y, weights = self._validation(X, Y, weights, validation_data, incremental)
+        validation, validation_weights, X, Y, weights = self._validation(X, Y, weights, validation_data, incremental)
         self._weights = weights
         if not incremental or self._optimizer is None:
             self._optimizer = optimizers.ScheduledRate.start(self._schedule())
@@ -34,8 +34,8 @@ class StochasticTraining:
         self._validation_weights = None
         if validation is not None:
             validation = net.prepare_validation(validation)
-            if self._split_weights is not None:  # scored with their weights, as scikit-learn's
-                self._validation_weights = net.xp.asarray(self._split_weights.astype(net.dtype_name),
+            if validation_weights is not None:  # scored with their weights, as scikit-learn's
+                self._validation_weights = net.xp.asarray(validation_weights.astype(net.dtype_name),
                                                           device=_device_of(validation[0]))
         self._interrupted = False
         if incremental:
@@ -167,20 +167,19 @@ class StochasticTraining:
             self.network_.set_parameters(weights, biases)
 
     def _validation(self, X, Y, weights, validation_data, incremental):
-        """((X_val, Y_val) or None, X_train, Y_train, weights_train): the user's set, else a split of
-        ``validation_fraction`` when stopping early, else None. With partial_fit the user's set is remembered for
-        the calls after. The split's sample weights, if any, are kept in ``_split_weights`` (else None)."""
-        self._split_weights = None
+        """((X_val, Y_val) or None, the split's sample weights or None, X_train, Y_train, weights_train): the
+        user's set, else a split of ``validation_fraction`` when stopping early, else None. With partial_fit the
+        user's set is remembered for the calls after."""
         if validation_data is not None:
             X_val, y_val = validation_data
             X_val, _, _ = self._validate_X(X_val, reset=False)
             Y_val = self._encode_targets(y_val, first=False, incremental=True, classes=None, X=X_val)
             self._user_validation = (X_val, self._on_device(Y_val, X_val))
-            return self._user_validation, X, Y, weights
+            return self._user_validation, None, X, Y, weights
         if incremental:
-            return getattr(self, "_user_validation", None), X, Y, weights
+            return getattr(self, "_user_validation", None), None, X, Y, weights
         if not self.early_stopping:
-            return None, X, Y, weights
+            return None, None, X, Y, weights
         # scikit-learn stratifies on the encoded targets when there is one output column (binary problems)
         stratify = bpxp_to_numpy(Y).astype(bool) if self._is_classifier and Y.shape[1] == 1 else None
         train_rows, val_rows = train_test_split(np.arange(X.shape[0]), test_size=self.validation_fraction,
@@ -191,9 +190,9 @@ class StochasticTraining:
         take = lambda A, r: A[r] if _backend.array_backend(A) is None else take_rows(A, r)  # noqa: E731
         X_val = take(X, val_rows)
         X_val = X_val.toarray() if is_sparse(X_val) else X_val
-        self._split_weights = None if weights is None else np.asarray(weights)[val_rows]
-        return ((X_val, self._on_device(take(Y, val_rows), X)), take(X, train_rows), take(Y, train_rows),
-                None if weights is None else weights[train_rows])
+        split = (lambda rows: None) if weights is None else (lambda rows: np.asarray(weights)[rows])
+        return ((X_val, self._on_device(take(Y, val_rows), X)), split(val_rows), take(X, train_rows),
+                take(Y, train_rows), split(train_rows))
 
 
 def is_sparse(X) -> bool:

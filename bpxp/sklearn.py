@@ -125,9 +125,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def _logits(self, X, method):
         """The output layer's Zᴸ for checked X, from the network's public parameters; and X's backend."""
-        check_is_fitted(self, "network_")
-        self._check_same_namespace(X, method)
-        X, _, backend = self._validate_X(X, reset=False)
+        X, backend = self._checked_input(X, method)
         net = self.network_
         if is_sparse(X):
             X = X.toarray()

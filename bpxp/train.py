@@ -232,8 +232,8 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
         def constants():  # the zero the loss sums start from, the finite check's probes
             return xp.zeros((), dtype=X.dtype, device=device), finite_probes(weights, xp=xp)
 
-        zero, probes = constants() if not _compiled.compiles_epochs(xp) else _compiled.kept(  # JAX: kept, as
-            (X.dtype, str(device), weights[0].shape[0], weights[-1].shape[1]), constants)  # they never change
+        zero, probes = _compiled.kept((X.dtype, str(device), weights[0].shape[0], weights[-1].shape[1]), constants,
+                                      xp=xp)  # kept across fits where arrays never change (JAX)
         # Full-batch gradients do not depend on row order: shuffling would only cost a gather.
         orders = None
         if schedule.shuffle and batch < n:
