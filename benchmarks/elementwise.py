@@ -11,7 +11,11 @@ of the same shapes, so that the ratio bpxp / products is the cost of everything 
 alternation, R times (rotating the order); reported are the medians and the median of the R paired ratios,
 in CPU time of the process (robust to other processes on a busy machine; ``--wall`` for wall time). A row
 "portable twins" runs bpxp with every ``bpxp._fast`` path replaced by its portable twin: the fast paths' gain,
-measured in the same run; and the benchmarks' hand-written NumPy loop, for scale. Asserts nothing.
+measured in the same run; "steady epoch", an epoch of a 5-epoch fit (without what a fit pays once: the check of
+the inputs, the first epoch's new arrays); the benchmarks' hand-written NumPy loop, for scale; and (sigmoid only)
+"NumPy floor", the same work with every pass in place into buffers made once and no Python but the batch loop:
+how close one pass per NumPy operation can come to the products; with numba installed, "fused floor", the same
+with each run of elementwise passes fused into one compiled loop. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -79,6 +83,176 @@ def bpxp_epoch(hidden: str, snapshot: bool, portable: bool = False):
     return run
 
 
+def bpxp_steady_epoch(hidden: str, epochs: int = 5):
+    """The median of epochs 2 … ``epochs`` of one multi-epoch fit, timed between its per-epoch callbacks.
+
+    A one-epoch ``fit`` also pays what a fit pays once: the check of every input value (one pass over X, ~2 ms
+    for 12,800 × 784 float32 here) and the first epoch's new parameter arrays (``snapshot``). A training run of many
+    epochs pays them once; this row is the epoch it then pays again and again.
+    """
+    import bpxp
+
+    def run(X, Y, weights, biases):
+        net = bpxp.MLP.from_weights(weights, biases, hidden=hidden, output="softmax", loss="cross_entropy",
+                                    dtype="float32")
+        stamps: list[float] = []
+        net.fit(X, Y, epochs=epochs, learning_rate=0.05, batch_size=BATCH, shuffle=False, optimizer="sgd",
+                callback=lambda epoch, history: stamps.append(CLOCK()))
+        return statistics.median(later - earlier for earlier, later in itertools.pairwise(stamps))
+
+    return run
+
+
+def numpy_floor_epoch(X, Y, weights, biases):
+    """The least elementwise work one-pass-per-operation NumPy can do around bpxp's products (sigmoid only).
+
+    Every output is written into a buffer made once (``matmul(out=)``, in-place ufuncs), σ in the same four
+    passes as ``bpxp._fast.sigmoid``, σ′ in three, the softmax and cross-entropy in place, η/m folded into δᴸ,
+    no Python beyond the loop over batches. Not a trainer (no checks, no loss history): a floor to read bpxp's
+    rows against. What remains above the products is the elementwise passes' own cost.
+    """
+    f32 = np.float32
+    weights, biases = [W.copy() for W in weights], [b.copy() for b in biases]
+    n, widths = X.shape[0], LAYER_SIZES[1:]
+    outputs = {m: [np.empty((m, k), f32) for k in widths] for m in {min(BATCH, n - a) for a in range(0, n, BATCH)}}
+    errors = {m: [np.empty((m, k), f32) for k in widths[:-1]] for m in outputs}
+    scratch = {m: [np.empty((m, k), f32) for k in widths[:-1]] for m in outputs}
+    gradients = [np.empty_like(W) for W in weights]
+    ones_rows = {m: np.ones((1, m), dtype=f32) for m in outputs}
+    ones_outputs = np.ones((widths[-1], 1), dtype=f32)
+    last, total = len(weights) - 1, 0.0
+    start = CLOCK()
+    for a in range(0, n, BATCH):
+        Xb, Yb = X[a:a + BATCH], Y[a:a + BATCH]
+        m = Xb.shape[0]
+        A = [Xb]
+        for layer, (W, b) in enumerate(zip(weights, biases)):
+            Z = np.matmul(A[-1], W, out=outputs[m][layer])
+            Z += b
+            if layer < last:  # σ(Z) = ½·tanh(Z/2) + ½ in place
+                Z *= 0.5
+                np.tanh(Z, out=Z)
+                Z *= 0.5
+                Z += 0.5
+                A.append(Z)
+        Z -= Z.max(axis=1, keepdims=True)  # softmax and cross-entropy, δᴸ·η/m in Z's memory
+        log_sums = Z.copy()
+        np.exp(Z, out=Z)
+        sums = Z @ ones_outputs
+        Z /= sums
+        log_sums -= np.log(sums)
+        total -= float(np.vdot(Yb, log_sums))
+        Z -= Yb
+        Z *= f32(0.05 / m)
+        G = Z
+        for layer in range(last, -1, -1):
+            dW = np.matmul(A[layer].T, G, out=gradients[layer])
+            db = (ones_rows[m] @ G)[0]
+            if layer > 0:  # G ⊙ A ⊙ (1 − A) in place
+                G_below = np.matmul(G, weights[layer].T, out=errors[m][layer - 1])
+                G_below *= A[layer]
+                G_below *= np.subtract(1.0, A[layer], out=scratch[m][layer - 1])
+            weights[layer] -= dW
+            biases[layer] -= db
+            if layer > 0:
+                G = G_below
+    return CLOCK() - start
+
+
+def fused_floor_epoch():
+    """The NumPy floor with its elementwise passes fused into one loop each, compiled by numba (if installed).
+
+    What a fused kernel would save: Zˡ + bˡ with the ½ before tanh in one pass, ½·T + ½ in one, σ′ in one, the
+    softmax, cross-entropy and δᴸ in one loop over rows, the bias updates in one. tanh itself stays NumPy's
+    (vectorised; numba's scalar tanhf measured 15× slower here, as llvmlite's wheels carry no vector math
+    library). Returns None without numba. Not part of bpxp: a measurement for the decision issue 11 asks for.
+    """
+    try:
+        import numba
+    except ImportError:
+        return None
+    import math
+
+    f32 = np.float32
+    jit = numba.njit(cache=False)
+
+    @jit
+    def add_bias_halve(Z, b):
+        for i in range(Z.shape[0]):
+            for j in range(Z.shape[1]):
+                Z[i, j] = (Z[i, j] + b[j]) * f32(0.5)
+
+    @jit
+    def halve_add_half(Z):
+        for i in range(Z.shape[0]):
+            for j in range(Z.shape[1]):
+                Z[i, j] = Z[i, j] * f32(0.5) + f32(0.5)
+
+    @jit
+    def times_sigmoid_prime(G, A):
+        for i in range(G.shape[0]):
+            for j in range(G.shape[1]):
+                G[i, j] = G[i, j] * (A[i, j] * (f32(1.0) - A[i, j]))
+
+    @jit
+    def softmax_cross_entropy(Z, b, Y, scale):  # Z ← scale·(softmax(Z + b) − Y); returns Σ −y·log softmax
+        total = 0.0
+        for i in range(Z.shape[0]):
+            top = -np.inf
+            for j in range(Z.shape[1]):
+                Z[i, j] += b[j]
+                top = max(top, Z[i, j])
+            sum_exp = 0.0
+            for j in range(Z.shape[1]):
+                sum_exp += math.exp(Z[i, j] - top)
+            log_sum = math.log(sum_exp)
+            for j in range(Z.shape[1]):
+                shifted = Z[i, j] - top
+                total += Y[i, j] * (log_sum - shifted)
+                Z[i, j] = (math.exp(shifted) / sum_exp - Y[i, j]) * scale
+        return total
+
+    @jit
+    def subtract_column_sums(b, G):
+        for i in range(G.shape[0]):
+            for j in range(G.shape[1]):
+                b[j] -= G[i, j]
+
+    def run(X, Y, weights, biases):
+        weights, biases = [W.copy() for W in weights], [b.copy() for b in biases]
+        n, widths = X.shape[0], LAYER_SIZES[1:]
+        sizes = {min(BATCH, n - a) for a in range(0, n, BATCH)}
+        outputs = {m: [np.empty((m, k), f32) for k in widths] for m in sizes}
+        errors = {m: [np.empty((m, k), f32) for k in widths[:-1]] for m in sizes}
+        gradients = [np.empty_like(W) for W in weights]
+        last, total = len(weights) - 1, 0.0
+        start = CLOCK()
+        for a in range(0, n, BATCH):
+            Xb, Yb = X[a:a + BATCH], Y[a:a + BATCH]
+            m = Xb.shape[0]
+            A = [Xb]
+            for layer in range(last):
+                Z = np.matmul(A[-1], weights[layer], out=outputs[m][layer])
+                add_bias_halve(Z, biases[layer])
+                np.tanh(Z, out=Z)
+                halve_add_half(Z)
+                A.append(Z)
+            G = np.matmul(A[-1], weights[last], out=outputs[m][last])
+            total += softmax_cross_entropy(G, biases[last], Yb, f32(0.05 / m))
+            for layer in range(last, -1, -1):
+                dW = np.matmul(A[layer].T, G, out=gradients[layer])
+                if layer > 0:
+                    G_below = np.matmul(G, weights[layer].T, out=errors[m][layer - 1])
+                    times_sigmoid_prime(G_below, A[layer])
+                weights[layer] -= dW
+                subtract_column_sums(biases[layer], G)
+                if layer > 0:
+                    G = G_below
+        return CLOCK() - start
+
+    return run
+
+
 def handwritten_epoch(hidden: str):
     """The benchmarks' hand-written NumPy loop (``implementations.HandwrittenNumpy``) on the same problem."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -128,7 +302,12 @@ def measure(repeats: int, n_rows: int, hidden: str) -> dict:
     X, Y, weights, biases = problem(n_rows)
     runs = {"bpxp (numpy)": bpxp_epoch(hidden, True), "bpxp (numpy, snapshot=False)": bpxp_epoch(hidden, False),
             "bpxp (numpy, portable twins)": bpxp_epoch(hidden, True, portable=True),
+            "bpxp (numpy), steady epoch": bpxp_steady_epoch(hidden),
             "hand-written NumPy": handwritten_epoch(hidden), "matrix products only": products_only_epoch}
+    if hidden == "sigmoid":
+        runs["NumPy floor (in place)"] = numpy_floor_epoch
+        if (fused := fused_floor_epoch()) is not None:
+            runs["fused floor (numba)"] = fused
     for run in runs.values():  # warm up: caches, the step's construction
         run(X[: 4 * BATCH], Y[: 4 * BATCH], weights, biases)
     times: dict[str, list[float]] = {name: [] for name in runs}
