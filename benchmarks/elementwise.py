@@ -103,13 +103,14 @@ def bpxp_steady_epoch(hidden: str, epochs: int = 5):
     return run
 
 
-def numpy_floor_epoch(X, Y, weights, biases):
+def numpy_floor_epoch(X, Y, weights, biases, trained: list | None = None):
     """The least elementwise work one-pass-per-operation NumPy can do around bpxp's products (sigmoid only).
 
     Every output is written into a buffer made once (``matmul(out=)``, in-place ufuncs), σ in the same four
     passes as ``bpxp._fast.sigmoid``, σ′ in three, the softmax and cross-entropy in place, η/m folded into δᴸ,
     no Python beyond the loop over batches. Not a trainer (no checks, no loss history): a floor to read bpxp's
-    rows against. What remains above the products is the elementwise passes' own cost.
+    rows against. What remains above the products is the elementwise passes' own cost. ``trained``, a list,
+    receives the epoch's weights and biases (``agreement`` checks them against bpxp's).
     """
     f32 = np.float32
     weights, biases = [W.copy() for W in weights], [b.copy() for b in biases]
@@ -156,7 +157,10 @@ def numpy_floor_epoch(X, Y, weights, biases):
             biases[layer] -= db
             if layer > 0:
                 G = G_below
-    return CLOCK() - start
+    elapsed = CLOCK() - start
+    if trained is not None:
+        trained.extend([*weights, *biases])
+    return elapsed
 
 
 def fused_floor_epoch():
@@ -218,7 +222,7 @@ def fused_floor_epoch():
             for j in range(G.shape[1]):
                 b[j] -= G[i, j]
 
-    def run(X, Y, weights, biases):
+    def run(X, Y, weights, biases, trained: list | None = None):
         weights, biases = [W.copy() for W in weights], [b.copy() for b in biases]
         n, widths = X.shape[0], LAYER_SIZES[1:]
         sizes = {min(BATCH, n - a) for a in range(0, n, BATCH)}
@@ -248,7 +252,10 @@ def fused_floor_epoch():
                 subtract_column_sums(biases[layer], G)
                 if layer > 0:
                     G = G_below
-        return CLOCK() - start
+        elapsed = CLOCK() - start
+        if trained is not None:
+            trained.extend([*weights, *biases])
+        return elapsed
 
     return run
 
@@ -298,6 +305,23 @@ def products_only_epoch(X, Y, weights, biases):
     return CLOCK() - start
 
 
+def agreement(floors: dict, X, Y, weights, biases) -> dict[str, float]:
+    """The largest difference between each floor's parameters after one epoch and bpxp's (the floors must compute
+    bpxp's epoch, or their times mean nothing): measured 0 for the NumPy floor, < 4e-8 for the fused one."""
+    import bpxp
+
+    net = bpxp.MLP.from_weights(weights, biases, hidden="sigmoid", output="softmax", loss="cross_entropy",
+                                dtype="float32")
+    net.fit(X, Y, epochs=1, learning_rate=0.05, batch_size=BATCH, shuffle=False, optimizer="sgd")
+    expected = [np.asarray(p) for p in (*net.weights, *net.biases)]
+    differences = {}
+    for name, floor in floors.items():
+        trained: list = []
+        floor(X, Y, weights, biases, trained)
+        differences[name] = max(float(np.max(np.abs(p - q))) for p, q in zip(trained, expected))
+    return differences
+
+
 def measure(repeats: int, n_rows: int, hidden: str) -> dict:
     X, Y, weights, biases = problem(n_rows)
     runs = {"bpxp (numpy)": bpxp_epoch(hidden, True), "bpxp (numpy, snapshot=False)": bpxp_epoch(hidden, False),
@@ -308,6 +332,12 @@ def measure(repeats: int, n_rows: int, hidden: str) -> dict:
         runs["NumPy floor (in place)"] = numpy_floor_epoch
         if (fused := fused_floor_epoch()) is not None:
             runs["fused floor (numba)"] = fused
+        floors = {name: run for name, run in runs.items() if "floor" in name}
+        differences = agreement(floors, X[: 4 * BATCH], Y[: 4 * BATCH], weights, biases)
+        if disagreeing := {name: d for name, d in differences.items() if d > 1e-5}:
+            raise SystemExit(f"the floors must end at bpxp's weights; largest differences: {disagreeing}")
+    else:
+        differences = {}
     for run in runs.values():  # warm up: caches, the step's construction
         run(X[: 4 * BATCH], Y[: 4 * BATCH], weights, biases)
     times: dict[str, list[float]] = {name: [] for name in runs}
@@ -324,7 +354,8 @@ def measure(repeats: int, n_rows: int, hidden: str) -> dict:
                       "ratio_of_minimums": min(measured) / min(products)}
     return {"workload": f"{'-'.join(map(str, LAYER_SIZES))}, {hidden} hidden, softmax + cross-entropy, "
                         f"batch {BATCH}, {n_rows} rows, float32, one thread",
-            "repeats": repeats, "clock": CLOCK.__name__, "load_average": os.getloadavg(), "rows": rows}
+            "repeats": repeats, "clock": CLOCK.__name__, "load_average": os.getloadavg(), "rows": rows,
+            "floors_max_difference_from_bpxp": differences}
 
 
 def main(argv=None) -> int:
@@ -348,6 +379,8 @@ def main(argv=None) -> int:
         print(f"  {name:30s} {row['median_ms']:8.1f} ms/epoch (min {row['min_ms']:.1f}, max {row['max_ms']:.1f})"
               f"   × products: median of paired ratios {row['median_paired_ratio']:.3f}, "
               f"of minimums {row['ratio_of_minimums']:.3f}")
+    for name, difference in result["floors_max_difference_from_bpxp"].items():
+        print(f"  {name} ends at bpxp's weights within {difference:.1e}")
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1))
     return 0
