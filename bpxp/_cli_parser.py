@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from . import _backend, _checks, datasets
-from .optimizers import OPTIMIZERS
+from .optimizers import OPTIMIZERS, SCHEDULES
 
 
 def _option(rule: _checks.Rule):
@@ -67,6 +67,10 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=_positive_int, default=200, help="passes over the training rows")
     train.add_argument("--batch-size", type=_positive_int, default=16, help="rows per step")
     train.add_argument("--learning-rate", type=_positive_float, default=0.01, help="step size η")
+    train.add_argument("--learning-rate-schedule", choices=list(SCHEDULES), metavar="{" + ",".join(SCHEDULES) + "}",
+                       help="how η changes between epochs (default: fixed): invscaling η₀/(t + 1)^0.5 after t "
+                            "samples; adaptive η/5 after 10 epochs without improving the validation loss, "
+                            "stopping once η ≤ 1e-6")
     train.add_argument("--l2", type=_non_negative_float, default=0.0, help="L2 penalty α")
     train.add_argument("--validation-split", type=_fraction, default=0.2, help="fraction held out")
     stopping = train.add_mutually_exclusive_group()

@@ -129,7 +129,8 @@ def train(args) -> int:
                           batch_size=args.batch_size, optimizer=args.optimizer, l2=args.l2,
                           validation_data=(X[val_rows], y[val_rows]), early_stopping=args.early_stopping,
                           random_state=args.seed, verbose=not args.quiet, clip_norm=args.clip_norm,
-                          checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=resume)
+                          checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=resume,
+                          learning_rate_schedule=args.learning_rate_schedule)
     seconds = time.perf_counter() - start
     measure = "accuracy" if classification else "R²"
     ran = history.epochs - done_before

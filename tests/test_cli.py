@@ -142,3 +142,17 @@ def test_a_diverging_run_says_so_in_one_line_and_exits_1(capsys):
     code = cli.main(["train", "--epochs", "20", "--optimizer", "sgd", "--learning-rate", "1e30", "--quiet"])
     err = capsys.readouterr().err
     assert code == 1 and "training diverged at epoch" in err and "Traceback" not in err
+
+
+def test_a_learning_rate_schedule_reaches_training_and_its_rate_is_checkpointed(tmp_path, capsys):
+    import bpxp
+
+    run = tmp_path / "run.npz"
+    assert cli.main(["train", "wine", "--quiet", "--epochs", "3", "--no-early-stopping", "--learning-rate", "0.01",
+                     "--learning-rate-schedule", "invscaling", "--checkpoint", str(run)]) == 0
+    rate = bpxp.load(run).checkpoint_metadata_["training"]["rate"]
+    assert rate["learning_rate"] == pytest.approx(0.01 / (3 * 142 + 1) ** 0.5)  # η₀/(t + 1)^0.5, t = 3 × 142 rows
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", "--learning-rate-schedule", "sometimes"])
+    assert exit_info.value.code == 2 and "invalid choice: 'sometimes'" in capsys.readouterr().err
