@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import _checks, defaults, train
-from .optimizers import Constant, Optimizer, get_optimizer, get_schedule
+from .optimizers import Constant, Optimizer, ScheduledRate, get_optimizer, get_schedule
 
 ON_DIVERGENCE = ("raise", "warn")
 
@@ -100,15 +100,25 @@ class TrainingConfig:
         return train.Schedule(epochs=self.epochs, batch_size=n_samples if self.batch_size is None else self.batch_size,
                               shuffle=self.shuffle, random_state=self.random_state, early_stopping=self.early_stopping)
 
-    def settings(self, n_samples: int) -> dict:
-        """What a training checkpoint records of the run (JSON), and a resumed run must share."""
+    def settings(self, n_samples: int | None) -> dict:
+        """What a training checkpoint records of the run (JSON), and a resumed run must share (``n_samples`` None:
+        a Dask array of unknown length, trained in full batches)."""
         batch_size = n_samples if self.batch_size is None else self.batch_size
-        return {"learning_rate": self.learning_rate, "batch_size": min(batch_size, n_samples),
+        if n_samples is not None:
+            batch_size = min(batch_size, n_samples)
+        return {"learning_rate": self.learning_rate, "batch_size": batch_size,
                 "optimizer": {"name": self.optimizer.name, **dataclasses.asdict(self.optimizer)},
                 "shuffle": self.shuffle, "l2": self.l2, "clip_norm": self.clip_norm,
                 "early_stopping": self.early_stopping, "n_samples": n_samples,
                 **({} if self.rate_schedule is None else {"learning_rate_schedule": {
                     "name": self.rate_schedule.name, **dataclasses.asdict(self.rate_schedule)}})}
+
+    def start_rate(self, outcome: train.Outcome) -> None:
+        """Give ``outcome`` the schedule's current η (``outcome.rate``): η₀ for a fresh run, or the η and plateau
+        count a resumed run's checkpoint recorded. Without a schedule, η stays ``learning_rate``."""
+        if self.rate_schedule is not None and not isinstance(outcome.rate, ScheduledRate):
+            outcome.rate = ScheduledRate.start(self.rate_schedule) if outcome.rate is None \
+                else ScheduledRate(self.rate_schedule, **outcome.rate)
 
     def safety(self, checkpoint: Callable[[train.Outcome], None] | None = None) -> train.Safety:
         """How the loop guards the parameters: snapshots, and ``checkpoint`` every ``checkpoint_every`` epochs."""

@@ -20,7 +20,6 @@ the same file format, so ``fit(resume=...)`` continues a Dask fit exactly as an 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Any
 
@@ -28,48 +27,44 @@ import numpy as np
 
 from . import _backend, _random, dask_chunks, train
 from .backprop import forward_pass
+from .config import TrainingConfig
 from .dask_store import open_chunks
 from .losses import l2_penalty
 from .optimizers import apply_update
 from .spec import Spec
 
 
-def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: int | None, rule, shuffle: bool,
-        random_state: Any, l2: float, clip_norm: float | None, optimizer_state: Any, callback: Any,
-        on_divergence: str, validation_data: Any = None, early_stopping: int | None = None, checkpoint: Any = None,
-        checkpoint_every: int = 1, resume: Any = None) -> train.History:
-    """``net.fit`` on Dask arrays, with the options ``MLP.fit`` has checked."""
+def fit(net, X: Any, y: Any, config: TrainingConfig, *, optimizer_state: Any, callback: Any,
+        validation_data: Any = None, checkpoint: Any = None, resume: Any = None) -> train.History:
+    """``net.fit`` on Dask arrays, with the options ``MLP.fit`` has checked (``config``)."""
     from .recovery import report as _report
 
     if net.biases is None:
         raise ValueError("training on Dask arrays needs a network with biases (bias=True)")
     X, y = dask_chunks.check_data(X, y, net)
     n = X.shape[0]
-    if batch_size is not None and math.isnan(n):
+    if config.batch_size is not None and math.isnan(n):
         raise ValueError("`batch_size` needs the row count of each chunk, which this Dask array does not know; "
                          "call X.compute_chunk_sizes() (or dataframe.to_dask_array(lengths=True)) first")
-    full = batch_size is None or batch_size >= n
-    spec, client = net.spec, dask_chunks.current_client()
+    full = config.batch_size is None or config.batch_size >= n
+    spec, client, rule = net.spec, dask_chunks.current_client(), config.optimizer
     validation = _validation(net, validation_data, spec, client)
     try:
-        if early_stopping is not None and validation is None:
+        if config.early_stopping is not None and validation is None:
             raise ValueError("`early_stopping` needs `validation_data` to watch: pass "
                              "validation_data=(X_val, y_val)")
-        rows = None if math.isnan(n) else int(n)
-        settings = {"learning_rate": learning_rate, "batch_size": rows if full else batch_size,
-                    "optimizer": {"name": rule.name, **dataclasses.asdict(rule)}, "shuffle": shuffle,
-                    "l2": l2, "clip_norm": clip_norm, "early_stopping": early_stopping, "n_samples": rows}
+        settings = config.settings(None if math.isnan(n) else int(n))
         write = None if checkpoint is None else net.training_checkpointer(checkpoint, rule, settings)
         outcome = net.resumed_training(resume, settings) if resume is not None else train.Outcome(
             tuple(net.weights), tuple(net.biases), optimizer_state)
+        config.start_rate(outcome)
         if outcome.state is None:
             outcome.state = rule.init((*outcome.weights, *outcome.biases), xp=net.xp)
-        batches = _Batches(X, y, spec, client, None if full else batch_size,
-                           shuffle=shuffle, random_state=random_state, rng_state=outcome.rng_state)
+        batches = _Batches(X, y, spec, client, None if full else config.batch_size,
+                           shuffle=config.shuffle, random_state=config.random_state, rng_state=outcome.rng_state)
         try:
-            _epochs(outcome, batches, xp=net.xp, device=net.device, epochs=epochs, learning_rate=learning_rate,
-                    rule=rule, l2=l2, clip_norm=clip_norm, validation=None if validation is None else validation[0],
-                    callback=callback, early_stopping=early_stopping, write=write, every=checkpoint_every)
+            _epochs(outcome, batches, config, xp=net.xp, device=net.device,
+                    validation=None if validation is None else validation[0], callback=callback, write=write)
         finally:
             batches.close()
     finally:
@@ -77,19 +72,22 @@ def fit(net, X: Any, y: Any, *, epochs: int, learning_rate: float, batch_size: i
             validation[1]()
     history = outcome.history
     net.set_parameters(outcome.weights, outcome.biases, optimizer=rule, optimizer_state=outcome.state)
-    _report(history, on_divergence=on_divergence, snapshot=True)
+    _report(history, on_divergence=config.on_divergence, snapshot=True)
     return history
 
 
-def _epochs(outcome: train.Outcome, batches: _Batches, *, xp: Any, device: Any, epochs: int, learning_rate: float,
-            rule, l2: float, clip_norm: float | None, validation, callback, early_stopping: int | None, write,
-            every: int) -> None:
+def _epochs(outcome: train.Outcome, batches: _Batches, config: TrainingConfig, *, xp: Any, device: Any, validation,
+            callback, write) -> None:
     """The epochs from ``outcome`` on, as ``train.run`` runs them in memory; ``outcome`` ends as it would there."""
-    history = outcome.history
+    history, rate, l2 = outcome.history, outcome.rate, config.l2
+    early_stopping, every = config.early_stopping, config.checkpoint_every
+    learning_rate = config.learning_rate
     first_epoch = outcome.epoch + 1 - len(history.val_loss)  # val_loss[i] belongs to epoch first_epoch + i
     with _backend.floating_point_warnings_silenced():  # divergence is detected and reported, not warned
         try:
-            for epoch in range(outcome.epoch + 1, epochs):
+            for epoch in range(outcome.epoch + 1, config.epochs):
+                if rate is not None:  # η of this epoch, from the learning-rate schedule
+                    learning_rate = rate.learning_rate
                 weights, biases, state = outcome.weights, outcome.biases, outcome.state
                 epoch_loss, epoch_rows = 0.0, 0.0
                 for vector in batches.epoch(lambda: _on_host(weights, biases)):  # noqa: B023 (the step's own)
@@ -98,8 +96,8 @@ def _epochs(outcome: train.Outcome, batches: _Batches, *, xp: Any, device: Any, 
                     if l2:
                         batch_loss += l2 * float(l2_penalty(weights, xp=xp))
                     weights, biases, state = apply_update(
-                        weights, biases, grads[:len(weights)], grads[len(weights):], state, rule, learning_rate,
-                        xp=xp, penalty=l2 / m if l2 else None, clip_norm=clip_norm)
+                        weights, biases, grads[:len(weights)], grads[len(weights):], state, config.optimizer,
+                        learning_rate, xp=xp, penalty=l2 / m if l2 else None, clip_norm=config.clip_norm)
                     epoch_loss, epoch_rows = epoch_loss + batch_loss, epoch_rows + m
                 value = epoch_loss / epoch_rows
                 finite = math.isfinite(value) and all(bool(xp.all(xp.isfinite(p))) for p in (*weights, *biases))
@@ -109,11 +107,14 @@ def _epochs(outcome: train.Outcome, batches: _Batches, *, xp: Any, device: Any, 
                     break
                 train.keep_epoch(outcome, epoch, value, val_loss, (weights, biases, state), batches.rng_state,
                                  first_epoch=first_epoch)
+                # an adaptive η at its floor ends training, as in memory (``train.run``)
+                ended = rate is not None and rate.after(value if val_loss is None else val_loss,
+                                                        (epoch + 1) * round(epoch_rows))
                 if write is not None and (epoch + 1) % every == 0:
                     write(outcome)
                 if callback is not None:
                     callback(epoch, history)
-                if early_stopping is not None and outcome.since_best >= early_stopping:
+                if ended or (early_stopping is not None and outcome.since_best >= early_stopping):
                     history.stopped_early = True
                     break
         except KeyboardInterrupt:

@@ -13,7 +13,6 @@ from typing import Any
 
 from . import _backend, _checks, _inputs, checkpoint, dask_chunks, defaults, train
 from .config import TrainingConfig, both, check_callback
-from .optimizers import ScheduledRate
 from .recovery import report
 
 
@@ -88,7 +87,7 @@ class Fitting:
             improving the watched loss (the validation loss with validation data, else the training loss) by
             10⁻⁴, ending training (``history.stopped_early``) once η ≤ 10⁻⁶. Pass
             ``bpxp.optimizers.InverseScaling(η₀, power_t)`` or ``Adaptive(η₀, tol=..., patience=...)`` for other
-            settings. On JAX and with CUDA graphs each new η compiles (or captures) the step anew. Not on Dask.
+            settings. On JAX and with CUDA graphs each new η compiles (or captures) the step anew.
 
         Raises
         ------
@@ -116,18 +115,10 @@ class Fitting:
         self._check_optimizer_state(optimizer_state, config.optimizer)
         callback = check_callback(callback)
         if dask_chunks.is_dask(X):  # per chunk on the Dask workers; called from here, its warnings point at the caller
-            if config.rate_schedule is not None:
-                raise ValueError("`learning_rate_schedule` is not supported on Dask arrays yet: pass None (a fixed "
-                                 "learning_rate), or train on arrays in memory")
             from . import dask_training
 
-            return dask_training.fit(self, X, y, epochs=config.epochs, learning_rate=config.learning_rate,
-                                     batch_size=config.batch_size, rule=config.optimizer, shuffle=config.shuffle,
-                                     random_state=config.random_state, l2=config.l2, clip_norm=config.clip_norm,
-                                     optimizer_state=optimizer_state, callback=callback,
-                                     on_divergence=config.on_divergence, validation_data=validation_data,
-                                     early_stopping=config.early_stopping, checkpoint=checkpoint,
-                                     checkpoint_every=config.checkpoint_every, resume=resume)
+            return dask_training.fit(self, X, y, config, optimizer_state=optimizer_state, callback=callback,
+                                     validation_data=validation_data, checkpoint=checkpoint, resume=resume)
         if self._output_from_targets:
             self._choose_output(y)
         X, Y, validation = self.prepare(X, y, validation_data)
@@ -163,9 +154,7 @@ class Fitting:
         weights, biases = self._parameters
         safety = config.safety(checkpoint)
         outcome = start or train.Outcome(weights, biases, optimizer_state)
-        if config.rate_schedule is not None and not isinstance(outcome.rate, ScheduledRate):  # fresh, or resumed
-            outcome.rate = ScheduledRate.start(config.rate_schedule) if outcome.rate is None \
-                else ScheduledRate(config.rate_schedule, **outcome.rate)
+        config.start_rate(outcome)
         try:
             with self._precision():
                 train.run(outcome, X, Y, activations=self._activations, loss=self._loss, optimizer=config.optimizer,

@@ -1,4 +1,5 @@
-"""On Dask, validation, early stopping and checkpoints behave as in memory: same curves, same stop, same files.
+"""On Dask, validation, early stopping, learning-rate schedules and checkpoints behave as in memory: same curves,
+same stop, same files.
 
 The cluster is a LocalCluster of 2 worker processes on the loopback interface; "default" is Dask's default
 (threaded) scheduler. Validation losses are compared with in-memory training to 1e-10 (float64): the chunks add
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 
 import bpxp
+from bpxp.optimizers import Adaptive
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
@@ -211,5 +213,46 @@ def test_a_killed_client_process_resumes_its_dask_fit_to_the_weights_of_an_unint
         history = uninterrupted.fit(da.from_array(X, chunks=(70, 5)), da.from_array(y, chunks=70), epochs=epochs,
                                     learning_rate=0.05, batch_size=64, optimizer="adam", random_state=3)
     assert resumed.checkpoint_metadata_["training"]["history"]["loss"] == history.loss
+    for a, e in zip(_parameters(resumed), _parameters(uninterrupted), strict=True):
+        np.testing.assert_array_equal(a, e)
+
+
+SCHEDULED = {
+    "invscaling, mini-batch": dict(epochs=4, learning_rate=0.5, batch_size=64, random_state=1, optimizer="sgd",
+                                   learning_rate_schedule="invscaling"),
+    # tol = 1: every epoch after the first is a plateau's, so η falls 5× every 2 epochs and ends training
+    "adaptive, full batch, to its end": dict(epochs=40, optimizer="momentum", batch_size=None,
+                                             learning_rate_schedule=Adaptive(0.3, tol=1.0, patience=2)),
+}
+
+
+@pytest.mark.parametrize("training", SCHEDULED, ids=list(SCHEDULED))
+def test_a_learning_rate_schedule_on_dask_gives_the_in_memory_epochs(scheduler, training):
+    (X, y), (X_val, y_val) = _data(600, 0), _data(90, 1)
+    in_memory, chunked = _network(), _network()
+    expected = in_memory.fit(X, y, validation_data=(X_val, y_val), **SCHEDULED[training])
+    history = chunked.fit(da.from_array(X, chunks=(70, 5)), da.from_array(y, chunks=70),
+                          validation_data=(X_val, y_val), **SCHEDULED[training])
+    np.testing.assert_allclose(history.loss, expected.loss, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(history.val_loss, expected.val_loss, rtol=0, atol=1e-10)
+    assert history.stopped_early == expected.stopped_early == ("adaptive" in training)
+    for a, e in zip(_parameters(chunked), _parameters(in_memory), strict=True):
+        np.testing.assert_allclose(a, e, rtol=0, atol=1e-10)
+
+
+def test_a_scheduled_dask_fit_resumed_from_its_checkpoint_ends_as_an_uninterrupted_one(scheduler, tmp_path):
+    (X, y), (X_val, y_val) = _data(600, 0), _data(90, 1)
+    X_dask, y_dask = da.from_array(X, chunks=(70, 5)), da.from_array(y, chunks=70)
+    options = dict(batch_size=None, optimizer="sgd", validation_data=(X_val, y_val),
+                   learning_rate_schedule=Adaptive(0.5, tol=1.0, patience=2))
+    uninterrupted = _network()
+    expected = uninterrupted.fit(X_dask, y_dask, epochs=10, **options)
+    path = tmp_path / "scheduled.npz"
+    _network().fit(X_dask, y_dask, epochs=5, checkpoint=path, **options)
+    recorded = bpxp.load(path).checkpoint_metadata_["training"]["rate"]
+    assert recorded["learning_rate"] < 0.5, "a plateau must have lowered η before the checkpoint"
+    resumed = _network()
+    history = resumed.fit(X_dask, y_dask, epochs=10, checkpoint=path, resume=path, **options)
+    assert history.loss == expected.loss and history.val_loss == expected.val_loss
     for a, e in zip(_parameters(resumed), _parameters(uninterrupted), strict=True):
         np.testing.assert_array_equal(a, e)

@@ -94,11 +94,3 @@ def test_bad_schedules_are_named(schedule, match):
     X, y = _problem()
     with pytest.raises(ValueError, match=match):
         bpxp.MLP([3, 4, 1]).fit(X, y, learning_rate=0.2, learning_rate_schedule=schedule)
-
-
-def test_schedules_are_refused_on_dask_arrays_with_a_clear_error():
-    da = pytest.importorskip("dask.array")
-    X, y = _problem()
-    with pytest.raises(ValueError, match="`learning_rate_schedule` is not supported on Dask arrays yet"):
-        bpxp.MLP([3, 4, 1]).fit(da.from_array(X, chunks=8), da.from_array(y, chunks=8),
-                                learning_rate_schedule="invscaling")
