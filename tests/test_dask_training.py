@@ -256,3 +256,21 @@ def test_a_scheduled_dask_fit_resumed_from_its_checkpoint_ends_as_an_uninterrupt
     assert history.loss == expected.loss and history.val_loss == expected.val_loss
     for a, e in zip(_parameters(resumed), _parameters(uninterrupted), strict=True):
         np.testing.assert_array_equal(a, e)
+
+
+@pytest.mark.parametrize("where", ["in memory", "on Dask"])
+def test_verbose_shows_a_progress_bar_on_a_terminal_in_memory_and_on_dask(scheduler, where, monkeypatch):
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    (X, y), (X_val, y_val) = _data(200, 0), _data(50, 1)
+    if where == "on Dask":
+        X, y = da.from_array(X, chunks=(70, 5)), da.from_array(y, chunks=70)
+    _network().fit(X, y, epochs=3, batch_size=50, validation_data=(X_val, y_val), verbose=True)
+    shown = terminal.getvalue()
+    assert "3/3" in shown and "loss=" in shown and "val_loss=" in shown
