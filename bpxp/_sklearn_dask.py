@@ -8,7 +8,8 @@ order) holds out ``validation_fraction`` of the rows as a Dask validation set; `
 patience ``n_iter_no_change`` and restores the best epoch's weights. There, unlike in memory, the stopping rule
 is the validation loss's (not the score's, without ``tol``), and without early stopping all ``max_iter`` epochs
 run. Not on Dask: ``solver='lbfgs'``, ``partial_fit``, ``warm_start``, ``sample_weight``, ``validation_data``
-(split it off and call ``MLP.fit``), the adaptive and inverse-scaling schedules, multi-label and 2-D targets.
+(split it off and call ``MLP.fit``), the adaptive schedule (its plateaus follow the ``tol`` rule), multi-label and
+2-D targets. ``learning_rate='invscaling'`` runs as in memory: η = η₀/(t + 1)^power_t after each epoch.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ def check_unsupported(estimator, *, sample_weight, validation_data, incremental:
         (estimator.solver == "lbfgs", "solver='lbfgs'"),
         (sample_weight is not None, "sample_weight"),
         (validation_data is not None, "validation_data (pass it to bpxp.MLP.fit instead)"),
-        (estimator.solver == "sgd" and estimator.learning_rate != "constant",
-         f"learning_rate={estimator.learning_rate!r}"),
+        (estimator.solver == "sgd" and estimator.learning_rate == "adaptive",
+         "learning_rate='adaptive' (its plateaus follow the tol rule, which a Dask fit does not run)"),
     ]
     for refused_here, what in refused:
         if refused_here:
@@ -113,7 +114,8 @@ def fit(estimator, X, y, *, sample_weight=None, validation_data=None, incrementa
         X, Y, epochs=int(estimator.max_iter), learning_rate=float(estimator.learning_rate_init),
         batch_size=estimator._batch_size(n), optimizer=estimator._optimizer_rule(), shuffle=bool(estimator.shuffle),
         random_state=estimator._rng, l2=float(estimator.alpha), validation_data=validation,
-        early_stopping=patience, on_divergence="raise")
+        early_stopping=patience, on_divergence="raise",
+        learning_rate_schedule=estimator._schedule() if estimator.solver == "sgd" else None)
     estimator.loss_curve_ = [float(v) for v in history.loss]
     estimator.val_loss_curve_ = [float(v) for v in history.val_loss]
     estimator.n_iter_ = len(estimator.loss_curve_)

@@ -125,7 +125,25 @@ def test_a_dask_x_with_unknown_chunk_sizes_is_refused_clearly():
         MLPClassifier(**SETTINGS).fit(Xd[kept], yd[kept])
 
 
-@pytest.mark.parametrize("option", ["lbfgs", "warm_start", "sample_weight", "multi_output"])
+def test_sgd_with_an_inverse_scaling_rate_on_dask_trains_as_mlp_fit_with_that_schedule():
+    X, _, target = _data()
+    settings = {**SETTINGS, "early_stopping": False, "max_iter": 4, "solver": "sgd", "momentum": 0.0,
+                "learning_rate": "invscaling", "learning_rate_init": 0.2, "power_t": 0.3}
+    reg = MLPRegressor(**settings).fit(*_on_dask(X, target))
+    state = check_random_state(3)
+    weights, biases = initial_parameters([5, 7, 1], "tanh", state)
+    rng = np.random.default_rng(state.randint(np.iinfo(np.int32).max))
+    net = bpxp.MLP.from_weights(weights, biases, hidden="tanh", output="identity", loss="mse", dtype="float64")
+    history = net.fit(X, target, epochs=4, batch_size=32, optimizer="sgd", random_state=rng, l2=1e-4,
+                      learning_rate_schedule=bpxp.optimizers.InverseScaling(0.2, power_t=0.3))
+    fixed = MLPRegressor(**{**settings, "learning_rate": "constant"}).fit(*_on_dask(X, target))
+    assert not np.allclose(fixed.coefs_[0], reg.coefs_[0]), "the schedule must change the training"
+    np.testing.assert_allclose(reg.loss_curve_, history.loss, rtol=0, atol=1e-10)
+    for mine, theirs in zip((*reg.coefs_, *reg.intercepts_), (*net.weights, *net.biases), strict=True):
+        np.testing.assert_allclose(mine, bpxp.to_numpy(theirs), rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("option", ["lbfgs", "warm_start", "sample_weight", "multi_output", "adaptive"])
 def test_options_the_estimators_do_not_take_on_dask_are_refused_by_name(option):
     X, _, target = _data()
     Xd, yd = _on_dask(X, target)
@@ -136,6 +154,8 @@ def test_options_the_estimators_do_not_take_on_dask_are_refused_by_name(option):
         settings["warm_start"], expected = True, "warm_start"
     elif option == "sample_weight":
         fit_kwargs["sample_weight"], expected = np.ones(300), "sample_weight"
+    elif option == "adaptive":
+        settings["solver"], settings["learning_rate"], expected = "sgd", "adaptive", "learning_rate='adaptive'"
     else:
         yd, expected = da.stack([yd, yd], axis=1), "must be 1-D"
     with pytest.raises(ValueError, match=expected):
