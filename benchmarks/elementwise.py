@@ -103,6 +103,32 @@ def bpxp_steady_epoch(hidden: str, epochs: int = 5):
     return run
 
 
+def _floor_buffers(n: int, weights, biases):
+    """The floors' own copies of the parameters, and every array their epoch writes, made once: per batch size m,
+    the layers' outputs Zˡ, the errors carried back and a scratch array per hidden layer; the weight gradients."""
+    widths = LAYER_SIZES[1:]
+    sizes = {min(BATCH, n - a) for a in range(0, n, BATCH)}
+    outputs = {m: [np.empty((m, k), np.float32) for k in widths] for m in sizes}
+    errors = {m: [np.empty((m, k), np.float32) for k in widths[:-1]] for m in sizes}
+    scratch = {m: [np.empty((m, k), np.float32) for k in widths[:-1]] for m in sizes}
+    return ([W.copy() for W in weights], [b.copy() for b in biases], outputs, errors, scratch,
+            [np.empty_like(W) for W in weights])
+
+
+def _batches(X, Y):
+    """(X_batch, Y_batch) of BATCH rows in order, the last one ragged."""
+    for a in range(0, X.shape[0], BATCH):
+        yield X[a:a + BATCH], Y[a:a + BATCH]
+
+
+def _elapsed_since(start: float, trained: list | None, weights, biases) -> float:
+    """CLOCK() − start; the floor's parameters go into ``trained`` when it is a list."""
+    elapsed = CLOCK() - start
+    if trained is not None:
+        trained.extend([*weights, *biases])
+    return elapsed
+
+
 def numpy_floor_epoch(X, Y, weights, biases, trained: list | None = None):
     """The least elementwise work one-pass-per-operation NumPy can do around bpxp's products (sigmoid only).
 
@@ -113,18 +139,12 @@ def numpy_floor_epoch(X, Y, weights, biases, trained: list | None = None):
     receives the epoch's weights and biases (``agreement`` checks them against bpxp's).
     """
     f32 = np.float32
-    weights, biases = [W.copy() for W in weights], [b.copy() for b in biases]
-    n, widths = X.shape[0], LAYER_SIZES[1:]
-    outputs = {m: [np.empty((m, k), f32) for k in widths] for m in {min(BATCH, n - a) for a in range(0, n, BATCH)}}
-    errors = {m: [np.empty((m, k), f32) for k in widths[:-1]] for m in outputs}
-    scratch = {m: [np.empty((m, k), f32) for k in widths[:-1]] for m in outputs}
-    gradients = [np.empty_like(W) for W in weights]
+    weights, biases, outputs, errors, scratch, gradients = _floor_buffers(X.shape[0], weights, biases)
     ones_rows = {m: np.ones((1, m), dtype=f32) for m in outputs}
-    ones_outputs = np.ones((widths[-1], 1), dtype=f32)
+    ones_outputs = np.ones((LAYER_SIZES[-1], 1), dtype=f32)
     last, total = len(weights) - 1, 0.0
     start = CLOCK()
-    for a in range(0, n, BATCH):
-        Xb, Yb = X[a:a + BATCH], Y[a:a + BATCH]
+    for Xb, Yb in _batches(X, Y):
         m = Xb.shape[0]
         A = [Xb]
         for layer, (W, b) in enumerate(zip(weights, biases)):
@@ -157,10 +177,7 @@ def numpy_floor_epoch(X, Y, weights, biases, trained: list | None = None):
             biases[layer] -= db
             if layer > 0:
                 G = G_below
-    elapsed = CLOCK() - start
-    if trained is not None:
-        trained.extend([*weights, *biases])
-    return elapsed
+    return _elapsed_since(start, trained, weights, biases)
 
 
 def fused_floor_epoch():
@@ -223,16 +240,10 @@ def fused_floor_epoch():
                 b[j] -= G[i, j]
 
     def run(X, Y, weights, biases, trained: list | None = None):
-        weights, biases = [W.copy() for W in weights], [b.copy() for b in biases]
-        n, widths = X.shape[0], LAYER_SIZES[1:]
-        sizes = {min(BATCH, n - a) for a in range(0, n, BATCH)}
-        outputs = {m: [np.empty((m, k), f32) for k in widths] for m in sizes}
-        errors = {m: [np.empty((m, k), f32) for k in widths[:-1]] for m in sizes}
-        gradients = [np.empty_like(W) for W in weights]
+        weights, biases, outputs, errors, _, gradients = _floor_buffers(X.shape[0], weights, biases)
         last, total = len(weights) - 1, 0.0
         start = CLOCK()
-        for a in range(0, n, BATCH):
-            Xb, Yb = X[a:a + BATCH], Y[a:a + BATCH]
+        for Xb, Yb in _batches(X, Y):
             m = Xb.shape[0]
             A = [Xb]
             for layer in range(last):
@@ -252,10 +263,7 @@ def fused_floor_epoch():
                 subtract_column_sums(biases[layer], G)
                 if layer > 0:
                     G = G_below
-        elapsed = CLOCK() - start
-        if trained is not None:
-            trained.extend([*weights, *biases])
-        return elapsed
+        return _elapsed_since(start, trained, weights, biases)
 
     return run
 
