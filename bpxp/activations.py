@@ -138,13 +138,13 @@ class Exp(Activation):
 
 def log_softmax(Z, *, xp):
     """log softmax(z) = z − max z − log Σⱼ e^{zⱼ − max z}, per row: finite for any finite z."""
-    S = Z - xp.max(Z, axis=1, keepdims=True)
-    return S - xp.log(xp.sum(xp.exp(S), axis=1, keepdims=True))
+    S = Z - _fast.row_max(Z, xp=xp)
+    return S - xp.log(_fast.row_sums(xp.exp(S), xp=xp))
 
 
 def shifted_exp(Z, *, xp):
     """S = z − max z and E = e^S per row (every E ≤ 1, the row's largest = 1): the stable core of softmax."""
-    S = Z - xp.max(Z, axis=1, keepdims=True)
+    S = Z - _fast.row_max(Z, xp=xp)
     return S, xp.exp(S)
 
 

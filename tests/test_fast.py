@@ -101,6 +101,20 @@ def test_row_and_column_sums_equal_their_portable_twins(backend, dtype, rows):
         assert_close(actual, expected, dtype=dtype, float64_atol=1e-9, float32_rtol=1e-5)
 
 
+@pytest.mark.parametrize("shape", [(3, 5), (40, 3), (40, 1), (40, 100)],
+                         ids=["few-rows", "narrow", "one-column", "wide"])  # NumPy: the transposed path on 2 and 3
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_row_max_equals_its_portable_twin_exactly(backend, dtype, shape):
+    rng = np.random.default_rng(2)
+    host = rng.normal(size=shape) * 100.0
+    host[1, 0] = -np.inf  # an infinite logit is still its row's extreme value
+    M = backend.asarray(host, dtype)
+    actual, portable = _fast.row_max(M, xp=backend.xp), _fast.row_max_portable(M, xp=backend.xp)
+    assert actual.shape == portable.shape == (shape[0], 1) and actual.dtype == portable.dtype == M.dtype
+    np.testing.assert_array_equal(bpxp.to_numpy(actual), bpxp.to_numpy(portable))
+    np.testing.assert_array_equal(bpxp.to_numpy(actual), host.astype(dtype).max(axis=1, keepdims=True))
+
+
 def test_the_kept_ones_are_never_written():
     xp = bpxp._backend.namespace("numpy")
     short = _fast.column_sums(xp.ones((3, 2)), xp=xp)
