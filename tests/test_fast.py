@@ -115,6 +115,17 @@ def test_row_max_equals_its_portable_twin_exactly(backend, dtype, shape):
     np.testing.assert_array_equal(bpxp.to_numpy(actual), host.astype(dtype).max(axis=1, keepdims=True))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softplus_equals_its_portable_twin(backend, dtype):
+    host = np.concatenate([Z_HOST, [[-np.inf, np.inf, -88.0, 88.0, 20.0]]])
+    Z = backend.asarray(host, dtype)
+    actual, portable = _fast.softplus(Z, xp=backend.xp), _fast.softplus_portable(Z, xp=backend.xp)
+    assert actual.shape == portable.shape == host.shape and actual.dtype == portable.dtype == Z.dtype
+    np.testing.assert_allclose(bpxp.to_numpy(actual), bpxp.to_numpy(portable), rtol=1e-6 if dtype == "float32"
+                               else 1e-15, atol=0)
+    np.testing.assert_array_equal(bpxp.to_numpy(Z), host.astype(dtype))  # its input is left as it was
+
+
 def test_the_kept_ones_are_never_written():
     xp = bpxp._backend.namespace("numpy")
     short = _fast.column_sums(xp.ones((3, 2)), xp=xp)
