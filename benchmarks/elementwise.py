@@ -133,7 +133,8 @@ def numpy_floor_epoch(X, Y, weights, biases, trained: list | None = None):
     """The least elementwise work one-pass-per-operation NumPy can do around bpxp's products (sigmoid only).
 
     Every output is written into a buffer made once (``matmul(out=)``, in-place ufuncs), σ in the same four
-    passes as ``bpxp._fast.sigmoid``, σ′ in three, the softmax and cross-entropy in place, η/m folded into δᴸ,
+    passes as ``bpxp._fast.sigmoid``, σ′ in three, the softmax (its row maxima as ``bpxp._fast.row_max``) and
+    cross-entropy in place, η/m folded into δᴸ,
     no Python beyond the loop over batches. Not a trainer (no checks, no loss history): a floor to read bpxp's
     rows against. What remains above the products is the elementwise passes' own cost. ``trained``, a list,
     receives the epoch's weights and biases (``agreement`` checks them against bpxp's).
@@ -156,7 +157,7 @@ def numpy_floor_epoch(X, Y, weights, biases, trained: list | None = None):
                 Z *= 0.5
                 Z += 0.5
                 A.append(Z)
-        Z -= Z.max(axis=1, keepdims=True)  # softmax and cross-entropy, δᴸ·η/m in Z's memory
+        Z -= np.maximum.reduce(np.ascontiguousarray(Z.T), axis=0)[:, None]  # softmax, CE, δᴸ·η/m in Z's memory
         log_sums = Z.copy()
         np.exp(Z, out=Z)
         sums = Z @ ones_outputs
