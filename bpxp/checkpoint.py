@@ -134,13 +134,18 @@ def read_training(path: str | os.PathLike, spec: Spec, *, xp: Any, device: Any) 
     return training["settings"], outcome
 
 
+OPTIONAL_SETTINGS = ("learning_rate_schedule",)  # settings a fit records only when it uses them
+
+
 def resume(path: Path, spec: Spec, settings: dict, *, xp: Any, device: Any) -> Any:
     """The ``bpxp.train.Outcome`` a training checkpoint left, after checking that the network ``spec`` describes
     wrote it with these ``settings``; its History no longer marked interrupted or diverged."""
     if not path.is_file():
         raise FileNotFoundError(f"`resume`: no checkpoint at {str(path)!r}")
     saved, outcome = read_training(path, spec, xp=xp, device=device)
-    differ = {key: (saved.get(key), value) for key, value in settings.items() if saved.get(key) != value}
+    # a key only the file has counts too when it changes the run: a schedule's η must not be resumed without it
+    keys = [*settings, *(key for key in OPTIONAL_SETTINGS if key in saved and key not in settings)]
+    differ = {key: (saved.get(key), settings.get(key)) for key in keys if saved.get(key) != settings.get(key)}
     if differ:
         raise ValueError(f"`resume`: {str(path)!r} was written by a fit with other settings ("
                          + ", ".join(f"{key} {old!r} there, {new!r} here" for key, (old, new) in differ.items())

@@ -130,15 +130,3 @@ def check_callback(callback: Any) -> Callable | None:
     if callback is not None and not callable(callback):
         raise TypeError(f"`callback` must be callable as callback(epoch, history), got {callback!r}")
     return callback
-
-
-def both(first: Callable | None, second: Callable | None) -> Callable | None:
-    """One callback(epoch, history) calling ``first`` then ``second`` (either may be None)."""
-    if first is None or second is None:
-        return first or second
-
-    def call_both(epoch, history):
-        first(epoch, history)
-        second(epoch, history)
-
-    return call_both

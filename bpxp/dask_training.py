@@ -31,12 +31,14 @@ from .config import TrainingConfig
 from .dask_store import open_chunks
 from .losses import l2_penalty
 from .optimizers import apply_update
+from .progress import shown
 from .spec import Spec
 
 
-def fit(net, X: Any, y: Any, config: TrainingConfig, *, optimizer_state: Any, callback: Any,
+def fit(net, X: Any, y: Any, config: TrainingConfig, *, optimizer_state: Any, callback: Any, verbose: bool = False,
         validation_data: Any = None, checkpoint: Any = None, resume: Any = None) -> train.History:
-    """``net.fit`` on Dask arrays, with the options ``MLP.fit`` has checked (``config``)."""
+    """``net.fit`` on Dask arrays, with the options ``MLP.fit`` has checked (``config``); ``verbose``: a progress
+    bar, once the inputs are checked."""
     from .recovery import report as _report
 
     if net.biases is None:
@@ -63,8 +65,9 @@ def fit(net, X: Any, y: Any, config: TrainingConfig, *, optimizer_state: Any, ca
         batches = _Batches(X, y, spec, client, None if full else config.batch_size,
                            shuffle=config.shuffle, random_state=config.random_state, rng_state=outcome.rng_state)
         try:
-            _epochs(outcome, batches, config, xp=net.xp, device=net.device,
-                    validation=None if validation is None else validation[0], callback=callback, write=write)
+            with shown(callback, config.epochs, verbose) as callback:
+                _epochs(outcome, batches, config, xp=net.xp, device=net.device,
+                        validation=None if validation is None else validation[0], callback=callback, write=write)
         finally:
             batches.close()
     finally:

@@ -7,13 +7,13 @@ the network class offers (its description, parameters, input checks and precisio
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable
 from typing import Any
 
 from . import _backend, _checks, _inputs, checkpoint, dask_chunks, defaults, train
-from .config import TrainingConfig, both, check_callback
+from .config import TrainingConfig, check_callback
+from .progress import shown
 from .recovery import report
 
 
@@ -118,9 +118,9 @@ class Fitting:
         if dask_chunks.is_dask(X):  # per chunk on the Dask workers; called from here, its warnings point at the caller
             from . import dask_training
 
-            with self._shown(callback, config.epochs, verbose) as callback:
-                return dask_training.fit(self, X, y, config, optimizer_state=optimizer_state, callback=callback,
-                                         validation_data=validation_data, checkpoint=checkpoint, resume=resume)
+            return dask_training.fit(self, X, y, config, optimizer_state=optimizer_state, callback=callback,
+                                     verbose=verbose, validation_data=validation_data, checkpoint=checkpoint,
+                                     resume=resume)
         if self._output_from_targets:
             self._choose_output(y)
         X, Y, validation = self.prepare(X, y, validation_data)
@@ -130,7 +130,7 @@ class Fitting:
         settings = config.settings(X.shape[0])
         write = None if checkpoint is None else self.training_checkpointer(checkpoint, config.optimizer, settings)
         start = None if resume is None else self.resumed_training(resume, settings)
-        with self._shown(callback, config.epochs, verbose) as callback:
+        with shown(callback, config.epochs, verbose) as callback:
             return self.train_prepared(X, Y, config, validation=validation, callback=callback,
                                        optimizer_state=optimizer_state, checkpoint=write, start=start)
 
@@ -164,19 +164,6 @@ class Fitting:
         if report_end:
             report(outcome.history, on_divergence=config.on_divergence, snapshot=config.snapshot)
         return outcome.history
-
-    @staticmethod
-    @contextlib.contextmanager
-    def _shown(callback: Callable | None, epochs: int, verbose: bool):
-        """Within: ``callback`` and, when ``verbose``, a progress bar's (``bpxp.progress``), closed at the end."""
-        from .progress import progress_callback
-
-        shown, close = progress_callback(epochs) if verbose else (None, None)
-        try:
-            yield both(callback, shown)
-        finally:
-            if close is not None:
-                close()
 
     def fit_lbfgs(self, X: Any, y: Any, *, max_iter: int = 200, max_fun: int = 15000, tol: float = 1e-4,
                   l2: float = 0.0, sample_weight: Any = None, block_rows: int = 4096,

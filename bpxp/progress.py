@@ -6,8 +6,9 @@ Plots use matplotlib (``pip install matplotlib``). Both are imported only when a
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -45,6 +46,31 @@ def progress_callback(epochs: int, *, stream: Any = None) -> tuple[Callable | No
         bar.update(1)
 
     return update, bar.close
+
+
+@contextlib.contextmanager
+def shown(callback: Callable | None, epochs: int, verbose: bool) -> Iterator[Callable | None]:
+    """Within: ``callback`` and, when ``verbose``, a progress bar's (:func:`progress_callback`), one callback
+    (epoch, history) calling both; the bar is closed on leaving, however training ended. Opened by ``fit`` once its
+    inputs are checked, so a refused fit draws no bar."""
+    bar, close = progress_callback(epochs) if verbose else (None, None)
+    try:
+        yield both(callback, bar)
+    finally:
+        if close is not None:
+            close()
+
+
+def both(first: Callable | None, second: Callable | None) -> Callable | None:
+    """One callback(epoch, history) calling ``first`` then ``second`` (either may be None)."""
+    if first is None or second is None:
+        return first or second
+
+    def call_both(epoch, history):
+        first(epoch, history)
+        second(epoch, history)
+
+    return call_both
 
 
 def plot_history(history, path: Any = None, *, ax: Any = None, log_scale: bool | None = None,

@@ -274,3 +274,20 @@ def test_verbose_shows_a_progress_bar_on_a_terminal_in_memory_and_on_dask(schedu
     _network().fit(X, y, epochs=3, batch_size=50, validation_data=(X_val, y_val), verbose=True)
     shown = terminal.getvalue()
     assert "3/3" in shown and "loss=" in shown and "val_loss=" in shown
+
+
+def test_a_refused_dask_fit_draws_no_progress_bar(monkeypatch):
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    X, y = _data(200, 0)
+    X_dask, y_dask = da.from_array(X, chunks=(70, 5)), da.from_array(y, chunks=70)
+    kept = X_dask[:, 0] > -10  # a Dask array of unknown length
+    with pytest.raises(ValueError, match="`batch_size` needs the row count"):
+        _network().fit(X_dask[kept], y_dask[kept], epochs=3, batch_size=10, verbose=True)
+    assert terminal.getvalue() == ""

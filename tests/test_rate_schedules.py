@@ -86,6 +86,18 @@ def test_a_resumed_scheduled_fit_ends_as_an_uninterrupted_one(backend, tmp_path)
         np.testing.assert_array_equal(bpxp.to_numpy(a), bpxp.to_numpy(b))
 
 
+@pytest.mark.parametrize("saved, given", [("invscaling", None), (None, "invscaling"), ("invscaling", "adaptive")],
+                         ids=["saved-not-given", "given-not-saved", "another"])
+def test_a_checkpoint_resumes_only_with_the_schedule_it_was_written_with(saved, given, tmp_path):
+    X, y = _problem()
+    options = dict(optimizer="sgd", batch_size=8, learning_rate=1e-3)
+    bpxp.MLP([3, 4, 1], random_state=0).fit(X, y, epochs=2, checkpoint=tmp_path / "run.npz",
+                                           learning_rate_schedule=saved, **options)
+    with pytest.raises(ValueError, match=r"`resume`: .* other settings \(learning_rate_schedule "):
+        bpxp.MLP([3, 4, 1], random_state=0).fit(X, y, epochs=4, resume=tmp_path / "run.npz",
+                                               learning_rate_schedule=given, **options)
+
+
 @pytest.mark.parametrize("schedule, match", [
     ("cosine", r"`learning_rate_schedule` must be None, one of \['constant', 'invscaling', 'adaptive'\]"),
     (InverseScaling(0.1), r"`learning_rate` 0.2 differs from the initial η of `learning_rate_schedule`"),
