@@ -156,3 +156,11 @@ def test_a_learning_rate_schedule_reaches_training_and_its_rate_is_checkpointed(
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["train", "--learning-rate-schedule", "sometimes"])
     assert exit_info.value.code == 2 and "invalid choice: 'sometimes'" in capsys.readouterr().err
+
+
+def test_an_adaptive_schedule_that_ends_training_says_so(capsys):
+    assert cli.main(["train", "--quiet", "--optimizer", "sgd", "--learning-rate", "0.5", "--epochs", "300",
+                     "--learning-rate-schedule", "adaptive", "--no-early-stopping"]) == 0
+    out = capsys.readouterr().out
+    assert "the adaptive learning rate reached its floor (η ≤ 1e-6) at epoch" in out
+    assert int(out.split(" epochs in ")[0].rsplit("(", 1)[1]) < 300

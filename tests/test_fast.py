@@ -101,13 +101,15 @@ def test_row_and_column_sums_equal_their_portable_twins(backend, dtype, rows):
         assert_close(actual, expected, dtype=dtype, float64_atol=1e-9, float32_rtol=1e-5)
 
 
-@pytest.mark.parametrize("shape", [(3, 5), (40, 3), (40, 1), (40, 100)],
-                         ids=["few-rows", "narrow", "one-column", "wide"])  # NumPy: the transposed path on 2 and 3
+@pytest.mark.parametrize("shape", [(3, 5), (40, 3), (40, 1), (40, 100), (0, 3)],
+                         ids=["few-rows", "narrow", "one-column", "wide", "no-rows"])  # NumPy: transposed on 2, 3
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_row_max_equals_its_portable_twin_exactly(backend, dtype, shape):
     rng = np.random.default_rng(2)
     host = rng.normal(size=shape) * 100.0
-    host[1, 0] = -np.inf  # an infinite logit is still its row's extreme value
+    if shape[0]:
+        host[1, 0] = -np.inf  # an infinite logit is still its row's extreme value
+        host[2, -1] = np.nan  # a NaN row stays NaN
     M = backend.asarray(host, dtype)
     actual, portable = _fast.row_max(M, xp=backend.xp), _fast.row_max_portable(M, xp=backend.xp)
     assert actual.shape == portable.shape == (shape[0], 1) and actual.dtype == portable.dtype == M.dtype
@@ -117,13 +119,22 @@ def test_row_max_equals_its_portable_twin_exactly(backend, dtype, shape):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_softplus_equals_its_portable_twin(backend, dtype):
-    host = np.concatenate([Z_HOST, [[-np.inf, np.inf, -88.0, 88.0, 20.0]]])
+    host = np.concatenate([Z_HOST, [[-np.inf, np.inf, -88.0, 88.0, np.nan]]])
     Z = backend.asarray(host, dtype)
-    actual, portable = _fast.softplus(Z, xp=backend.xp), _fast.softplus_portable(Z, xp=backend.xp)
+    with np.errstate(invalid="ignore"):  # NumPy's logaddexp warns of the NaN it passes on
+        actual, portable = _fast.softplus(Z, xp=backend.xp), _fast.softplus_portable(Z, xp=backend.xp)
     assert actual.shape == portable.shape == host.shape and actual.dtype == portable.dtype == Z.dtype
     np.testing.assert_allclose(bpxp.to_numpy(actual), bpxp.to_numpy(portable), rtol=1e-6 if dtype == "float32"
                                else 1e-15, atol=0)
     np.testing.assert_array_equal(bpxp.to_numpy(Z), host.astype(dtype))  # its input is left as it was
+
+
+def test_row_max_and_softplus_of_strided_views_equal_their_twins():
+    xp = bpxp._backend.namespace("numpy")
+    host = np.random.default_rng(3).normal(size=(80, 12)) * 30.0
+    for view in (host[::2, ::3], host.T[:, :20], np.asfortranarray(host)[:, :4]):
+        np.testing.assert_array_equal(_fast.row_max(view, xp=xp), _fast.row_max_portable(view, xp=xp))
+        np.testing.assert_allclose(_fast.softplus(view, xp=xp), _fast.softplus_portable(view, xp=xp), rtol=1e-15)
 
 
 def test_the_kept_ones_are_never_written():
