@@ -223,16 +223,22 @@ SCHEDULED = {
     # tol = 1: every epoch after the first is a plateau's, so η falls 5× every 2 epochs and ends training
     "adaptive, full batch, to its end": dict(epochs=40, optimizer="momentum", batch_size=None,
                                              learning_rate_schedule=Adaptive(0.3, tol=1.0, patience=2)),
+    "adaptive, mini-batch, watching the training loss": dict(epochs=40, optimizer="sgd", batch_size=64,
+                                                             random_state=4, validate=False,
+                                                             learning_rate_schedule=Adaptive(0.3, tol=1.0,
+                                                                                             patience=2)),
 }
 
 
 @pytest.mark.parametrize("training", SCHEDULED, ids=list(SCHEDULED))
 def test_a_learning_rate_schedule_on_dask_gives_the_in_memory_epochs(scheduler, training):
     (X, y), (X_val, y_val) = _data(600, 0), _data(90, 1)
+    options = dict(SCHEDULED[training])
+    validation = (X_val, y_val) if options.pop("validate", True) else None
     in_memory, chunked = _network(), _network()
-    expected = in_memory.fit(X, y, validation_data=(X_val, y_val), **SCHEDULED[training])
+    expected = in_memory.fit(X, y, validation_data=validation, **options)
     history = chunked.fit(da.from_array(X, chunks=(70, 5)), da.from_array(y, chunks=70),
-                          validation_data=(X_val, y_val), **SCHEDULED[training])
+                          validation_data=validation, **options)
     np.testing.assert_allclose(history.loss, expected.loss, rtol=0, atol=1e-10)
     np.testing.assert_allclose(history.val_loss, expected.val_loss, rtol=0, atol=1e-10)
     assert history.stopped_early == expected.stopped_early == ("adaptive" in training)
