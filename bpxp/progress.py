@@ -1,4 +1,5 @@
-"""Showing training as it goes: a per-epoch progress bar, and the loss curves as a picture.
+"""Showing training as it goes: a per-epoch progress bar (``shown`` wires it into a fit's callback, in memory and
+on Dask), and the loss curves as a picture.
 
 The bar is tqdm's (``pip install tqdm``), shown on a terminal only: a log file, CI or a pipe stays quiet.
 Plots use matplotlib (``pip install matplotlib``). Both are imported only when asked for.
