@@ -139,7 +139,7 @@ OPTIONAL_SETTINGS = ("learning_rate_schedule",)  # settings a fit records only w
 
 def resume(path: Path, spec: Spec, settings: dict, *, xp: Any, device: Any) -> Any:
     """The ``bpxp.train.Outcome`` a training checkpoint left, after checking that the network ``spec`` describes
-    wrote it with these ``settings``; its History no longer marked interrupted or diverged."""
+    wrote it with these ``settings``; its History no longer marked interrupted, diverged or ended by its schedule."""
     if not path.is_file():
         raise FileNotFoundError(f"`resume`: no checkpoint at {str(path)!r}")
     saved, outcome = read_training(path, spec, xp=xp, device=device)
@@ -150,7 +150,7 @@ def resume(path: Path, spec: Spec, settings: dict, *, xp: Any, device: Any) -> A
         raise ValueError(f"`resume`: {str(path)!r} was written by a fit with other settings ("
                          + ", ".join(f"{key} {old!r} there, {new!r} here" for key, (old, new) in differ.items())
                          + "); resume with the same settings, or bpxp.load it and start a new fit")
-    outcome.history.interrupted, outcome.history.diverged_at = False, None
+    outcome.history.interrupted, outcome.history.diverged_at, outcome.history.schedule_ended = False, None, False
     return outcome
 
 

@@ -137,15 +137,11 @@ def train(args) -> int:
     print(f"train {measure} {net.score(X[train_rows], y[train_rows]):.4f}   validation {measure} "
           f"{net.score(X[val_rows], y[val_rows]):.4f}   "
           + (f"({ran} epochs in {seconds:.2f} s)" if ran else "(no epochs left to train)"))
-    # an early stop is the adaptive schedule's when the validation loss had not waited out its patience
-    patience_ran_out = history.best_epoch is not None and args.early_stopping is not None and \
-        history.epochs - 1 - history.best_epoch >= args.early_stopping
-    schedule_ended = history.stopped_early and args.learning_rate_schedule == "adaptive" and not patience_ran_out
-    if schedule_ended:
+    if history.schedule_ended:
         print(f"the adaptive learning rate reached its floor (η ≤ 1e-6) at epoch {history.epochs}: training ended")
     if args.early_stopping is not None and history.kept_epoch is not None and history.val_loss:
         best = history.val_loss[history.kept_epoch - (history.epochs - len(history.val_loss))]
-        print(("stopped early: " if history.stopped_early and not schedule_ended else "early stopping: ")
+        print(("stopped early: " if history.stopped_early and not history.schedule_ended else "early stopping: ")
               + f"kept the best epoch, {history.kept_epoch + 1} of {history.epochs} (validation loss {best:.4g}); "
               f"--no-early-stopping keeps the last")
     if args.save:

@@ -111,13 +111,14 @@ def _epochs(outcome: train.Outcome, batches: _Batches, config: TrainingConfig, *
                 train.keep_epoch(outcome, epoch, value, val_loss, (weights, biases, state), batches.rng_state,
                                  first_epoch=first_epoch)
                 # an adaptive η at its floor ends training, as in memory (``train.run``)
-                ended = rate is not None and rate.after(value if val_loss is None else val_loss,
-                                                        (epoch + 1) * round(epoch_rows))
+                if rate is not None and rate.after(value if val_loss is None else val_loss,
+                                                   (epoch + 1) * round(epoch_rows)):
+                    history.schedule_ended = True
                 if write is not None and (epoch + 1) % every == 0:
                     write(outcome)
                 if callback is not None:
                     callback(epoch, history)
-                if ended or (early_stopping is not None and outcome.since_best >= early_stopping):
+                if history.schedule_ended or (early_stopping is not None and outcome.since_best >= early_stopping):
                     history.stopped_early = True
                     break
         except KeyboardInterrupt:

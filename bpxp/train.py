@@ -48,6 +48,8 @@ class History:
     stopped_early : bool
         Whether early stopping (or an adaptive learning-rate schedule at its floor) ended training before
         ``epochs``.
+    schedule_ended : bool
+        Whether it was the adaptive learning-rate schedule, its η at the floor, that ended training.
     diverged_at : int or None
         0-based epoch whose loss, validation loss or weights were not finite, when training diverged.
     interrupted : bool
@@ -61,6 +63,7 @@ class History:
     val_loss: list[float] = field(default_factory=list)
     best_epoch: int | None = None
     stopped_early: bool = False
+    schedule_ended: bool = False
     diverged_at: int | None = None
     interrupted: bool = False
     kept_epoch: int | None = None
@@ -270,14 +273,13 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
         keep_epoch(outcome, epoch, value, val_loss, (weights, biases, state), rng_state, first_epoch=first_epoch,
                    remember=remember)
         if rate is not None and rate.after(value if val_loss is None else val_loss, (epoch + 1) * n):
-            schedule_ended[0] = True  # an adaptive η at its floor
+            history.schedule_ended = True  # an adaptive η at its floor
         if safety.checkpoint is not None and (epoch + 1) % safety.checkpoint_every == 0:
             safety.checkpoint(outcome)
             checkpointed[0] = epoch  # after the write: a Ctrl-C inside it leaves the epoch to write at the end
         return True
 
     checkpointed = [outcome.epoch]  # the last epoch whose checkpoint write completed (a resumed one's is on disk)
-    schedule_ended = [False]
     last_batch = len(bounds) - 1
     first_epoch = outcome.epoch + 1 - len(history.val_loss)  # val_loss[i] belongs to epoch first_epoch + i
     pending = None
@@ -323,7 +325,7 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
                     break
                 if callback is not None:
                     callback(epoch, history)
-                if schedule_ended[0] or (schedule.early_stopping is not None
+                if history.schedule_ended or (schedule.early_stopping is not None
                                          and outcome.since_best >= schedule.early_stopping):
                     history.stopped_early = True
                     break

@@ -242,6 +242,7 @@ def test_a_learning_rate_schedule_on_dask_gives_the_in_memory_epochs(scheduler, 
     np.testing.assert_allclose(history.loss, expected.loss, rtol=0, atol=1e-10)
     np.testing.assert_allclose(history.val_loss, expected.val_loss, rtol=0, atol=1e-10)
     assert history.stopped_early == expected.stopped_early == ("adaptive" in training)
+    assert history.schedule_ended == expected.schedule_ended == ("adaptive" in training)
     for a, e in zip(_parameters(chunked), _parameters(in_memory), strict=True):
         np.testing.assert_allclose(a, e, rtol=0, atol=1e-10)
 

@@ -57,6 +57,7 @@ def test_adaptive_divides_eta_by_5_at_each_plateau_and_ends_at_its_floor(backend
     schedule = Adaptive(1e-5, tol=1e-3, patience=2)
     history = net.fit(X, y, epochs=50, optimizer="sgd", batch_size=None, learning_rate_schedule=schedule)
     assert history.epochs == 7 and history.stopped_early and history.diverged_at is None
+    assert history.schedule_ended  # the schedule, not early stopping, ended it
     by_hand = _net(backend)
     for eta in (1e-5, 1e-5, 1e-5, 2e-6, 2e-6, 4e-7, 4e-7):
         by_hand.fit(X, y, epochs=1, optimizer="sgd", batch_size=None, learning_rate=eta)
