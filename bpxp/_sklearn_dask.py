@@ -115,7 +115,8 @@ def fit(estimator, X, y, *, sample_weight=None, validation_data=None, incrementa
         batch_size=estimator._batch_size(n), optimizer=estimator._optimizer_rule(), shuffle=bool(estimator.shuffle),
         random_state=estimator._rng, l2=float(estimator.alpha), validation_data=validation,
         early_stopping=patience, on_divergence="raise",
-        learning_rate_schedule=estimator._schedule() if estimator.solver == "sgd" else None)
+        learning_rate_schedule=estimator._schedule() if estimator.solver == "sgd" and
+        estimator.learning_rate == "invscaling" else None)  # a constant η needs no schedule ('adaptive' is refused)
     estimator.loss_curve_ = [float(v) for v in history.loss]
     estimator.val_loss_curve_ = [float(v) for v in history.val_loss]
     estimator.n_iter_ = len(estimator.loss_curve_)

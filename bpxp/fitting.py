@@ -86,7 +86,7 @@ class Fitting:
             How η changes between epochs, from ``learning_rate`` (scikit-learn's ``learning_rate`` options):
             'invscaling' η = η₀/(t + 1)^0.5 after t samples; 'adaptive' η ← η/5 after 10 epochs without
             improving the watched loss (the validation loss with validation data, else the training loss) by
-            10⁻⁴, ending training (``history.stopped_early``) once η ≤ 10⁻⁶. Pass
+            10⁻⁴, ending training (``history.stopped_early`` and ``schedule_ended``) once η ≤ 10⁻⁶. Pass
             ``bpxp.optimizers.InverseScaling(η₀, power_t)`` or ``Adaptive(η₀, tol=..., patience=...)`` for other
             settings. On JAX and with CUDA graphs each new η compiles (or captures) the step anew.
 
