@@ -5,12 +5,12 @@
 Workload (issue 11's acceptance): the 784-256-128-10 network, sigmoid hidden layers, softmax + cross-entropy,
 batch 256, float32, one thread, batches in order. "Matrix products only" runs, batch by batch, exactly the
 products bpxp's training step performs — forward Zˡ = Aˡ⁻¹·Wˡ, backward Aˡ⁻¹ᵀ·Gˡ and Gˡ·Wˡᵀ, and the
-products with a vector of ones that serve as bias sums and softmax row sums (``bpxp._fast``) — on arrays
+products with a vector of ones that serve as bias sums and softmax row sums (``bpxp.backend.fast``) — on arrays
 of the same shapes, so that the ratio bpxp / products is the cost of everything else: the elementwise work
 (sigmoid, its derivative, softmax, the loss), the updates and the Python around them. The two are timed in
 alternation, R times (rotating the order); reported are the medians and the median of the R paired ratios,
 in CPU time of the process (robust to other processes on a busy machine; ``--wall`` for wall time). A row
-"portable twins" runs bpxp with every ``bpxp._fast`` path replaced by its portable twin: the fast paths' gain,
+"portable twins" runs bpxp with every ``bpxp.backend.fast`` path replaced by its portable twin: the fast paths' gain,
 measured in the same run; "steady epoch", an epoch of a 5-epoch fit (without what a fit pays once: the check of
 the inputs, the run's set-up); the benchmarks' hand-written NumPy loop, for scale; and (sigmoid only)
 "NumPy floor", the same work with every pass in place into buffers made once and no Python but the batch loop:
@@ -55,8 +55,8 @@ def problem(n_rows: int, seed: int = 0):
 
 @contextlib.contextmanager
 def portable_twins():
-    """Within: every fast path of ``bpxp._fast`` replaced by its portable twin (for an A/B in one run)."""
-    from bpxp import _fast
+    """Within: every fast path of ``bpxp.backend.fast`` replaced by its portable twin (for an A/B in one run)."""
+    from bpxp.backend import fast as _fast
 
     saved = {name: getattr(_fast, name) for name in ("sigmoid", "sigmoid_backward")}
     _fast.sigmoid = lambda Z, *, xp, overwrite=False: _fast.sigmoid_portable(Z, xp=xp)
@@ -133,7 +133,8 @@ def numpy_floor_epoch(X, Y, weights, biases, trained: list | None = None):
     """The least elementwise work one-pass-per-operation NumPy can do around bpxp's products (sigmoid only).
 
     Every output is written into a buffer made once (``matmul(out=)``, in-place ufuncs), σ in the same four
-    passes as ``bpxp._fast.sigmoid``, σ′ in three, the softmax (its row maxima as ``bpxp._fast.row_max``) and
+    passes as ``bpxp.backend.fast.sigmoid``, σ′ in three, the softmax (its row maxima as
+    ``bpxp.backend.fast.row_max``) and
     cross-entropy in place, η/m folded into δᴸ,
     no Python beyond the loop over batches. Not a trainer (no checks, no loss history): a floor to read bpxp's
     rows against. What remains above the products is the elementwise passes' own cost. ``trained``, a list,

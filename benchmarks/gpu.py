@@ -30,7 +30,7 @@ from implementations import torch_sequential, write_report
 from workloads import Workload
 
 import bpxp
-from bpxp import _backend
+from bpxp.backend import namespaces as _backend
 
 GPU_WORKLOADS = [
     Workload("iris 4-8-3, full batch", (4, 8, 3), "sigmoid", 150, None, 0.1, 200, 5, 1),

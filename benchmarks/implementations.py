@@ -48,7 +48,7 @@ class Bpxp(Implementation):
 
     def setup(self, workload, X, y, weights, biases):
         super().setup(workload, X, y, weights, biases)
-        xp = bpxp._backend.namespace(self.backend)
+        xp = bpxp.backend.namespaces.namespace(self.backend)
         self.X_dev = xp.asarray(X)  # data lives on the backend, as a user's would
         self.Y_dev = xp.asarray(self.Y)
         if self.backend == "torch":

@@ -3,14 +3,15 @@
 The same forward pass, error terms δ and updates run on NumPy, CuPy, PyTorch, JAX and array-api-strict.
 """
 
-from . import activations, backprop, losses, metrics, optimizers
-from ._backend import BackendInfo, BackendUnusable, backends, to_numpy
+from . import activations, backprop, losses, optimizers
 from ._version import __version__
-from .backprop import Gradients
+from .backend.namespaces import BackendInfo, BackendUnusable, backends, to_numpy
 from .loading import load
+from .math import metrics
+from .math.backprop import Gradients
 from .mlp import MLP
-from .recovery import DivergenceWarning, InterruptedWarning, TrainingDiverged
-from .train import History
+from .training.loop import History
+from .training.recovery import DivergenceWarning, InterruptedWarning, TrainingDiverged
 
 __all__ = [
     "MLP",

@@ -11,10 +11,16 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from . import _backend, _checks, _inputs, checkpoint, dask_chunks, defaults, train
-from .config import TrainingConfig, check_callback
-from .progress import shown
-from .recovery import report
+from . import checks
+from . import defaults
+from .backend import inputs as _inputs
+from .backend import namespaces as _backend
+from .dask import chunks as dask_chunks
+from .training import checkpoint
+from .training import loop as train
+from .training.config import TrainingConfig, check_callback
+from .training.progress import shown
+from .training.recovery import report
 
 
 class Fitting:
@@ -27,7 +33,7 @@ class Fitting:
             optimizer_state: Any = None, clip_norm: float | None = None, on_divergence: str = "raise",
             snapshot: bool = True, checkpoint: Any = None, checkpoint_every: int = 1, resume: Any = None,
             verbose: bool = False, learning_rate_schedule: Any = None) -> train.History:
-        """Train by backpropagation; return the per-epoch :class:`~bpxp.train.History`.
+        """Train by backpropagation; return the per-epoch :class:`~bpxp.training.loop.History`.
 
         Parameters
         ----------
@@ -105,18 +111,18 @@ class Fitting:
         keep their values; ``net.weights`` afterwards are other arrays.
 
         ``X`` and ``y`` may be Dask arrays chunked along rows: training then runs per chunk on the Dask
-        workers (``bpxp.dask_training``).
+        workers (``bpxp.dask.training``).
         """
         config = TrainingConfig.checked(
             epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, optimizer=optimizer, shuffle=shuffle,
             random_state=random_state, l2=l2, clip_norm=clip_norm, early_stopping=early_stopping,
             on_divergence=on_divergence, snapshot=snapshot, checkpoint_every=checkpoint_every,
             learning_rate_schedule=learning_rate_schedule)
-        _checks.check_bool(verbose, "verbose")
+        checks.check_bool(verbose, "verbose")
         self._check_optimizer_state(optimizer_state, config.optimizer)
         callback = check_callback(callback)
         if dask_chunks.is_dask(X):  # per chunk on the Dask workers; called from here, its warnings point at the caller
-            from . import dask_training
+            from .dask import training as dask_training
 
             return dask_training.fit(self, X, y, config, optimizer_state=optimizer_state, callback=callback,
                                      verbose=verbose, validation_data=validation_data, checkpoint=checkpoint,
@@ -147,7 +153,7 @@ class Fitting:
 
         Whatever stops training — the end, divergence, Ctrl-C, an error — the network is left holding the
         parameters ``train.run`` kept, with ``optimizer_`` and ``optimizer_state_``. With ``report_end`` an
-        abnormal end is reported (``bpxp.recovery.report``); without, the caller reads the History.
+        abnormal end is reported (``bpxp.training.recovery.report``); without, the caller reads the History.
         """
         weights, biases = self._parameters
         safety = config.safety(checkpoint)
@@ -186,10 +192,10 @@ class Fitting:
 
         Returns
         -------
-        bpxp.lbfgs.LbfgsResult
+        bpxp.training.lbfgs.LbfgsResult
             The loss, iterations, evaluations and whether it converged; the network holds the parameters found.
         """
-        from . import lbfgs
+        from .training import lbfgs
 
         n_rows = int(X.shape[0])
         sparse = hasattr(X, "tocsr") and hasattr(X, "toarray")  # scipy.sparse, checked without importing scipy
@@ -216,8 +222,8 @@ class Fitting:
 
         weights, biases = self._parameters
         result = lbfgs.minimize(weights, biases, blocks, self._activations, self._loss, xp=self._xp, l2=float(l2),
-                                max_iter=_checks.positive_int(max_iter, "max_iter"),
-                                max_fun=_checks.positive_int(max_fun, "max_fun"), tol=float(tol), callback=callback)
+                                max_iter=checks.positive_int(max_iter, "max_iter"),
+                                max_fun=checks.positive_int(max_fun, "max_fun"), tol=float(tol), callback=callback)
         self._hold(result.weights, result.biases)
         return result
 
@@ -241,7 +247,7 @@ class Fitting:
 
     def training_checkpointer(self, path: str | os.PathLike, rule, settings: dict) -> Callable[[train.Outcome], None]:
         """``write(outcome)``: a training checkpoint of this network at ``path``."""
-        path = _checks.check_path(path, "checkpoint")
+        path = checks.check_path(path, "checkpoint")
 
         def write(outcome: train.Outcome) -> None:
             checkpoint.save_training(path, self.spec, outcome, backend=self.backend, device=self.device,
@@ -251,5 +257,5 @@ class Fitting:
 
     def resumed_training(self, path: str | os.PathLike, settings: dict) -> train.Outcome:
         """The Outcome a checkpoint left, after checking it was written by this network with these settings."""
-        return checkpoint.resume(_checks.check_path(path, "resume"), self.spec, settings, xp=self._xp,
+        return checkpoint.resume(checks.check_path(path, "resume"), self.spec, settings, xp=self._xp,
                                  device=self.device)

@@ -1,13 +1,14 @@
-"""``bpxp.load``: a checkpoint file back as an :class:`~bpxp.MLP` (``bpxp.checkpoint`` reads the file, ``MLP`` is
-built from what it returns: the network's description, parameters and optimizer state)."""
+"""``bpxp.load``: a checkpoint file back as an :class:`~bpxp.MLP` (``bpxp.training.checkpoint`` reads the file,
+``MLP`` is built from what it returns: the network's description, parameters and optimizer state)."""
 
 from __future__ import annotations
 
 import os
 from typing import Any
 
-from . import _backend, checkpoint
+from .backend import namespaces as _backend
 from .mlp import MLP
+from .training import checkpoint
 
 
 def load(path: str | os.PathLike[str], *, backend: str | None = None, device: Any = None,

@@ -1,7 +1,7 @@
 """``bpxp.MLP``: a multi-layer perceptron that holds its parameters on one backend and device.
 
 The class is the user-facing edge: it checks arguments and inputs once per call, then hands arrays to the pure
-math of ``bpxp.backprop``, ``bpxp.optimizers`` and ``bpxp.train``. This module owns construction (from a
+math of ``bpxp.backprop``, ``bpxp.optimizers`` and ``bpxp.training.loop``. This module owns construction (from a
 description, ``bpxp.spec.Spec``, or from given weights), the parameters, input checks, the forward/backward
 façade, pickling and saving; training lives in ``bpxp.fitting`` and predictions in ``bpxp.predicting``, both base
 classes of ``MLP``.
@@ -17,11 +17,16 @@ from typing import Any
 
 import array_api_compat
 
-from . import _backend, _checks, _inputs, _random, checkpoint, dask_chunks, defaults
-from .backprop import Gradients, forward_pass, gradients
+from . import checks, defaults
+from .backend import inputs as _inputs
+from .backend import namespaces as _backend
+from .backend import randomness as _random
+from .dask import chunks as dask_chunks
 from .fitting import Fitting
+from .math.backprop import Gradients, forward_pass, gradients
 from .predicting import Predicting
 from .spec import Spec
+from .training import checkpoint
 
 
 class MLP(Fitting, Predicting):
@@ -84,15 +89,15 @@ class MLP(Fitting, Predicting):
     def __init__(self, layer_sizes: Sequence[int], *, hidden: str = defaults.HIDDEN, output: str | None = None,
                  loss: str | None = None, bias: bool = True, dtype: str = "float32", backend: str = "numpy",
                  device: Any = None, random_state: Any = None, precision: str = "float32") -> None:
-        sizes = _checks.check_layer_sizes(layer_sizes)
-        _checks.check_bool(bias, "bias")
+        sizes = checks.check_layer_sizes(layer_sizes)
+        checks.check_bool(bias, "bias")
         # neither named: the first fit chooses them from its targets (bpxp.defaults); until then, by output size
         self._output_from_targets = output is None and loss is None
         output, loss = defaults.output_and_loss(output, loss, sizes[-1])
         self._configure(sizes, hidden, output, loss, bias, backend, dtype, device, precision)
         names = [hidden] * (len(sizes) - 2) + [output]
         host_weights, host_biases = _random.initial_parameters(
-            sizes, names, bias=bias, dtype=self.dtype_name, random_state=_checks.check_seed(random_state))
+            sizes, names, bias=bias, dtype=self.dtype_name, random_state=checks.check_seed(random_state))
         self._set_parameters(host_weights, host_biases)
 
     @classmethod
@@ -144,7 +149,7 @@ class MLP(Fitting, Predicting):
 
     @classmethod
     def from_checkpoint(cls, saved: checkpoint.Saved, *, backend: str, device: Any, dtype: str) -> MLP:
-        """The network a checkpoint holds (``bpxp.checkpoint.read_network``), on ``backend``/``device`` in
+        """The network a checkpoint holds (``bpxp.training.checkpoint.read_network``), on ``backend``/``device`` in
         ``dtype``, with ``optimizer_``, ``optimizer_state_`` and ``checkpoint_metadata_``; see :func:`bpxp.load`."""
         spec = saved.spec
         net = cls.from_weights(saved.weights, saved.biases, hidden=spec.hidden, output=spec.output, loss=spec.loss,
@@ -265,9 +270,8 @@ class MLP(Fitting, Predicting):
                                      rows_of="validation_data[0]")
         return X_val, Y_val
 
-
     def _precision(self):
-        """The context in which this network's float32 products follow ``precision`` (``bpxp._backend``)."""
+        """The context in which this network's float32 products follow ``precision`` (``bpxp.backend.namespaces``)."""
         return _backend.matmul_precision(self._xp, self.device, self.precision)
 
     @property

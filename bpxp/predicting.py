@@ -10,8 +10,9 @@ from typing import Any
 
 import array_api_compat
 
-from . import dask_chunks, metrics
-from .backprop import forward_pass
+from .dask import chunks as dask_chunks
+from .math import metrics
+from .math.backprop import forward_pass
 
 
 class Predicting:
@@ -94,7 +95,7 @@ class Predicting:
 
     def score_prepared(self, X: Any, Y: Any, sample_weight: Any = None) -> float:
         """:meth:`score` of inputs already checked and on the device (:meth:`prepare_features`, ...);
-        ``sample_weight`` (m,), on the device too, weights each sample's part (``bpxp.metrics``)."""
+        ``sample_weight`` (m,), on the device too, weights each sample's part (``bpxp.math.metrics``)."""
         weights, biases = self._parameters
         A, _ = forward_pass(X, weights, biases, self._activations, xp=self._xp)
         if self.task == "regression":

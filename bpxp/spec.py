@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .activations import Activation, get_activation
-from .losses import Loss, get_loss
+from .math.activations import Activation, get_activation
+from .math.losses import Loss, get_loss
 
 # the metadata keys that describe the network (format 1); a resumed fit compares them
 DESCRIPTION_KEYS = ("layer_sizes", "hidden", "output", "loss", "bias", "dtype")

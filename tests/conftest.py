@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import bpxp
-from bpxp import _backend
+from bpxp.backend import namespaces as _backend
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("SCIPY_ARRAY_API", "1")  # lets scikit-learn's checks feed the estimators Array API inputs

@@ -44,7 +44,8 @@ import pytest
 from conftest import Backend
 
 import bpxp
-from bpxp import _backend, optimizers
+from bpxp import optimizers
+from bpxp.backend import namespaces as _backend
 from bpxp.backprop import Gradients
 
 WORKS = "works"
@@ -1163,7 +1164,7 @@ def test_a_network_never_shares_memory_with_the_weights_it_was_given(backend):
 
 # -- the standardizer of the CLI ---------------------------------------------------------------------------------
 def test_standardizer_leaves_a_constant_column_centred_and_finite():
-    from bpxp.datasets import standardizer
+    from bpxp.cli.datasets import standardizer
 
     X = np.column_stack([np.arange(150.0), np.full(150, 0.1), np.full(150, 1e308), np.linspace(-1, 1, 150) * 1e308])
     mean, spread = standardizer(X)

@@ -8,7 +8,8 @@ import pytest
 from conftest import VARIANTS, _gpu_missing, assert_close
 
 import bpxp
-from bpxp import _backend, checkpoint
+from bpxp.backend import namespaces as _backend
+from bpxp.training import checkpoint
 
 
 def _trained(backend, optimizer="adam"):

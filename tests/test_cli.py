@@ -28,7 +28,7 @@ def test_train_on_the_default_dataset_reports_accuracy_and_is_quiet_off_a_termin
 def test_on_a_terminal_a_progress_bar_shows_epochs_and_both_losses():
     import io
 
-    from bpxp.progress import progress_callback
+    from bpxp.training.progress import progress_callback
 
     class Terminal(io.StringIO):
         def isatty(self):

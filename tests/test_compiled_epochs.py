@@ -1,4 +1,4 @@
-"""Compiled epochs (``bpxp._compiled``) train exactly as the eager loop does, only in fewer library calls.
+"""Compiled epochs (``bpxp.backend.compiled``) train exactly as the eager loop does, only in fewer library calls.
 
 On JAX an epoch — batch gathers, every step, the loss sum and the finite check — is one compiled call, and
 several epochs are one call when nothing happens between them. Here each such fit is checked against the same
@@ -13,7 +13,7 @@ import pytest
 from conftest import assert_close
 
 import bpxp
-from bpxp import _compiled
+from bpxp.backend import compiled as _compiled
 
 
 def _data(n=50):

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import bpxp
-from bpxp import dask_store
+from bpxp.dask import store as dask_store
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")

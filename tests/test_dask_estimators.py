@@ -11,8 +11,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_random_state
 
 import bpxp
-from bpxp._sklearn_base import initial_parameters
 from bpxp.sklearn import MLPClassifier, MLPRegressor
+from bpxp.sklearn.base import initial_parameters
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")

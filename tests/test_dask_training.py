@@ -108,7 +108,7 @@ def test_a_dask_fit_resumed_from_its_checkpoint_ends_as_an_uninterrupted_one(sch
 
 def test_mini_batch_training_checks_each_chunk_once_per_fit(monkeypatch):
     """The targets of a chunk are checked and encoded when it is prepared, not at every step that reads it."""
-    from bpxp import _inputs
+    from bpxp.backend import inputs as _inputs
 
     checked = []
     check = _inputs.targets

@@ -5,7 +5,7 @@ CuPy needs a GPU, so its device is played here by a stand-in that prints as ``cu
 
 import pytest
 
-from bpxp import _backend
+from bpxp.backend import namespaces as _backend
 
 
 class CupyDeviceStandIn:

@@ -2,13 +2,16 @@
 
 import doctest
 import importlib
+import pkgutil
 
 import pytest
 
-MODULES = ["bpxp._backend", "bpxp.mlp", "bpxp.backprop", "bpxp.activations", "bpxp.losses",
-           "bpxp.optimizers", "bpxp.train", "bpxp.metrics", "bpxp._fast", "bpxp.checkpoint", "bpxp.sklearn",
-           "bpxp.datasets", "bpxp.progress", "bpxp.loading", "bpxp.fitting", "bpxp.predicting", "bpxp.config",
-           "bpxp.spec", "bpxp._checks"]
+import bpxp
+
+# every module of the package (the command's `python -m` entry point aside): docstring examples live where the
+# code does, so the list follows the folders
+MODULES = sorted(info.name for info in pkgutil.walk_packages(bpxp.__path__, "bpxp.")
+                 if not info.name.endswith("__main__"))
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import bpxp
-from bpxp import _backend
+from bpxp.backend import namespaces as _backend
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import assert_close
 
-from bpxp import _graphs
+from bpxp.backend import graphs as _graphs
 
 
 class Faithful(_graphs.Capturer):

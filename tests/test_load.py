@@ -3,7 +3,7 @@
 Ten configurations — every optimizer, full batches and ragged mini-batches, every output/loss pair, both dtypes,
 L2, validation with early stopping — are trained once each for reference; then 1,000 networks cycle through
 them. Every network must end with exactly its reference's weights, biases and loss curve (the cached steps of
-``bpxp.train.make_step``, JAX's compiled ones included, change nothing), and the process must not grow between
+``bpxp.training.loop.make_step``, JAX's compiled ones included, change nothing), and the process must not grow between
 network 200 (by then every cache is warm) and network 1,000:
 
 - Python allocations, traced by ``tracemalloc`` from the first network on (NumPy's array data included):

@@ -1,4 +1,4 @@
-"""Every option is checked in one place (``bpxp._checks``): MLP.fit, the scikit-learn estimators and the CLI say
+"""Every option is checked in one place (``bpxp.checks``): MLP.fit, the scikit-learn estimators and the CLI say
 the same thing of the same bad value — the estimators under their own names for the option (``max_iter`` for
 ``epochs``, ``learning_rate_init`` for ``learning_rate``), the CLI of the text it was given."""
 

@@ -1,6 +1,7 @@
 """One precision policy: IEEE float32 products everywhere by default, TF32 on CUDA only when asked.
 
-The switches are the libraries' own (``bpxp._backend.matmul_precision``); here they are checked to be set inside a
+The switches are the libraries' own (``bpxp.backend.namespaces.matmul_precision``); here they are checked to be
+set inside a
 network's computations and restored after, and the float32 products checked equal to NumPy's. The TF32 products
 themselves need a GPU (.ci/gpu runs this suite there).
 """
@@ -14,7 +15,8 @@ import pytest
 from conftest import assert_close
 
 import bpxp
-from bpxp import _backend, _precision
+from bpxp.backend import namespaces as _backend
+from bpxp.backend import precision as _precision
 
 
 @pytest.fixture
@@ -135,7 +137,7 @@ def test_the_estimators_and_the_cli_take_precision(fresh_tf32_notice):
     pytest.importorskip("sklearn")
     from sklearn.exceptions import ConvergenceWarning
 
-    from bpxp import cli
+    from bpxp.cli.parser import parser as cli_parser
     from bpxp.sklearn import MLPClassifier
 
     X = np.random.default_rng(0).normal(size=(30, 4))
@@ -145,4 +147,4 @@ def test_the_estimators_and_the_cli_take_precision(fresh_tf32_notice):
         clf = MLPClassifier((5,), precision="tf32", max_iter=3, random_state=0).fit(X, y)
     assert clf.network_.precision == "tf32"
     assert MLPClassifier().get_params()["precision"] == "float32"
-    assert cli._parser().parse_args(["train", "--precision", "tf32"]).precision == "tf32"
+    assert cli_parser().parse_args(["train", "--precision", "tf32"]).precision == "tf32"

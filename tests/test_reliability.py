@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import bpxp
-from bpxp import checkpoint
+from bpxp.training import checkpoint
 
 EXACT = dict(rtol=0, atol=0)
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import bpxp
-from bpxp import lbfgs
 from bpxp.activations import get_activation
 from bpxp.losses import get_loss
 from bpxp.optimizers import Adaptive, Constant, InverseScaling, Nesterov, ScheduledRate
+from bpxp.training import lbfgs
 
 
 def test_nesterov_direction_by_hand():

@@ -8,7 +8,7 @@ Each chunk's sums come from :func:`bpxp.backprop.gradient_sums` — the same for
 memory — run where the chunk is, in the chunk's own namespace and device (NumPy, CuPy, array-api-strict): the
 parameters arrive as host arrays and are moved there. A chunk is prepared (checked, cast, targets encoded) by
 :func:`prepared_chunk`, the checks in-memory training runs once per fit. The driver is
-``bpxp.dask_training``; where the chunks are kept between steps, ``bpxp.dask_store``.
+``bpxp.dask.training``; where the chunks are kept between steps, ``bpxp.dask.store``.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from . import _backend, _inputs
-from .backprop import forward_pass, gradient_sums
-from .spec import Spec
+from ..backend import inputs as _inputs
+from ..backend import namespaces as _backend
+from ..math.backprop import forward_pass, gradient_sums
+from ..spec import Spec
 
 
 def is_dask(x: Any) -> bool:
@@ -41,7 +42,7 @@ def _on_chunk(X, weights, biases):
 def prepared_chunk(X_block, y_block, spec: Spec):
     """One chunk of rows checked and cast, its targets checked and encoded (one-hot labels): ``(X, Y)``.
 
-    These are the checks of ``bpxp._inputs`` that in-memory training runs once per fit; kept chunks (mini-batch
+    These are the checks of ``bpxp.backend.inputs`` that in-memory training runs once per fit; kept chunks (mini-batch
     training) are prepared once per fit, chunks recomputed from their graph (full batch) each time they are read.
     """
     xp = array_api_compat.array_namespace(X_block)

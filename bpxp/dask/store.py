@@ -2,7 +2,7 @@
 
 Mini-batch training reads a few rows of one or two chunks per step. Building a Dask graph for that each step
 costs a round trip through the scheduler (tens of milliseconds); instead the chunks are prepared once per fit
-(checked, cast, targets encoded: ``bpxp.dask_chunks.prepared_chunk``) and kept:
+(checked, cast, targets encoded: ``bpxp.dask.chunks.prepared_chunk``) and kept:
 
 - :class:`LocalChunks` — under Dask's default scheduler, in this process;
 - :class:`WorkerChunks` — on a ``dask.distributed`` cluster, as futures on the workers, with one small actor per
@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from .dask_chunks import piece_loss, piece_sums, prepared_chunk, row_chunks
-from .spec import Spec
+from ..spec import Spec
+from .chunks import piece_loss, piece_sums, prepared_chunk, row_chunks
 
 # Up to this many rows a step runs on the worker's event loop itself: one thread hop less each way (a few
 # milliseconds on a loaded machine) for at most a few milliseconds of blocking; larger steps and validation run

@@ -1,6 +1,6 @@
 """The configuration of one training run: every option of ``MLP.fit`` checked once, held in one object.
 
-``TrainingConfig.checked`` runs the checks of ``bpxp._checks`` on the user's options; the configuration then
+``TrainingConfig.checked`` runs the checks of ``bpxp.checks`` on the user's options; the configuration then
 gives what the training loop takes (``schedule``, ``safety``) and what a training checkpoint records
 (``settings``, compared on resume). The estimators build one too and hand it to ``MLP.train_prepared``.
 """
@@ -12,8 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import _checks, defaults, train
-from .optimizers import Constant, Optimizer, ScheduledRate, get_optimizer, get_schedule
+from .. import checks
+from .. import defaults
+from ..math.optimizers import Constant, Optimizer, ScheduledRate, get_optimizer, get_schedule
+from . import loop as train
 
 ON_DIVERGENCE = ("raise", "warn")
 
@@ -45,7 +47,7 @@ class TrainingConfig:
         Keep the last finite epoch's parameters.
     checkpoint_every : int
     weighted : bool
-        Y carries the sample weights as one more column (``bpxp.train``).
+        Y carries the sample weights as one more column (``bpxp.training.loop``).
     rate_schedule : bpxp.optimizers.Constant or None
         How η changes from epoch to epoch (from ``learning_rate``); None: it stays ``learning_rate``.
     """
@@ -71,13 +73,13 @@ class TrainingConfig:
                 clip_norm: Any = None, early_stopping: Any = None, on_divergence: Any = "raise",
                 snapshot: Any = True, checkpoint_every: Any = 1,
                 learning_rate_schedule: Any = None) -> TrainingConfig:
-        """The options of ``MLP.fit`` checked (``bpxp._checks``), defaults filled in; errors name the option."""
-        epochs = _checks.positive_int(epochs, "epochs")
+        """The options of ``MLP.fit`` checked (``bpxp.checks``), defaults filled in; errors name the option."""
+        epochs = checks.positive_int(epochs, "epochs")
         batch_size = defaults.AUTO_BATCH_SIZE if isinstance(batch_size, str) and batch_size == "auto" else batch_size
-        batch_size = None if batch_size is None else _checks.positive_int(batch_size, "batch_size")
-        shuffle = _checks.check_bool(shuffle, "shuffle")
-        random_state = _checks.check_seed(random_state)
-        early_stopping = None if early_stopping is None else _checks.positive_int(early_stopping, "early_stopping")
+        batch_size = None if batch_size is None else checks.positive_int(batch_size, "batch_size")
+        shuffle = checks.check_bool(shuffle, "shuffle")
+        random_state = checks.check_seed(random_state)
+        early_stopping = None if early_stopping is None else checks.positive_int(early_stopping, "early_stopping")
         rule = get_optimizer(optimizer)
         if isinstance(learning_rate_schedule, Constant):  # a schedule given whole carries its own η₀
             if learning_rate is not None and learning_rate != learning_rate_schedule.initial:
@@ -85,13 +87,13 @@ class TrainingConfig:
                                  f"`learning_rate_schedule` {learning_rate_schedule!r}: give η once")
             learning_rate = learning_rate_schedule.initial
         learning_rate = defaults.learning_rate(rule.name) if learning_rate is None else learning_rate
-        learning_rate = _checks.positive_float(learning_rate, "learning_rate")
+        learning_rate = checks.positive_float(learning_rate, "learning_rate")
         rate_schedule = get_schedule(learning_rate_schedule, learning_rate)
-        l2 = 0.0 if l2 == 0 else _checks.positive_float(l2, "l2")
-        clip_norm = None if clip_norm is None else _checks.positive_float(clip_norm, "clip_norm")
-        _checks.check_choice(on_divergence, "on_divergence", ON_DIVERGENCE)
-        snapshot = _checks.check_bool(snapshot, "snapshot")
-        checkpoint_every = _checks.positive_int(checkpoint_every, "checkpoint_every")
+        l2 = 0.0 if l2 == 0 else checks.positive_float(l2, "l2")
+        clip_norm = None if clip_norm is None else checks.positive_float(clip_norm, "clip_norm")
+        checks.check_choice(on_divergence, "on_divergence", ON_DIVERGENCE)
+        snapshot = checks.check_bool(snapshot, "snapshot")
+        checkpoint_every = checks.positive_int(checkpoint_every, "checkpoint_every")
         return cls(epochs, learning_rate, batch_size, rule, shuffle, random_state, l2, clip_norm, early_stopping,
                    on_divergence, snapshot, checkpoint_every, rate_schedule=rate_schedule)
 

@@ -23,7 +23,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from ._backend import backend_name
+from .namespaces import backend_name
 
 _said: set[str] = set()  # the fallbacks already reported: each reason is said once per process
 

@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend, optimizers
-from .spec import Spec
+from ..backend import namespaces as _backend
+from ..math import optimizers
+from ..spec import Spec
 
 FORMAT = "bpxp-checkpoint"
 FORMAT_VERSION = 1
@@ -61,7 +62,7 @@ def save(path: str | os.PathLike, spec: Spec, weights, biases, *, backend: str, 
 
 def _write(path: Path, spec: Spec, weights, biases, *, backend: str, device: Any, rule, state,
            extra: dict | None = None, arrays: dict | None = None) -> Path:
-    from ._version import __version__
+    from .._version import __version__
 
     arrays = dict(arrays or {})
     arrays.update({f"weights_{i}": _backend.to_numpy(w) for i, w in enumerate(weights)})
@@ -102,12 +103,12 @@ def save_training(path: str | os.PathLike, spec: Spec, outcome, *, backend: str,
 
 
 def read_training(path: str | os.PathLike, spec: Spec, *, xp: Any, device: Any) -> tuple[dict, Any]:
-    """A training checkpoint for the network ``spec`` describes: (the fit's settings, a ``bpxp.train.Outcome``
+    """A training checkpoint for the network ``spec`` describes: (the fit's settings, a ``bpxp.training.loop.Outcome``
     with arrays in ``xp`` on ``device``).
 
     Raises a ValueError when the file is no training checkpoint or was written by a different network.
     """
-    from .train import History, Outcome
+    from .loop import History, Outcome
 
     metadata, arrays = read(path)
     training = metadata.get("training")
@@ -138,7 +139,7 @@ OPTIONAL_SETTINGS = ("learning_rate_schedule",)  # settings a fit records only w
 
 
 def resume(path: Path, spec: Spec, settings: dict, *, xp: Any, device: Any) -> Any:
-    """The ``bpxp.train.Outcome`` a training checkpoint left, after checking that the network ``spec`` describes
+    """The ``bpxp.training.loop.Outcome`` a training checkpoint left, after checking that the network ``spec`` describes
     wrote it with these ``settings``; its History no longer marked interrupted, diverged or ended by its schedule."""
     if not path.is_file():
         raise FileNotFoundError(f"`resume`: no checkpoint at {str(path)!r}")

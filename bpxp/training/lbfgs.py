@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize as _scipy_minimize
 
-from ._backend import to_numpy
-from .activations import Activation
-from .backprop import backward_pass, forward_pass
-from .losses import Loss, l2_penalty
+from ..backend.namespaces import to_numpy
+from ..math.activations import Activation
+from ..math.backprop import backward_pass, forward_pass
+from ..math.losses import Loss, l2_penalty
 
 
 @dataclass(frozen=True)

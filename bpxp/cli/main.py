@@ -22,12 +22,13 @@ import warnings
 
 import numpy as np
 
-from . import _backend, datasets
-from ._cli_parser import hidden_sizes
-from ._cli_parser import parser as _parser
-from .loading import load
-from .mlp import MLP
-from .recovery import InterruptedWarning, TrainingDiverged
+from ..backend import namespaces as _backend
+from ..loading import load
+from ..mlp import MLP
+from ..training.recovery import InterruptedWarning, TrainingDiverged
+from . import datasets
+from .parser import hidden_sizes
+from .parser import parser as _parser
 
 
 def _data(name: str, target: str | None, feature_names: list[str] | None = None, *, labelled: bool = True):
@@ -165,7 +166,7 @@ def _announce_resume(checkpoint: str | None, epochs: int) -> int:
     """Say where a resumed run starts ("resuming from epoch N of M", or that it had finished); return N."""
     if checkpoint is None:
         return 0
-    from .checkpoint import read
+    from ..training.checkpoint import read
 
     done = read(checkpoint)[0].get("training", {}).get("epoch", -1) + 1
     if done >= epochs:
@@ -268,7 +269,7 @@ def _held_out_rows(data: str, meta: dict, y: np.ndarray) -> np.ndarray | None:
 
 
 def info(args) -> int:
-    from .checkpoint import read
+    from ..training.checkpoint import read
 
     meta, arrays = read(args.model)
     parameters = sum(a.size for name, a in arrays.items() if name.startswith(("weights_", "biases_")))
@@ -326,6 +327,3 @@ def main(argv: list[str] | None = None) -> int:
               f"(rerun with BPXP_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
         return 1
 
-
-if __name__ == "__main__":
-    sys.exit(main())

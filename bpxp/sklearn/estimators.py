@@ -11,7 +11,7 @@ come back there. A sparse X is densified one batch of rows at a time, on the net
 
 Solvers: ``'adam'``; ``'sgd'`` with ``momentum`` (Nesterov's form with ``nesterovs_momentum``) and the learning-rate
 schedules ``'constant'``, ``'invscaling'`` (η₀ / (t + 1)^power_t, t the samples seen) and ``'adaptive'`` (η/5 at each
-plateau) of ``bpxp.optimizers``; ``'lbfgs'`` through ``bpxp.lbfgs`` (SciPy's L-BFGS-B on bpxp's own gradients).
+plateau) of ``bpxp.optimizers``; ``'lbfgs'`` through ``bpxp.training.lbfgs`` (SciPy's L-BFGS-B on bpxp's own gradients).
 A momentum velocity here accumulates gradients (as PyTorch's), so when η changes between epochs its past steps
 are rescaled to the new η, where scikit-learn's keep the old one.
 """
@@ -29,10 +29,13 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from . import _backend, _checks, _sklearn_dask, dask_chunks
-from ._sklearn_base import BaseMLP, bpxp_to_numpy, is_sparse, stochastic
-from .activations import get_activation, log_softmax
-from .backprop import forward_pass
+from .. import checks
+from ..backend import namespaces as _backend
+from ..dask import chunks as dask_chunks
+from ..math.activations import get_activation, log_softmax
+from ..math.backprop import forward_pass
+from . import on_dask as _sklearn_dask
+from .base import BaseMLP, bpxp_to_numpy, is_sparse, stochastic
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
@@ -221,7 +224,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     def _check_parameters(self) -> None:
         super()._check_parameters()
-        _checks.check_choice(self.loss, "loss", ["squared_error", "poisson"])
+        checks.check_choice(self.loss, "loss", ["squared_error", "poisson"])
 
     def _output_and_loss(self):
         return ("exp", "poisson") if self.loss == "poisson" else ("identity", "mse")

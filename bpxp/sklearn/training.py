@@ -1,7 +1,7 @@
 """The stochastic solvers (sgd, adam) of bpxp's scikit-learn estimators: the epoch loop, scikit-learn's stopping
 rules (``tol``, ``n_iter_no_change``, early stopping on a validation split or set) and its curves. The network is
 driven through ``MLP``'s public methods only (``prepare_*``, ``train_prepared``, ``score_prepared``,
-``copy_parameters``/``set_parameters``); how training ended is said by ``bpxp.recovery``.
+``copy_parameters``/``set_parameters``); how training ended is said by ``bpxp.training.recovery``.
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ from array_api_compat import device as _device_of
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
-from . import _backend, optimizers, recovery
-from .config import TrainingConfig
+from ..backend import namespaces as _backend
+from ..math import optimizers
+from ..training import recovery
+from ..training.config import TrainingConfig
 
 
 class StochasticTraining:
-    """The sgd/adam training methods of ``bpxp._sklearn_base.BaseMLP`` (a base class of it)."""
+    """The sgd/adam training methods of ``bpxp.sklearn.base.BaseMLP`` (a base class of it)."""
 
     def _fit_stochastic(self, X, Y, weights, validation_data, incremental):
         validation, validation_weights, X, Y, weights = self._validation(X, Y, weights, validation_data, incremental)
@@ -55,7 +57,7 @@ class StochasticTraining:
         return self
 
     def _weighted_targets(self, Y, weights):
-        """Y on the device, with the sample weights as one more column when there are any (``bpxp.train``)."""
+        """Y on the device, with the sample weights as one more column when there are any (``bpxp.training.loop``)."""
         if weights is None:
             return Y
         xp = self.network_.xp

@@ -1,31 +1,33 @@
-"""The ``bpxp`` command's parser: its subcommands and options, each number checked by ``bpxp._checks``' rules, and
+"""The ``bpxp`` command's parser: its subcommands and options, each number checked by ``bpxp.checks``' rules, and
 every parser error on one line (usage is one ``--help`` away)."""
 
 from __future__ import annotations
 
 import argparse
 
-from . import _backend, _checks, datasets
-from .optimizers import OPTIMIZERS, SCHEDULES
+from .. import checks
+from ..backend import namespaces as _backend
+from ..math.optimizers import OPTIMIZERS, SCHEDULES
+from . import datasets
 
 
-def _option(rule: _checks.Rule):
-    """An argparse type: the option's text as a number obeying ``rule`` (``bpxp._checks``), else the parser's
+def _option(rule: checks.Rule):
+    """An argparse type: the option's text as a number obeying ``rule`` (``bpxp.checks``), else the parser's
     one-line error saying what was expected."""
     def parse(text: str) -> int | float:
         try:
-            return _checks.parse(text, rule)
+            return checks.parse(text, rule)
         except ValueError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
 
     return parse
 
 
-_positive_int = _option(_checks.POSITIVE_INT)
-_non_negative_int = _option(_checks.NON_NEGATIVE_INT)
-_positive_float = _option(_checks.POSITIVE_FLOAT)
-_non_negative_float = _option(_checks.NON_NEGATIVE_FLOAT)
-_fraction = _option(_checks.FRACTION)
+_positive_int = _option(checks.POSITIVE_INT)
+_non_negative_int = _option(checks.NON_NEGATIVE_INT)
+_positive_float = _option(checks.POSITIVE_FLOAT)
+_non_negative_float = _option(checks.NON_NEGATIVE_FLOAT)
+_fraction = _option(checks.FRACTION)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,7 +49,7 @@ class _ShowDefaults(argparse.HelpFormatter):
 
 
 def parser() -> argparse.ArgumentParser:
-    from ._version import __version__
+    from .._version import __version__
 
     parser = _Parser(prog="bpxp", description="Backpropagation on any Array API backend.")
     parser.add_argument("--version", action="version", version=f"bpxp {__version__}")

@@ -17,7 +17,7 @@ import numpy as np
 from array_api_compat import array_namespace
 from array_api_compat import device as _device_of
 
-from ._backend import array_backend, backend_name, compile_step, device_label, shareable_host_array
+from .namespaces import array_backend, backend_name, compile_step, device_label, shareable_host_array
 
 _NUMERIC_KINDS = "iuf"
 

@@ -2,7 +2,7 @@
 
 (issue 13) Installed is not usable: CuPy without a working CUDA driver, a CPU-only torch asked for 'cuda', JAX
 without a GPU asked for one. Each probe returns why not (one line), or None; `check_usable` turns that into one
-clear error before any array is made, and `backends()` shows the same reason (both in ``bpxp._backend``, which
+clear error before any array is made, and `backends()` shows the same reason (both in ``bpxp.backend.namespaces``, which
 knows the backends' names).
 """
 

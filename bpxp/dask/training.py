@@ -1,6 +1,6 @@
 """``MLP.fit`` on Dask arrays: epochs of synchronous data-parallel steps, validation, early stopping, checkpoints.
 
-One step on a batch of rows B, split into chunks c (``bpxp.dask_chunks``):
+One step on a batch of rows B, split into chunks c (``bpxp.dask.chunks``):
 
     g = (1/|B|) · Σ_c Σ_{i∈c} ∂ℓᵢ/∂θ        θ ← θ − η·d(g)
 
@@ -10,7 +10,7 @@ GPU workers, array-api-strict); the client adds them in chunk order and the upda
 and device: they stay on the client, and travel to the chunks as host arrays. A full-batch epoch is one Dask graph
 over the data's own graph (tree-reduced on the workers), so data larger than the cluster's memory is
 read chunk by chunk each epoch; mini-batch epochs keep the prepared chunks for the whole fit
-(``bpxp.dask_store``) and send each step straight to the workers that hold its rows.
+(``bpxp.dask.store``) and send each step straight to the workers that hold its rows.
 
 The epoch's bookkeeping is the in-memory loop's: the loss and the parameters are checked once per epoch, the
 validation loss is read after the epoch's updates, the best epoch is kept under early stopping
@@ -25,21 +25,24 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend, _random, dask_chunks, train
-from .backprop import forward_pass
-from .config import TrainingConfig
-from .dask_store import open_chunks
-from .losses import l2_penalty
-from .optimizers import apply_update
-from .progress import shown
-from .spec import Spec
+from ..backend import namespaces as _backend
+from ..backend import randomness as _random
+from ..math.backprop import forward_pass
+from ..math.losses import l2_penalty
+from ..math.optimizers import apply_update
+from ..spec import Spec
+from ..training import loop as train
+from ..training.config import TrainingConfig
+from ..training.progress import shown
+from . import chunks as dask_chunks
+from .store import open_chunks
 
 
 def fit(net, X: Any, y: Any, config: TrainingConfig, *, optimizer_state: Any, callback: Any, verbose: bool = False,
         validation_data: Any = None, checkpoint: Any = None, resume: Any = None) -> train.History:
     """``net.fit`` on Dask arrays, with the options ``MLP.fit`` has checked (``config``); ``verbose``: a progress
     bar, once the inputs are checked."""
-    from .recovery import report as _report
+    from ..training.recovery import report as _report
 
     if net.biases is None:
         raise ValueError("training on Dask arrays needs a network with biases (bias=True)")
@@ -211,7 +214,7 @@ def _validation(net, validation_data: Any, spec: Spec, client):
     """``(loss(weights, biases) → float, close)`` for ``validation_data``, or None without it.
 
     In-memory validation data is scored as ``train.run`` scores it; Dask validation data is prepared once per
-    fit and kept (``bpxp.dask_store``), and its loss L = Σ_c Σℓ / n adds up chunk by chunk.
+    fit and kept (``bpxp.dask.store``), and its loss L = Σ_c Σℓ / n adds up chunk by chunk.
     """
     if validation_data is None:
         return None

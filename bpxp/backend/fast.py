@@ -4,7 +4,8 @@ A function here computes what its portable twin ``*_portable`` computes — the 
 write, using only the Array API standard — but hands the work to a backend's own fused kernel, or to NumPy's
 in-place (``out=``) forms, where that was measured to win (``benchmarks/elementwise.py``; figures below). On
 every other backend it calls the twin. Tests hold each fast path equal to its twin on every backend
-(``tests/test_fast.py``). Besides ``bpxp._backend``, this is the only module that knows array libraries by name.
+(``tests/test_fast.py``). Besides ``bpxp.backend.namespaces``, this is the only module that knows array libraries
+by name.
 
 ``overwrite=True`` says the caller made the input array and needs it no more (scipy's ``overwrite_a``
 convention): the result may then live in the input's memory. The math modules pass it only for arrays they

@@ -5,8 +5,8 @@ forward, backward (``bpxp.backprop``) and the update (``bpxp.optimizers.apply_up
 compiled once where that pays (JAX). The loop keeps the epoch's running loss on the device and reads it on the host
 once per epoch — the only host synchronisation in training (one epoch late when nothing needs it at once). Shuffled
 batches are gathered on the device from one host permutation per epoch. How an epoch drives the step is the backend
-layer's: eager steps here, a whole epoch (or several) per compiled call on JAX (``bpxp._compiled``), each step
-replayed as a CUDA graph on CuPy and torch-CUDA (``bpxp._graphs``). What an epoch's result does to the fit — kept
+layer's: eager steps here, a whole epoch (or several) per compiled call on JAX (``bpxp.backend.compiled``), each step
+replayed as a CUDA graph on CuPy and torch-CUDA (``bpxp.backend.graphs``). What an epoch's result does to the fit — kept
 if finite, the best one remembered under early stopping — is :func:`keep_epoch`, shared with the Dask driver.
 """
 
@@ -14,20 +14,22 @@ from __future__ import annotations
 
 import functools
 import math
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from array_api_compat import device as _device_of
 
-from . import _compiled, _graphs, _random
-from ._backend import arrays_are_immutable, compile_step, floating_point_warnings_silenced, subtract_in_place
-from .activations import Activation
-from .backprop import backward_pass, forward_pass
-from .losses import Loss, l2_penalty
-from .optimizers import Optimizer, apply_update
+from ..backend import compiled as _compiled
+from ..backend import graphs as _graphs
+from ..backend import randomness as _random
+from ..backend.namespaces import arrays_are_immutable, floating_point_warnings_silenced
+from ..math.activations import Activation
+from ..math.backprop import forward_pass
+from ..math.losses import Loss
+from ..math.optimizers import Optimizer
 from .recovery import exactly_finite, finite_check, finite_probes
+from .step import make_step
 
 
 @dataclass
@@ -74,74 +76,10 @@ class History:
         return len(self.loss)
 
     def plot(self, path: Any = None, **options):
-        """Plot the loss curves with matplotlib; save a PNG to ``path`` if given (see ``bpxp.progress``)."""
+        """Plot the loss curves with matplotlib; save a PNG to ``path`` if given (see ``bpxp.training.progress``)."""
         from .progress import plot_history
 
         return plot_history(self, path, **options)
-
-
-@functools.lru_cache(maxsize=64)
-def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimizer, learning_rate: float,
-              *, xp: Any, l2: float = 0.0, clip_norm: float | None = None, in_place: bool = True,
-              checked: bool = False, weighted: bool = False) -> Callable:
-    """Build the training step for one architecture, compiled for the namespace where that pays.
-
-    ``step(weights, biases, state, total, X, Y) → (weights, biases, state, total + Σᵢ ℓᵢ)``: forward, backward
-    and θ ← θ − η·d. The parameters are updated in place where the library allows (``subtract_in_place``), so
-    the step returns the arrays it was given on NumPy, CuPy, PyTorch and array-api-strict, and new ones on JAX;
-    on NumPy the optimizer's state is updated in place too (``bpxp._fast``).
-    The running loss ``total`` stays on the device.
-    Cached: ``fit`` with the same settings reuses the step.
-
-    For plain SGD (d = g) η is folded into the output layer's error, G = η·δᴸ/m: backpropagation is linear in
-    G, so every layer's product is already η·∂L/∂W and the update is a bare subtraction — two array operations
-    (and one temporary array) fewer per parameter.
-
-    ``l2`` = α adds the penalty (α/2m)·Σₗ‖Wˡ‖² to each batch's loss, as scikit-learn's ``alpha`` does: the
-    weights' gradients gain (α/m)·Wˡ; biases are not penalised.
-
-    ``clip_norm`` = c rescales each batch's gradients (penalty included) to a joint norm of at most c before the
-    optimizer sees them (``bpxp.optimizers.clip_by_global_norm``); η is then not folded into δ.
-
-    ``in_place=False`` returns new parameter and state arrays and leaves the given ones untouched: ``run`` takes each
-    epoch's first step so, which keeps the previous epoch's parameters intact without copying them.
-
-    ``weighted=True``: Y's last column holds sample weights wᵢ. The batch's loss is then the weighted mean
-    Σᵢ wᵢℓᵢ / Σᵢ wᵢ (penalty (α/2Σᵢ wᵢ)·Σ‖Wˡ‖²), and the running total gains m times it, so an epoch's loss is the
-    mean over batches weighted by their sizes, as scikit-learn's ``sample_weight``.
-
-    ``checked=True`` makes the epoch's last step: it takes the ``probes`` of ``bpxp.recovery.finite_check`` as an
-    eighth argument and also returns the check of the new parameters, computed inside the same (compiled) call.
-    """
-    fold = optimizer.direction_is_gradient and clip_norm is None
-    update = subtract_in_place if in_place else operator.sub
-
-    def step(weights, biases, state, total, X, Y, probes=None):
-        sample_weight = None
-        if weighted:
-            Y, sample_weight = Y[:, :-1], Y[:, -1:]
-            rows_per_weight = X.shape[0] / xp.sum(sample_weight)
-            scale = (learning_rate if fold else 1.0) / xp.sum(sample_weight)
-        else:
-            scale = (learning_rate if fold else 1.0) / X.shape[0]
-        A, Z = forward_pass(X, weights, biases, activations, xp=xp, output=False)
-        _, batch_total, G = loss.output(Y, Z, activations[-1], scale=scale, xp=xp,
-                                        weights=sample_weight)
-        dW, db, _ = backward_pass(A, G, weights, activations, with_biases=biases is not None, keep=False, xp=xp)
-        del A, G
-        if l2:
-            batch_total = batch_total + l2 * l2_penalty(weights, xp=xp)
-        if weighted:
-            batch_total = batch_total * rows_per_weight
-        new_weights, new_biases, state = apply_update(weights, biases, dW, db, state, optimizer, learning_rate, xp=xp,
-                                                      penalty=l2 * scale if l2 else None, clip_norm=clip_norm,
-                                                      folded=fold, subtract=update, in_place=in_place)
-        total = total + batch_total
-        if checked:
-            return new_weights, new_biases, state, total, finite_check(total, new_weights, new_biases, probes, xp=xp)
-        return new_weights, new_biases, state, total
-
-    return compile_step(step, xp)
 
 
 @dataclass(frozen=True)
@@ -192,7 +130,7 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
 
     Inputs are already checked and on the network's device; nothing in the loop validates, looks up a
     namespace or reads the device except the once-per-epoch check of the loss and the parameters
-    (``bpxp.recovery``). Parameters may be updated in place.
+    (``bpxp.training.recovery``). Parameters may be updated in place.
 
     Training stops at the end, under early stopping, at the first non-finite epoch (``History.diverged_at``)
     or at Ctrl-C (``History.interrupted``); the outcome then holds the last epoch's, the best, the last finite

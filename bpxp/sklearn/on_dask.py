@@ -1,7 +1,7 @@
 """bpxp's scikit-learn estimators on Dask arrays: ``fit`` through ``MLP.fit``'s Dask path, lazy predictions.
 
 X (and y) are Dask arrays chunked along rows, every column in one chunk, with known chunk sizes. Training runs
-per chunk on the workers (``bpxp.dask_training``); X is never computed whole. The classifier's ``classes_`` come
+per chunk on the workers (``bpxp.dask.training``); X is never computed whole. The classifier's ``classes_`` come
 from one small compute (``da.unique(y)``) and its labels are encoded chunk by chunk. With ``early_stopping=True``
 a seeded split of the row numbers (``train_test_split`` of ``range(n)`` with ``random_state``, each part in row
 order) holds out ``validation_fraction`` of the rows as a Dask validation set; ``MLP.fit`` watches its loss with
@@ -21,7 +21,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import check_classification_targets
 
-from . import dask_chunks
+from ..dask import chunks as dask_chunks
 
 
 def check_unsupported(estimator, *, sample_weight, validation_data, incremental: bool) -> None:

@@ -1,9 +1,9 @@
 """Compiled epochs: how a whole epoch (or several) of the same pure training step runs in one library call.
 
-The training step (``bpxp.train.make_step``) is written once and stays pure. What differs between libraries is
+The training step (``bpxp.training.loop.make_step``) is written once and stays pure. What differs between libraries is
 only how an epoch *drives* it:
 
-- eagerly, one Python call per mini-batch (``bpxp.train``'s loop: NumPy, array-api-strict, CuPy, torch);
+- eagerly, one Python call per mini-batch (``bpxp.training.loop``'s loop: NumPy, array-api-strict, CuPy, torch);
 - on JAX, here: every mini-batch of an epoch — the batch gather from the epoch's permutation, the steps, the loss
   sum and the finite check of the last step — is one compiled call (``lax.scan`` over the full batches, then the
   checked step on the last, possibly ragged, batch), compiled once per shape. Several epochs also run in one
@@ -15,7 +15,7 @@ only how an epoch *drives* it:
 
 A JAX dispatch costs tens of microseconds on a CPU; a tiny full-batch network's epoch (the seeds') is a few
 microseconds of arithmetic, so one call per epoch — or per hundred epochs — is where its time goes.
-:func:`run_chunks` drives those several-epoch calls for ``bpxp.train.run``.
+:func:`run_chunks` drives those several-epoch calls for ``bpxp.training.loop.run``.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from . import _random
-from ._backend import to_numpy
+from . import randomness as _random
+from .namespaces import to_numpy
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def jax_epochs(step: Callable, checked_step: Callable, check: Callable, batches:
     traced number: one compilation serves every count) epochs of unchecked steps, epoch e on row e of ``orders``
     (shape (per_call, n); ignored for batches in order), and returns ``(weights, biases, state, totals, check)``:
     the loss sum of every epoch (shape (per_call,), the first ``count`` filled) and ``check(zero, ...)`` of the
-    final parameters (``bpxp.recovery.finite_check``). The chunk is finite iff that check and every total are:
+    final parameters (``bpxp.training.recovery.finite_check``). The chunk is finite iff that check and every total are:
     a parameter that turns NaN or infinite stays so in every later step (θ − η·d, d from a loss through it).
     Both are cached per step and split (:func:`_jax_epochs`) and compiled once per shape.
     """
@@ -178,8 +178,8 @@ def run_chunks(outcome: Any, X, Y, many_epochs, orders, probes, zero, epochs: in
     every epoch of a chunk stays finite.
 
     Each chunk's losses and check come back in one host read; a chunk that is not finite is dropped (the
-    outcome still holds the chunk's start), and ``bpxp.train.run``'s per-epoch loop replays it to find and report
-    the divergence exactly as it always does. Returns the stream of epoch orders to continue with (rewound to
+    outcome still holds the chunk's start), and the per-epoch loop (``bpxp.training.loop``) replays it to find and
+    report the divergence exactly as it always does. Returns the stream of epoch orders to continue with (rewound to
     the outcome's epoch).
     """
     n = X.shape[0]

@@ -19,9 +19,9 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from ._precision import PRECISION_NAMES as PRECISION_NAMES  # re-exported: the policies' names
-from ._precision import check_precision, cupy_matmul_precision, jax_matmul_precision, torch_matmul_precision
-from ._usable import BackendUnusable, unusable_reason
+from .precision import PRECISION_NAMES as PRECISION_NAMES  # re-exported: the policies' names
+from .precision import check_precision, cupy_matmul_precision, jax_matmul_precision, torch_matmul_precision
+from .usable import BackendUnusable, unusable_reason
 
 
 @dataclass(frozen=True)
@@ -268,7 +268,7 @@ def floating_point_warnings_silenced():
     """A context in which NumPy (and array-api-strict, built on it) stays silent about overflow and NaN.
 
     Training checks once per epoch that the loss and the parameters are finite and reports a divergence itself
-    (``bpxp.recovery``); NumPy's own "overflow encountered in multiply" on the way there would be noise — and
+    (``bpxp.training.recovery``); NumPy's own "overflow encountered in multiply" on the way there would be noise — and
     CuPy, PyTorch and JAX never warn.
     """
     return np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
@@ -323,7 +323,7 @@ def backends() -> list[BackendInfo]:
             continue
         version = getattr(importlib.import_module(spec.module), "__version__", None)
         try:
-            problem = unusable_reason(name)  # the usability probe (bpxp._usable)
+            problem = unusable_reason(name)  # the usability probe (bpxp.backend.usable)
             if problem is not None:
                 rows.append(BackendInfo(name, installed=True, version=version, note=f"unusable here: {problem}"))
                 continue

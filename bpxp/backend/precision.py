@@ -1,7 +1,7 @@
 """The precision policies of float32 matrix products, and each library's own switch for them.
 
 ``PRECISION_NAMES`` are the policies ('float32': IEEE products everywhere; 'tf32': tensor-core products on CUDA).
-The three context managers here set and restore one library's switch; ``bpxp._backend.matmul_precision``
+The three context managers here set and restore one library's switch; ``bpxp.backend.namespaces.matmul_precision``
 chooses which one applies to a namespace and device.
 """
 

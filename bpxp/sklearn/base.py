@@ -1,6 +1,6 @@
 """The common base of bpxp's scikit-learn estimators (``bpxp.sklearn``): parameters and their checks, inputs,
 scikit-learn's initialisation, the network they drive, the L-BFGS path and the outputs. The stochastic solvers'
-epoch loop is in ``bpxp._sklearn_training``.
+epoch loop is in ``bpxp.sklearn.training``.
 """
 
 from __future__ import annotations
@@ -21,18 +21,23 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _backend, _checks, _sklearn_dask, dask_chunks, optimizers, recovery
-from ._sklearn_training import StochasticTraining, bpxp_to_numpy, is_sparse
-from .mlp import MLP
+from .. import checks
+from ..backend import namespaces as _backend
+from ..dask import chunks as dask_chunks
+from ..math import optimizers
+from ..mlp import MLP
+from ..training import recovery
+from . import on_dask as _sklearn_dask
+from .training import StochasticTraining, bpxp_to_numpy, is_sparse
 
 ACTIVATIONS = {"logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu",
                 "identity": "identity", "leaky_relu": "leaky_relu"}
 SOLVERS = ("adam", "sgd", "lbfgs")
-PARAMETER_RULES = (  # the numeric parameters and the rule (bpxp._checks) each obeys
-    (_checks.POSITIVE_FLOAT, ("learning_rate_init", "epsilon")),
-    (_checks.NON_NEGATIVE_FLOAT, ("alpha", "tol", "power_t")),
-    (_checks.POSITIVE_INT, ("max_iter", "max_fun")),
-    (_checks.UNIT_INTERVAL, ("momentum", "beta_1", "beta_2", "validation_fraction")),
+PARAMETER_RULES = (  # the numeric parameters and the rule (bpxp.checks) each obeys
+    (checks.POSITIVE_FLOAT, ("learning_rate_init", "epsilon")),
+    (checks.NON_NEGATIVE_FLOAT, ("alpha", "tol", "power_t")),
+    (checks.POSITIVE_INT, ("max_iter", "max_fun")),
+    (checks.UNIT_INTERVAL, ("momentum", "beta_1", "beta_2", "validation_fraction")),
 )
 OUT_ACTIVATIONS = {"sigmoid": "logistic", "softmax": "softmax", "identity": "identity", "exp": "exp"}
 SPARSE = "csr"  # other sparse formats are converted to CSR, whose rows slice cheaply
@@ -84,26 +89,26 @@ class BaseMLP(StochasticTraining, BaseEstimator):
 
     # -- parameters ------------------------------------------------------------------------------------------
     def _check_parameters(self) -> None:
-        """Every parameter checked by ``bpxp._checks`` (scikit-learn's convention: ValueError, also for types)."""
-        sizes = _checks.check_hidden_sizes(self.hidden_layer_sizes)
-        _checks.check_choice(self.activation, "activation", ACTIVATIONS)
-        _checks.check_choice(self.solver, "solver", SOLVERS)
-        _checks.check_choice(self.learning_rate, "learning_rate", optimizers.SCHEDULES)
+        """Every parameter checked by ``bpxp.checks`` (scikit-learn's convention: ValueError, also for types)."""
+        sizes = checks.check_hidden_sizes(self.hidden_layer_sizes)
+        checks.check_choice(self.activation, "activation", ACTIVATIONS)
+        checks.check_choice(self.solver, "solver", SOLVERS)
+        checks.check_choice(self.learning_rate, "learning_rate", optimizers.SCHEDULES)
         for rule, names in PARAMETER_RULES:
             for name in names:
-                _checks.check(getattr(self, name), name, rule, type_error=ValueError)
+                checks.check(getattr(self, name), name, rule, type_error=ValueError)
         patience = self.n_iter_no_change
         if isinstance(patience, bool) or not ((isinstance(patience, Integral) and patience >= 1) or patience == np.inf):
             raise ValueError(f"`n_iter_no_change` must be a positive integer or numpy.inf, got {patience!r}")
         for name in ("shuffle", "early_stopping", "warm_start", "nesterovs_momentum"):
-            _checks.check_bool(getattr(self, name), name, numpy_bools=True)
+            checks.check_bool(getattr(self, name), name, numpy_bools=True)
         if not (isinstance(self.verbose, bool | np.bool_)
                 or (isinstance(self.verbose, Integral) and self.verbose >= 0)):
             raise TypeError(f"`verbose` must be True, False or a non-negative integer, got {self.verbose!r}")
         if self.batch_size != "auto" and (isinstance(self.batch_size, bool)
                                           or not isinstance(self.batch_size, Integral) or self.batch_size < 1):
             raise ValueError(f"`batch_size` must be 'auto' or a positive integer, got {self.batch_size!r}")
-        _checks.check_legacy_seed(self.random_state)
+        checks.check_legacy_seed(self.random_state)
         _backend.check_backend_name(self.backend)
         self._hidden_sizes = sizes
 

@@ -1,0 +1,86 @@
+"""The training step: forward, backward and the update for one batch, built once per architecture and η.
+
+``step(weights, biases, state, total, X_batch, Y_batch) → (weights, biases, state, total)`` is forward, backward
+(``bpxp.math.backprop``) and the update (``bpxp.math.optimizers.apply_update``), compiled once where that pays
+(JAX). How an epoch drives it is the backend layer's (``bpxp.backend``); what an epoch's result does to the fit is
+the loop's (``bpxp.training.loop``).
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable
+from typing import Any
+
+from ..backend.namespaces import compile_step, subtract_in_place
+from ..math.activations import Activation
+from ..math.backprop import backward_pass, forward_pass
+from ..math.losses import Loss, l2_penalty
+from ..math.optimizers import Optimizer, apply_update
+from .recovery import finite_check
+
+
+@functools.lru_cache(maxsize=64)
+def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimizer, learning_rate: float,
+              *, xp: Any, l2: float = 0.0, clip_norm: float | None = None, in_place: bool = True,
+              checked: bool = False, weighted: bool = False) -> Callable:
+    """Build the training step for one architecture, compiled for the namespace where that pays.
+
+    ``step(weights, biases, state, total, X, Y) → (weights, biases, state, total + Σᵢ ℓᵢ)``: forward, backward
+    and θ ← θ − η·d. The parameters are updated in place where the library allows (``subtract_in_place``), so
+    the step returns the arrays it was given on NumPy, CuPy, PyTorch and array-api-strict, and new ones on JAX;
+    on NumPy the optimizer's state is updated in place too (``bpxp.backend.fast``).
+    The running loss ``total`` stays on the device.
+    Cached: ``fit`` with the same settings reuses the step.
+
+    For plain SGD (d = g) η is folded into the output layer's error, G = η·δᴸ/m: backpropagation is linear in
+    G, so every layer's product is already η·∂L/∂W and the update is a bare subtraction — two array operations
+    (and one temporary array) fewer per parameter.
+
+    ``l2`` = α adds the penalty (α/2m)·Σₗ‖Wˡ‖² to each batch's loss, as scikit-learn's ``alpha`` does: the
+    weights' gradients gain (α/m)·Wˡ; biases are not penalised.
+
+    ``clip_norm`` = c rescales each batch's gradients (penalty included) to a joint norm of at most c before the
+    optimizer sees them (``bpxp.optimizers.clip_by_global_norm``); η is then not folded into δ.
+
+    ``in_place=False`` returns new parameter and state arrays and leaves the given ones untouched: ``run`` takes each
+    epoch's first step so, which keeps the previous epoch's parameters intact without copying them.
+
+    ``weighted=True``: Y's last column holds sample weights wᵢ. The batch's loss is then the weighted mean
+    Σᵢ wᵢℓᵢ / Σᵢ wᵢ (penalty (α/2Σᵢ wᵢ)·Σ‖Wˡ‖²), and the running total gains m times it, so an epoch's loss is the
+    mean over batches weighted by their sizes, as scikit-learn's ``sample_weight``.
+
+    ``checked=True`` makes the epoch's last step: it takes the ``probes`` of
+    ``bpxp.training.recovery.finite_check`` as an
+    eighth argument and also returns the check of the new parameters, computed inside the same (compiled) call.
+    """
+    fold = optimizer.direction_is_gradient and clip_norm is None
+    update = subtract_in_place if in_place else operator.sub
+
+    def step(weights, biases, state, total, X, Y, probes=None):
+        sample_weight = None
+        if weighted:
+            Y, sample_weight = Y[:, :-1], Y[:, -1:]
+            rows_per_weight = X.shape[0] / xp.sum(sample_weight)
+            scale = (learning_rate if fold else 1.0) / xp.sum(sample_weight)
+        else:
+            scale = (learning_rate if fold else 1.0) / X.shape[0]
+        A, Z = forward_pass(X, weights, biases, activations, xp=xp, output=False)
+        _, batch_total, G = loss.output(Y, Z, activations[-1], scale=scale, xp=xp,
+                                        weights=sample_weight)
+        dW, db, _ = backward_pass(A, G, weights, activations, with_biases=biases is not None, keep=False, xp=xp)
+        del A, G
+        if l2:
+            batch_total = batch_total + l2 * l2_penalty(weights, xp=xp)
+        if weighted:
+            batch_total = batch_total * rows_per_weight
+        new_weights, new_biases, state = apply_update(weights, biases, dW, db, state, optimizer, learning_rate, xp=xp,
+                                                      penalty=l2 * scale if l2 else None, clip_norm=clip_norm,
+                                                      folded=fold, subtract=update, in_place=in_place)
+        total = total + batch_total
+        if checked:
+            return new_weights, new_biases, state, total, finite_check(total, new_weights, new_biases, probes, xp=xp)
+        return new_weights, new_biases, state, total
+
+    return compile_step(step, xp)
