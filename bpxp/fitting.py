@@ -11,8 +11,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from . import checks
-from . import defaults
+from . import checks, defaults
 from .backend import inputs as _inputs
 from .backend import namespaces as _backend
 from .dask import chunks as dask_chunks

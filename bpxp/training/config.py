@@ -12,8 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .. import checks
-from .. import defaults
+from .. import checks, defaults
 from ..math.optimizers import Constant, Optimizer, ScheduledRate, get_optimizer, get_schedule
 from . import loop as train
 
