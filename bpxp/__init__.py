@@ -10,7 +10,7 @@ from .loading import load
 from .math import metrics
 from .math.backprop import Gradients
 from .mlp import MLP
-from .training.loop import History
+from .training.history import History
 from .training.recovery import DivergenceWarning, InterruptedWarning, TrainingDiverged
 
 __all__ = [

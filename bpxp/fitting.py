@@ -1,5 +1,5 @@
-"""How an ``MLP`` trains: ``fit`` (backpropagation, in memory or on Dask), ``train_prepared`` (the loop on inputs
-already checked, for the estimators) and ``fit_lbfgs`` (full-batch L-BFGS-B).
+"""How an ``MLP`` trains: ``fit`` (backpropagation, in memory or on Dask, through ``bpxp.training.session``) and
+``fit_lbfgs`` (full-batch L-BFGS-B).
 
 ``Fitting`` is a base class of :class:`bpxp.MLP`, kept apart so that each module stays readable: it uses only what
 the network class offers (its description, parameters, input checks and precision context).
@@ -7,17 +7,17 @@ the network class offers (its description, parameters, input checks and precisio
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 from . import checks, defaults
 from .backend import inputs as _inputs
 from .backend import namespaces as _backend
+from .backend.epochs import DenseBatches
 from .dask import chunks as dask_chunks
-from .training import checkpoint
-from .training import loop as train
+from .training import checkpoint, session
 from .training.config import TrainingConfig, check_callback
+from .training.history import History, Outcome
 from .training.progress import shown
 from .training.recovery import report
 
@@ -28,10 +28,10 @@ class Fitting:
     def fit(self, X: Any, y: Any, *, epochs: int = defaults.EPOCHS, learning_rate: float | None = None,
             batch_size: int | str | None = "auto", optimizer: Any = "adam", shuffle: bool = True,
             validation_data: tuple | None = None, early_stopping: int | None = None, random_state: Any = None,
-            callback: Callable[[int, train.History], None] | None = None, l2: float = 0.0,
+            callback: Callable[[int, History], None] | None = None, l2: float = 0.0,
             optimizer_state: Any = None, clip_norm: float | None = None, on_divergence: str = "raise",
             snapshot: bool = True, checkpoint: Any = None, checkpoint_every: int = 1, resume: Any = None,
-            verbose: bool = False, learning_rate_schedule: Any = None) -> train.History:
+            verbose: bool = False, learning_rate_schedule: Any = None) -> History:
         """Train by backpropagation; return the per-epoch :class:`~bpxp.training.loop.History`.
 
         Parameters
@@ -128,46 +128,27 @@ class Fitting:
                                      resume=resume)
         if self._output_from_targets:
             self._choose_output(y)
-        X, Y, validation = self.prepare(X, y, validation_data)
+        X = session.features(self, X)
+        Y, validation = session.targets(self, y, X.shape[0]), session.validation_pair(self, validation_data)
         if config.early_stopping is not None and validation is None:
             raise ValueError("`early_stopping` needs `validation_data` to watch: pass "
                              "validation_data=(X_val, y_val)")
         settings = config.settings(X.shape[0])
-        write = None if checkpoint is None else self.training_checkpointer(checkpoint, config.optimizer, settings)
-        start = None if resume is None else self.resumed_training(resume, settings)
-        with shown(callback, config.epochs, verbose) as callback:
-            return self.train_prepared(X, Y, config, validation=validation, callback=callback,
-                                       optimizer_state=optimizer_state, checkpoint=write, start=start)
-
-    def prepare(self, X: Any, y: Any, validation_data: tuple | None = None) -> tuple[Any, Any, tuple | None]:
-        """(X, Y, validation) checked and moved to the network's device, once, for :meth:`train_prepared`."""
-        X = self.prepare_features(X)
-        return X, self.prepare_targets(y, X.shape[0]), self.prepare_validation(validation_data)
-
-    def train_prepared(self, X: Any, Y: Any, config: TrainingConfig, *, validation: tuple | None = None,
-                       callback: Callable | None = None, optimizer_state: Any = None,
-                       checkpoint: Callable[[train.Outcome], None] | None = None,
-                       start: train.Outcome | None = None, report_end: bool = True) -> train.History:
-        """Train on inputs already checked and on the device (:meth:`prepare`), as ``config`` says.
-
-        Whatever stops training — the end, divergence, Ctrl-C, an error — the network is left holding the
-        parameters ``train.run`` kept, with ``optimizer_`` and ``optimizer_state_``. With ``report_end`` an
-        abnormal end is reported (``bpxp.training.recovery.report``); without, the caller reads the History.
-        """
-        weights, biases = self._parameters
-        safety = config.safety(checkpoint)
-        outcome = start or train.Outcome(weights, biases, optimizer_state)
+        write = None if checkpoint is None else session.checkpointer(self, checkpoint, config.optimizer, settings)
+        outcome = Outcome(*self._parameters, optimizer_state)
+        if resume is not None:
+            outcome = session.resumed(self, resume, settings)
+            outcome.samples_seen = (outcome.epoch + 1) * X.shape[0]
         config.start_rate(outcome)
-        try:
-            with self._precision():
-                train.run(outcome, X, Y, activations=self._activations, loss=self._loss, optimizer=config.optimizer,
-                          learning_rate=config.learning_rate, schedule=config.schedule(X.shape[0]),
-                          validation=validation, callback=callback, xp=self._xp, l2=config.l2,
-                          clip_norm=config.clip_norm, safety=safety, weighted=config.weighted)
-        finally:
-            self._hold(outcome.weights, outcome.biases, optimizer=config.optimizer, optimizer_state=outcome.state)
-        if report_end:
-            report(outcome.history, on_divergence=config.on_divergence, snapshot=config.snapshot)
+        batches = DenseBatches(X, Y, config.batch_size or X.shape[0], xp=self._xp)
+        with shown(callback, config.epochs, verbose) as callback:
+            try:
+                session.train(self, outcome, batches, config, session.plan(
+                    self, config, monitor=config.monitor(), callback=callback, checkpoint=write,
+                    validation=None if validation is None else session.validation(self, *validation)))
+            finally:
+                self._hold(outcome.weights, outcome.biases, optimizer=config.optimizer, optimizer_state=outcome.state)
+        report(outcome.history, on_divergence=config.on_divergence, snapshot=config.snapshot)
         return outcome.history
 
     def fit_lbfgs(self, X: Any, y: Any, *, max_iter: int = 200, max_fun: int = 15000, tol: float = 1e-4,
@@ -198,7 +179,7 @@ class Fitting:
 
         n_rows = int(X.shape[0])
         sparse = hasattr(X, "tocsr") and hasattr(X, "toarray")  # scipy.sparse, checked without importing scipy
-        Y = self.prepare_targets(y, n_rows)
+        Y = session.targets(self, y, n_rows)
         w = None
         if sample_weight is not None:
             w = _inputs.to_network(sample_weight, name="sample_weight", xp=self._xp, device=self.device,
@@ -212,9 +193,9 @@ class Fitting:
 
             def blocks():
                 for a, b in bounds:
-                    yield (self.prepare_features(X[a:b].toarray()), Y[a:b, ...], None if w is None else w[a:b, ...])
+                    yield (session.features(self, X[a:b].toarray()), Y[a:b, ...], None if w is None else w[a:b, ...])
         else:
-            X = self.prepare_features(X)
+            X = session.features(self, X)
 
             def blocks():
                 return [(X, Y, w)]
@@ -243,18 +224,3 @@ class Fitting:
             raise ValueError(f"`optimizer_state` does not match optimizer {rule.name!r} on this network: it must be "
                              f"net.optimizer_state_ of an earlier fit with the same optimizer, layer sizes, dtype "
                              f"and backend")
-
-    def training_checkpointer(self, path: str | os.PathLike, rule, settings: dict) -> Callable[[train.Outcome], None]:
-        """``write(outcome)``: a training checkpoint of this network at ``path``."""
-        path = checks.check_path(path, "checkpoint")
-
-        def write(outcome: train.Outcome) -> None:
-            checkpoint.save_training(path, self.spec, outcome, backend=self.backend, device=self.device,
-                                     optimizer=rule, settings=settings)
-
-        return write
-
-    def resumed_training(self, path: str | os.PathLike, settings: dict) -> train.Outcome:
-        """The Outcome a checkpoint left, after checking it was written by this network with these settings."""
-        return checkpoint.resume(checks.check_path(path, "resume"), self.spec, settings, xp=self._xp,
-                                 device=self.device)

@@ -26,7 +26,7 @@ from .fitting import Fitting
 from .math.backprop import Gradients, forward_pass, gradients
 from .predicting import Predicting
 from .spec import Spec
-from .training import checkpoint
+from .training import checkpoint, session
 
 
 class MLP(Fitting, Predicting):
@@ -246,30 +246,6 @@ class MLP(Fitting, Predicting):
                 f"backend={self.backend!r}, device={_backend.device_label(self.device)!r}"
                 + (f", precision={self.precision!r})" if self.precision != "float32" else ")"))
 
-    # -- inputs, checked once per call and moved to the device ------------------------------------------------
-    def prepare_features(self, X: Any, name: str = "X") -> Any:
-        """X checked (2-D, ``layer_sizes[0]`` columns, finite numbers) in the network's namespace, dtype and device."""
-        return _inputs.features(X, n_features=self.layer_sizes[0], xp=self._xp, device=self.device,
-                                dtype=self.dtype, float_name=self.dtype_name, name=name)
-
-    def prepare_targets(self, y: Any, n_rows: int, name: str = "y", rows_of: str = "X") -> Any:
-        """y checked against ``n_rows`` rows and the task, as the loss reads it (one-hot labels), on the device."""
-        return _inputs.targets(y, n_rows=n_rows, n_outputs=self.layer_sizes[-1], task=self.task,
-                               loss=self.loss, xp=self._xp, device=self.device, dtype=self.dtype,
-                               float_name=self.dtype_name, name=name, rows_of=rows_of)
-
-    def prepare_validation(self, validation_data: Any) -> tuple | None:
-        """``(X_val, y_val)`` checked and moved as :meth:`prepare_features`/:meth:`prepare_targets`, or None."""
-        if validation_data is None:
-            return None
-        if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
-            raise TypeError("`validation_data` must be a pair (X_val, y_val), got "
-                            f"{type(validation_data).__name__}")
-        X_val = self.prepare_features(validation_data[0], name="validation_data[0]")
-        Y_val = self.prepare_targets(validation_data[1], X_val.shape[0], name="validation_data[1]",
-                                     rows_of="validation_data[0]")
-        return X_val, Y_val
-
     def _precision(self):
         """The context in which this network's float32 products follow ``precision`` (``bpxp.backend.namespaces``)."""
         return _backend.matmul_precision(self._xp, self.device, self.precision)
@@ -315,7 +291,7 @@ class MLP(Fitting, Predicting):
             return dask_chunks.outputs(self, X)  # lazy, chunk by chunk
         weights, biases = self._parameters
         with self._precision():
-            A, _ = forward_pass(self.prepare_features(X), weights, biases, self._activations, xp=self._xp)
+            A, _ = forward_pass(session.features(self, X), weights, biases, self._activations, xp=self._xp)
         return A[-1]
 
     def backward(self, X: Any, y: Any) -> Gradients:
@@ -332,8 +308,8 @@ class MLP(Fitting, Predicting):
             ``.weights`` ∂L/∂Wˡ (shapes of ``net.weights``), ``.biases`` ∂L/∂bˡ or None, ``.deltas`` the
             per-sample δˡ (n_samples, nₗ), ``.activations`` A⁰ … Aᴸ and ``.loss`` L (0-d array).
         """
-        X = self.prepare_features(X)
-        Y = self.prepare_targets(y, X.shape[0])
+        X = session.features(self, X)
+        Y = session.targets(self, y, X.shape[0])
         weights, biases = self._parameters
         with self._precision():
             return gradients(X, Y, weights, biases, self._activations, self._loss, xp=self._xp)
@@ -355,8 +331,8 @@ class MLP(Fitting, Predicting):
 
     def _checked_forward(self, X: Any, y: Any):
         """Inputs checked and moved, then the forward pass: (A⁰ … Aᴸ, Zᴸ, Y)."""
-        X = self.prepare_features(X)
-        Y = self.prepare_targets(y, X.shape[0])
+        X = session.features(self, X)
+        Y = session.targets(self, y, X.shape[0])
         weights, biases = self._parameters
         with self._precision():
             A, Z = forward_pass(X, weights, biases, self._activations, xp=self._xp)

@@ -12,7 +12,7 @@ import array_api_compat
 
 from .dask import chunks as dask_chunks
 from .math import metrics
-from .math.backprop import forward_pass
+from .training import session
 
 
 class Predicting:
@@ -90,14 +90,5 @@ class Predicting:
             if self.task == "regression":
                 return metrics.r2(Y, P, xp=xp)
             return metrics.accuracy(Y, P, task=self.task, xp=xp)
-        X = self.prepare_features(X)
-        return self.score_prepared(X, self.prepare_targets(y, X.shape[0]))
-
-    def score_prepared(self, X: Any, Y: Any, sample_weight: Any = None) -> float:
-        """:meth:`score` of inputs already checked and on the device (:meth:`prepare_features`, ...);
-        ``sample_weight`` (m,), on the device too, weights each sample's part (``bpxp.math.metrics``)."""
-        weights, biases = self._parameters
-        A, _ = forward_pass(X, weights, biases, self._activations, xp=self._xp)
-        if self.task == "regression":
-            return float(metrics.r2(Y, A[-1], xp=self._xp, weights=sample_weight))
-        return float(metrics.accuracy(Y, A[-1], task=self.task, xp=self._xp, weights=sample_weight))
+        X = session.features(self, X)
+        return session.validation(self, X, session.targets(self, y, X.shape[0])).score(*self._parameters)

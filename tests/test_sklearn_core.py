@@ -9,7 +9,7 @@ import bpxp
 from bpxp.activations import get_activation
 from bpxp.losses import get_loss
 from bpxp.optimizers import Adaptive, Constant, InverseScaling, Nesterov, ScheduledRate
-from bpxp.training import lbfgs
+from bpxp.training import lbfgs, session
 
 
 def test_nesterov_direction_by_hand():
@@ -192,27 +192,35 @@ def test_weighted_scores_equal_scikit_learns(backend, task):
         net = bpxp.MLP([3, 4, 2], output="identity", loss="mse", backend=backend.name, device=backend.device,
                        dtype="float64", random_state=0)
         expected = r2_score(y, bpxp.to_numpy(net.predict(X)), sample_weight=w)
-    X_dev, Y_dev, _ = net.prepare(X, y)
-    assert net.score_prepared(X_dev, Y_dev, sample_weight=backend.asarray(w)) == pytest.approx(expected, rel=1e-12)
-    assert net.score_prepared(X_dev, Y_dev) == pytest.approx(net.score(X, y), rel=1e-12)
+    X_dev = session.features(net, X)
+    Y_dev = session.targets(net, y, X_dev.shape[0])
+    parameters = (net.weights, net.biases)
+    weighted = session.validation(net, X_dev, Y_dev, sample_weight=backend.asarray(w))
+    assert weighted.score(*parameters) == pytest.approx(expected, rel=1e-12)
+    assert session.validation(net, X_dev, Y_dev).score(*parameters) == pytest.approx(net.score(X, y), rel=1e-12)
 
 
 def test_early_stopping_scores_the_validation_split_with_its_sample_weights(monkeypatch):
     from sklearn.exceptions import ConvergenceWarning
 
-    from bpxp.mlp import MLP
     from bpxp.sklearn import MLPClassifier
+    from bpxp.training.loop import Validation
 
     rng = np.random.default_rng(0)
     X, y, w = rng.normal(size=(60, 4)), rng.integers(0, 2, size=60), rng.uniform(0.5, 2.0, size=60)
     seen = []
-    score_prepared = MLP.score_prepared
+    validation = session.validation
 
-    def recorded(self, X_val, Y_val, sample_weight=None):
-        seen.append((bpxp.to_numpy(X_val), None if sample_weight is None else bpxp.to_numpy(sample_weight)))
-        return score_prepared(self, X_val, Y_val, sample_weight=sample_weight)
+    def recorded(net, X_val, Y_val, sample_weight=None):
+        watched = validation(net, X_val, Y_val, sample_weight=sample_weight)
 
-    monkeypatch.setattr(MLP, "score_prepared", recorded)
+        def score(weights, biases):  # each epoch's score, with the rows and weights it was computed on
+            seen.append((bpxp.to_numpy(X_val), None if sample_weight is None else bpxp.to_numpy(sample_weight)))
+            return watched.score(weights, biases)
+
+        return Validation(watched.loss, score)
+
+    monkeypatch.setattr(session, "validation", recorded)
     with pytest.warns(ConvergenceWarning):
         MLPClassifier(hidden_layer_sizes=(5,), early_stopping=True, validation_fraction=0.25, max_iter=2,
                       random_state=0).fit(X, y, sample_weight=w)

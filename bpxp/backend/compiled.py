@@ -15,22 +15,17 @@ only how an epoch *drives* it:
 
 A JAX dispatch costs tens of microseconds on a CPU; a tiny full-batch network's epoch (the seeds') is a few
 microseconds of arithmetic, so one call per epoch — or per hundred epochs — is where its time goes.
-:func:`run_chunks` drives those several-epoch calls for ``bpxp.training.loop.run``.
+``bpxp.backend.epochs.CompiledEpochs`` drives these calls for the training loop.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import array_api_compat
-import numpy as np
-
-from . import randomness as _random
-from .namespaces import to_numpy
 
 
 @dataclass(frozen=True)
@@ -171,33 +166,3 @@ def epochs_per_call(n: int, weights: tuple) -> int:
     """Epochs in one compiled call for ``n`` rows and these weight matrices (at least 1)."""
     weights_count = sum(W.shape[0] * W.shape[1] for W in weights)
     return max(1, min(EPOCHS_PER_CALL, int(WORK_PER_CALL // max(1, n * weights_count))))
-
-
-def run_chunks(outcome: Any, X, Y, many_epochs, orders, probes, zero, epochs: int, per_call: int, *, xp):
-    """Run the fit's epochs ``per_call`` at a time (the last chunk shorter) in one compiled call each, while
-    every epoch of a chunk stays finite.
-
-    Each chunk's losses and check come back in one host read; a chunk that is not finite is dropped (the
-    outcome still holds the chunk's start), and the per-epoch loop (``bpxp.training.loop``) replays it to find and
-    report the divergence exactly as it always does. Returns the stream of epoch orders to continue with (rewound to
-    the outcome's epoch).
-    """
-    n = X.shape[0]
-    device = array_api_compat.device(X)
-    padding = None if orders is None else np.zeros((per_call, n), dtype=np.int64)
-    while epochs - (outcome.epoch + 1) > 0:
-        count = min(per_call, epochs - (outcome.epoch + 1))
-        before = None if orders is None else orders.state
-        chosen = None  # batches in order: no permutations
-        if orders is not None:
-            padding[:count] = orders.take(count)
-            chosen = xp.asarray(padding, device=device)
-        weights, biases, state, totals, check = many_epochs(outcome.weights, outcome.biases, outcome.state, X, Y,
-                                                            chosen, count, probes, zero)
-        values = (to_numpy(totals)[:count] / n).tolist()  # the one host read of the chunk (with the check's)
-        if not (math.isfinite(float(check)) and all(math.isfinite(v) for v in values)):
-            return orders if orders is None else _random.EpochOrders.from_state(n, before)
-        outcome.history.loss.extend(values)
-        outcome.weights, outcome.biases, outcome.state = weights, biases, state
-        outcome.epoch, outcome.rng_state = outcome.epoch + count, None if orders is None else orders.state
-    return orders

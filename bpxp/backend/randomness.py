@@ -54,6 +54,10 @@ class EpochOrders:
         orders._rng.bit_generator.state = state
         return orders
 
+    def rewind(self, state: dict) -> None:
+        """Continue from ``state`` (an earlier :attr:`state`): the same Generator draws those orders again."""
+        self._rng.bit_generator.state = state
+
     def __next__(self) -> np.ndarray:
         return self._rng.permutation(self.n_samples)
 

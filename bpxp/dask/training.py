@@ -6,16 +6,16 @@ One step on a batch of rows B, split into chunks c (``bpxp.dask.chunks``):
 
 The per-chunk sums are computed where the chunks are, in the chunks' own namespace and device (NumPy, CuPy on
 GPU workers, array-api-strict); the client adds them in chunk order and the update step the in-memory loop runs
-(``bpxp.optimizers.apply_update``: L2, clipping, optimizer) updates the parameters in the network's own namespace
+(``bpxp.math.optimizers.apply_update``: L2, clipping, optimizer) updates the parameters in the network's own namespace
 and device: they stay on the client, and travel to the chunks as host arrays. A full-batch epoch is one Dask graph
 over the data's own graph (tree-reduced on the workers), so data larger than the cluster's memory is
 read chunk by chunk each epoch; mini-batch epochs keep the prepared chunks for the whole fit
 (``bpxp.dask.store``) and send each step straight to the workers that hold its rows.
 
-The epoch's bookkeeping is the in-memory loop's: the loss and the parameters are checked once per epoch, the
-validation loss is read after the epoch's updates, the best epoch is kept under early stopping
-(``train.keep_epoch``, ``train.Outcome``/``train.finish``), and a checkpoint holds the same ``train.Outcome`` in
-the same file format, so ``fit(resume=...)`` continues a Dask fit exactly as an in-memory one.
+The epochs run in the one training loop (``bpxp.training.loop``) with :class:`DaskEpochs` as its driver: the loss
+and the parameters are checked once per epoch, the validation loss is read after the epoch's updates, the monitor
+keeps the best epoch under early stopping, and a checkpoint holds the same ``Outcome`` in the same file format,
+so ``fit(resume=...)`` continues a Dask fit exactly as an in-memory one.
 """
 
 from __future__ import annotations
@@ -27,23 +27,23 @@ import numpy as np
 
 from ..backend import namespaces as _backend
 from ..backend import randomness as _random
-from ..math.backprop import forward_pass
 from ..math.losses import l2_penalty
 from ..math.optimizers import apply_update
 from ..spec import Spec
-from ..training import loop as train
+from ..training import session
 from ..training.config import TrainingConfig
+from ..training.history import History, Outcome
+from ..training.loop import Validation
 from ..training.progress import shown
+from ..training.recovery import report
 from . import chunks as dask_chunks
 from .store import open_chunks
 
 
 def fit(net, X: Any, y: Any, config: TrainingConfig, *, optimizer_state: Any, callback: Any, verbose: bool = False,
-        validation_data: Any = None, checkpoint: Any = None, resume: Any = None) -> train.History:
+        validation_data: Any = None, checkpoint: Any = None, resume: Any = None) -> History:
     """``net.fit`` on Dask arrays, with the options ``MLP.fit`` has checked (``config``); ``verbose``: a progress
     bar, once the inputs are checked."""
-    from ..training.recovery import report as _report
-
     if net.biases is None:
         raise ValueError("training on Dask arrays needs a network with biases (bias=True)")
     X, y = dask_chunks.check_data(X, y, net)
@@ -52,83 +52,78 @@ def fit(net, X: Any, y: Any, config: TrainingConfig, *, optimizer_state: Any, ca
         raise ValueError("`batch_size` needs the row count of each chunk, which this Dask array does not know; "
                          "call X.compute_chunk_sizes() (or dataframe.to_dask_array(lengths=True)) first")
     full = config.batch_size is None or config.batch_size >= n
-    spec, client, rule = net.spec, dask_chunks.current_client(), config.optimizer
-    validation = _validation(net, validation_data, spec, client)
+    client, rule = dask_chunks.current_client(), config.optimizer
+    validation = _validation(net, validation_data, net.spec, client)
     try:
         if config.early_stopping is not None and validation is None:
             raise ValueError("`early_stopping` needs `validation_data` to watch: pass "
                              "validation_data=(X_val, y_val)")
         settings = config.settings(None if math.isnan(n) else int(n))
-        write = None if checkpoint is None else net.training_checkpointer(checkpoint, rule, settings)
-        outcome = net.resumed_training(resume, settings) if resume is not None else train.Outcome(
-            tuple(net.weights), tuple(net.biases), optimizer_state)
+        write = None if checkpoint is None else session.checkpointer(net, checkpoint, rule, settings)
+        outcome = Outcome(tuple(net.weights), tuple(net.biases), optimizer_state)
+        if resume is not None:
+            outcome = session.resumed(net, resume, settings)
+            outcome.samples_seen = 0 if math.isnan(n) else (outcome.epoch + 1) * int(n)
         config.start_rate(outcome)
         if outcome.state is None:
             outcome.state = rule.init((*outcome.weights, *outcome.biases), xp=net.xp)
-        batches = _Batches(X, y, spec, client, None if full else config.batch_size,
+        batches = _Batches(X, y, net.spec, client, None if full else config.batch_size,
                            shuffle=config.shuffle, random_state=config.random_state, rng_state=outcome.rng_state)
         try:
             with shown(callback, config.epochs, verbose) as callback:
-                _epochs(outcome, batches, config, xp=net.xp, device=net.device,
-                        validation=None if validation is None else validation[0], callback=callback, write=write)
+                plan = session.plan(net, config, monitor=config.monitor(), callback=callback, checkpoint=write,
+                                    validation=None if validation is None else Validation(validation[0]))
+                session.drive(net, outcome, DaskEpochs(batches, config, xp=net.xp, device=net.device), plan)
         finally:
             batches.close()
     finally:
         if validation is not None:
             validation[1]()
-    history = outcome.history
     net.set_parameters(outcome.weights, outcome.biases, optimizer=rule, optimizer_state=outcome.state)
-    _report(history, on_divergence=config.on_divergence, snapshot=True)
-    return history
+    report(outcome.history, on_divergence=config.on_divergence, snapshot=True)
+    return outcome.history
 
 
-def _epochs(outcome: train.Outcome, batches: _Batches, config: TrainingConfig, *, xp: Any, device: Any, validation,
-            callback, write) -> None:
-    """The epochs from ``outcome`` on, as ``train.run`` runs them in memory; ``outcome`` ends as it would there."""
-    history, rate, l2 = outcome.history, outcome.rate, config.l2
-    early_stopping, every = config.early_stopping, config.checkpoint_every
-    learning_rate = config.learning_rate
-    first_epoch = outcome.epoch + 1 - len(history.val_loss)  # val_loss[i] belongs to epoch first_epoch + i
-    with _backend.floating_point_warnings_silenced():  # divergence is detected and reported, not warned
-        try:
-            for epoch in range(outcome.epoch + 1, config.epochs):
-                if rate is not None:  # η of this epoch, from the learning-rate schedule
-                    learning_rate = rate.learning_rate
-                weights, biases, state = outcome.weights, outcome.biases, outcome.state
-                epoch_loss, epoch_rows = 0.0, 0.0
-                for vector in batches.epoch(lambda: _on_host(weights, biases)):  # noqa: B023 (the step's own)
-                    grads, batch_loss, m = _split_sums(vector, batches.spec, len(weights))
-                    grads = [xp.asarray(g, device=device) for g in grads]  # the network's namespace and device
-                    if l2:
-                        batch_loss += l2 * float(l2_penalty(weights, xp=xp))
-                    weights, biases, state = apply_update(
-                        weights, biases, grads[:len(weights)], grads[len(weights):], state, config.optimizer,
-                        learning_rate, xp=xp, penalty=l2 / m if l2 else None, clip_norm=config.clip_norm)
-                    epoch_loss, epoch_rows = epoch_loss + batch_loss, epoch_rows + m
-                value = epoch_loss / epoch_rows
-                finite = math.isfinite(value) and all(bool(xp.all(xp.isfinite(p))) for p in (*weights, *biases))
-                val_loss = validation(weights, biases) if finite and validation is not None else None
-                if not finite or (val_loss is not None and not math.isfinite(val_loss)):
-                    history.diverged_at = epoch
-                    break
-                train.keep_epoch(outcome, epoch, value, val_loss, (weights, biases, state), batches.rng_state,
-                                 first_epoch=first_epoch)
-                # an adaptive η at its floor ends training, as in memory (``train.run``)
-                if rate is not None and rate.after(value if val_loss is None else val_loss,
-                                                   (epoch + 1) * round(epoch_rows)):
-                    history.schedule_ended = True
-                if write is not None and (epoch + 1) % every == 0:
-                    write(outcome)
-                if callback is not None:
-                    callback(epoch, history)
-                if history.schedule_ended or (early_stopping is not None and outcome.since_best >= early_stopping):
-                    history.stopped_early = True
-                    break
-        except KeyboardInterrupt:
-            history.interrupted = True
-    if write is not None and (outcome.epoch + 1) % every != 0:
-        write(outcome)  # the last completed epoch, unless it was just written
-    train.finish(outcome, early_stopping=early_stopping is not None)
+class DaskEpochs:
+    """The loop's driver for Dask arrays (``bpxp.backend.epochs``): each step's gradient sums per chunk on the
+    workers, added on the client, and the update step in the network's namespace and device."""
+
+    several = False
+
+    def __init__(self, batches: _Batches, config: TrainingConfig, *, xp: Any, device: Any):
+        self.batches, self.config, self.xp, self.device = batches, config, xp, device
+        self.rows = 0  # the rows of the last epoch (a Dask array may not know its length before)
+
+    @property
+    def rng_state(self) -> dict | None:
+        return self.batches.rng_state
+
+    def start(self, parameters: tuple) -> tuple:
+        return parameters
+
+    def epoch(self, parameters: tuple, learning_rate: float) -> tuple:
+        """``(parameters, Σ loss, rows)`` after one epoch of data-parallel steps from ``parameters``."""
+        xp, config, l2 = self.xp, self.config, self.config.l2
+        weights, biases, state = parameters
+        epoch_loss, epoch_rows = 0.0, 0.0
+        for vector in self.batches.epoch(lambda: _on_host(weights, biases)):  # noqa: B023 (the step's own)
+            grads, batch_loss, m = _split_sums(vector, self.batches.spec, len(weights))
+            grads = [xp.asarray(g, device=self.device) for g in grads]  # the network's namespace and device
+            if l2:
+                batch_loss += l2 * float(l2_penalty(weights, xp=xp))
+            weights, biases, state = apply_update(
+                weights, biases, grads[:len(weights)], grads[len(weights):], state, config.optimizer,
+                learning_rate, xp=xp, penalty=l2 / m if l2 else None, clip_norm=config.clip_norm)
+            epoch_loss, epoch_rows = epoch_loss + batch_loss, epoch_rows + m
+        self.rows = round(epoch_rows)
+        return (weights, biases, state), epoch_loss, epoch_rows
+
+    def read(self, run: tuple) -> float:
+        """The epoch's loss (already on the host), or NaN when a parameter is not finite."""
+        (weights, biases, _), total, rows = run
+        value = total / rows
+        finite = math.isfinite(value) and all(bool(self.xp.all(self.xp.isfinite(p))) for p in (*weights, *biases))
+        return value if finite else math.nan
 
 
 class _Batches:
@@ -213,8 +208,8 @@ def _split_sums(vector: np.ndarray, spec: Spec, n_layers: int):
 def _validation(net, validation_data: Any, spec: Spec, client):
     """``(loss(weights, biases) → float, close)`` for ``validation_data``, or None without it.
 
-    In-memory validation data is scored as ``train.run`` scores it; Dask validation data is prepared once per
-    fit and kept (``bpxp.dask.store``), and its loss L = Σ_c Σℓ / n adds up chunk by chunk.
+    In-memory validation data is scored as in memory (``bpxp.training.session.validation``); Dask validation data
+    is prepared once per fit and kept (``bpxp.dask.store``), and its loss L = Σ_c Σℓ / n adds up chunk by chunk.
     """
     if validation_data is None:
         return None
@@ -222,13 +217,7 @@ def _validation(net, validation_data: Any, spec: Spec, client):
         raise TypeError("`validation_data` must be a pair (X_val, y_val), got "
                         f"{type(validation_data).__name__}")
     if not dask_chunks.is_dask(validation_data[0]):
-        X_val, Y_val = net.prepare_validation(validation_data)
-
-        def in_memory(weights, biases) -> float:
-            A, Z = forward_pass(X_val, weights, biases, net.spec.activations, xp=net.xp)
-            return float(net.spec.loss_function.value(Y_val, A[-1], Z, xp=net.xp))
-
-        return in_memory, lambda: None
+        return session.validation(net, *session.validation_pair(net, validation_data)).loss, lambda: None
     X_val, y_val = dask_chunks.check_data(validation_data[0], validation_data[1], net, name="validation_data[0]")
     store = open_chunks(X_val, y_val, spec, client)
 

@@ -240,8 +240,9 @@ SCHEDULES: dict[str, type[Constant]] = {"constant": Constant, "invscaling": Inve
 
 @dataclass
 class ScheduledRate:
-    """The current η of a schedule: ``learning_rate``, updated once per epoch (``epoch_ended``, ``plateau``;
-    in ``MLP.fit``, :meth:`after`), with the plateau count of an :class:`Adaptive` schedule."""
+    """The current η of a schedule: ``learning_rate``, updated once per epoch (``epoch_ended``, then
+    ``plateau`` or, in ``MLP.fit``, :meth:`plateaued`: ``bpxp.training.monitor``), with the plateau count of an
+    :class:`Adaptive` schedule."""
 
     schedule: Constant
     learning_rate: float
@@ -252,10 +253,10 @@ class ScheduledRate:
     def start(cls, schedule: Constant) -> ScheduledRate:
         return cls(schedule, float(schedule.initial))
 
-    def after(self, watched: float, samples_seen: int) -> bool:
-        """η for the next epoch of ``MLP.fit``, after one whose watched loss was ``watched``; return whether the
-        schedule ends training (an Adaptive η at its floor)."""
-        self.epoch_ended(samples_seen)
+    def plateaued(self, watched: float) -> bool:
+        """After an epoch of ``MLP.fit`` whose watched loss was ``watched``: count it against an :class:`Adaptive`
+        schedule's plateau (η ← η/factor after ``patience`` epochs without improving by ``tol``); return whether
+        the schedule ends training (η at its floor). Other schedules never plateau here."""
         if not isinstance(self.schedule, Adaptive):
             return False
         if watched < self.best - self.schedule.tol:

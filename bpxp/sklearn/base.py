@@ -26,7 +26,8 @@ from ..backend import namespaces as _backend
 from ..dask import chunks as dask_chunks
 from ..math import optimizers
 from ..mlp import MLP
-from ..training import recovery
+from ..training import recovery, session
+from ..training.monitor import Tolerance
 from . import on_dask as _sklearn_dask
 from .training import StochasticTraining, bpxp_to_numpy, is_sparse
 
@@ -225,7 +226,8 @@ class BaseMLP(StochasticTraining, BaseEstimator):
             self.validation_scores_, self.best_validation_score_, self.best_loss_ = [], -np.inf, None
         else:
             self.validation_scores_, self.best_validation_score_, self.best_loss_ = None, None, np.inf
-        self._no_improvement_count, self._best_parameters, self._optimizer_state = 0, None, None
+        self._stopping = Tolerance(float(self.tol), self.n_iter_no_change, watch_score=bool(self.early_stopping))
+        self._best_parameters, self._optimizer_state = None, None
         self._optimizer = None
         self.n_iter_, self.t_, self.stopped_early_ = 0, 0, False
         self.n_layers_ = len(self._hidden_sizes) + 2
@@ -276,7 +278,7 @@ class BaseMLP(StochasticTraining, BaseEstimator):
 
         net = self.network_
         if not is_sparse(X):
-            X = net.prepare_features(X)
+            X = session.features(net, X)
         result = net.fit_lbfgs(X, self._on_device(Y, X), max_iter=self.max_iter, max_fun=self.max_fun,
                                tol=float(self.tol), l2=float(self.alpha),
                                sample_weight=None if weights is None else self._on_device(weights, X),

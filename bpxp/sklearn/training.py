@@ -1,7 +1,8 @@
-"""The stochastic solvers (sgd, adam) of bpxp's scikit-learn estimators: the epoch loop, scikit-learn's stopping
-rules (``tol``, ``n_iter_no_change``, early stopping on a validation split or set) and its curves. The network is
-driven through ``MLP``'s public methods only (``prepare_*``, ``train_prepared``, ``score_prepared``,
-``copy_parameters``/``set_parameters``); how training ended is said by ``bpxp.training.recovery``.
+"""The stochastic solvers (sgd, adam) of bpxp's scikit-learn estimators: one run of bpxp's training loop per
+``fit`` (``bpxp.training.session.train``; ``partial_fit`` runs one epoch), with scikit-learn's stopping rule —
+``tol`` and ``n_iter_no_change`` on the training loss, or on the validation score under ``early_stopping`` — as
+the loop's monitor (``bpxp.training.monitor.Tolerance``), and its curves and counters. How training ended is said
+by ``bpxp.training.recovery``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from ..backend import namespaces as _backend
+from ..backend.epochs import DenseBatches
 from ..math import optimizers
-from ..training import recovery
+from ..training import recovery, session
 from ..training.config import TrainingConfig
+from ..training.history import Outcome
+from ..training.monitor import Monitor
 
 
 class StochasticTraining:
@@ -24,144 +28,93 @@ class StochasticTraining:
 
     def _fit_stochastic(self, X, Y, weights, validation_data, incremental):
         validation, validation_weights, X, Y, weights = self._validation(X, Y, weights, validation_data, incremental)
-        self._weights = weights
         if not incremental or self._optimizer is None:
             self._optimizer = optimizers.ScheduledRate.start(self._schedule())
             self._optimizer_state = None  # each fit starts a fresh optimizer, as scikit-learn's
-        net = self.network_  # inputs checked and moved to the network's device once per call, not per epoch
-        batch_size = self._batch_size(X.shape[0])
-        if not is_sparse(X):
-            X = net.prepare_features(X)
-            Y = self._weighted_targets(net.prepare_targets(self._on_device(Y, X), X.shape[0]), weights)
-        self._validation_weights = None
-        if validation is not None:
-            validation = net.prepare_validation(validation)
-            if validation_weights is not None:  # scored with their weights, as scikit-learn's
-                self._validation_weights = net.xp.asarray(validation_weights.astype(net.dtype_name),
-                                                          device=_device_of(validation[0]))
-        self._interrupted = False
-        if incremental:
-            if not (self.early_stopping and self.stopped_early_) and self._guarded_epoch(X, Y, validation, batch_size) \
-                    and (self.early_stopping or self._interrupted):
-                self._stop()
+        if incremental and self.early_stopping and self.stopped_early_:
             return self
-        self.n_iter_ = 0
-        for _ in range(self.max_iter):
-            if self._guarded_epoch(X, Y, validation, batch_size):
-                self._stop()
-                break
-        else:
-            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
-                          "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=3)
-            self._restore_best()
-        return self
+        net = self.network_  # inputs checked and moved to the network's device once per call, not per epoch
+        config = TrainingConfig(epochs=1 if incremental else int(self.max_iter),
+                                learning_rate=self._optimizer.learning_rate, batch_size=self._batch_size(X.shape[0]),
+                                optimizer=self._optimizer_rule(), shuffle=bool(self.shuffle), random_state=self._rng,
+                                l2=float(self.alpha), weighted=weights is not None)
+        watch = None
+        if validation is not None:
+            X_val, Y_val = session.validation_pair(net, validation)
+            if validation_weights is not None:  # scored with their weights, as scikit-learn's
+                validation_weights = net.xp.asarray(validation_weights.astype(net.dtype_name), device=_device_of(X_val))
+            watch = session.validation(net, X_val, Y_val, sample_weight=validation_weights)
+        self._n_iter_before = self.n_iter_ if incremental else 0
+        outcome = Outcome(tuple(net.weights), tuple(net.biases), self._optimizer_state, rate=self._optimizer,
+                          best=self._best_parameters, samples_seen=self.t_)
+        plan = session.plan(net, config, monitor=Monitor((self._stopping,)), validation=watch,
+                            restore_best=not incremental, callback=self._print_iteration if self.verbose else None)
+        session.train(net, outcome, self._batches(X, Y, weights, config.batch_size), config, plan)
+        net.set_parameters(outcome.weights, outcome.biases)
+        self._optimizer_state, self._best_parameters = outcome.state, outcome.best
+        self._record(outcome)
+        return self._end(outcome.history, incremental)
+
+    def _batches(self, X, Y, weights, batch_size):
+        """The epochs' batches on the network's device: X and Y moved once (Y with the sample weights as one more
+        column, ``bpxp.training.step``); a sparse X densified one batch of rows at a time."""
+        net = self.network_
+        if is_sparse(X):
+            return SparseBatches(self, X, Y, weights, batch_size)
+        X = session.features(net, X)
+        Y = self._weighted_targets(session.targets(net, self._on_device(Y, X), X.shape[0]), weights)
+        return DenseBatches(X, Y, batch_size, xp=net.xp)
 
     def _weighted_targets(self, Y, weights):
-        """Y on the device, with the sample weights as one more column when there are any (``bpxp.training.loop``)."""
+        """Y on the device, with the sample weights as one more column when there are any."""
         if weights is None:
             return Y
         xp = self.network_.xp
         column = xp.asarray(weights.astype(self.network_.dtype_name)[:, None], device=_device_of(Y))
         return xp.concat([Y, column], axis=1)
 
-    def _epoch_history(self, X, Y, validation, batch_size):
-        """Train one epoch: in the network's loop for dense X; one densified batch at a time for sparse X."""
-        net = self.network_
+    def _print_iteration(self, epoch, history):
+        print(f"Iteration {self._n_iter_before + len(history.loss)}, loss = {history.loss[-1]:.8f}")
 
-        def train(X_part, Y_part, size, shuffle, validation):
-            config = TrainingConfig(epochs=1, learning_rate=self._optimizer.learning_rate, batch_size=size,
-                                    optimizer=self._optimizer_rule(), shuffle=shuffle, random_state=self._rng,
-                                    l2=float(self.alpha), weighted=self._weights is not None)
-            history = net.train_prepared(X_part, Y_part, config, validation=validation,
-                                         optimizer_state=self._optimizer_state, report_end=False)
-            self._optimizer_state = net.optimizer_state_
-            return history
+    def _record(self, outcome) -> None:
+        """scikit-learn's curves and counters, from the run's History and the stopping rule."""
+        history, rule = outcome.history, self._stopping
+        self.loss_curve_.extend(history.loss)
+        self.val_loss_curve_.extend(history.val_loss)
+        self.n_iter_ = self._n_iter_before + len(history.loss)
+        self.t_ = outcome.samples_seen
+        if self.loss_curve_:
+            self.loss_ = self.loss_curve_[-1]
+        if self.early_stopping:
+            self.validation_scores_ = rule.scores
+            self.best_validation_score_ = rule.best_score
+        else:
+            self.best_loss_ = rule.best_loss
 
-        if not is_sparse(X):
-            return train(X, Y, batch_size, self.shuffle, validation)
-        n = X.shape[0]
-        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
-        total, history = 0.0, None
-        for start in range(0, n, batch_size):
-            rows = order[start:start + batch_size]
-            X_batch = net.prepare_features(X[rows].toarray())
-            last = start + batch_size >= n
-            Y_batch = net.prepare_targets(self._on_device(Y[rows], X_batch), len(rows))
-            Y_batch = self._weighted_targets(Y_batch, None if self._weights is None else self._weights[rows])
-            history = train(X_batch, Y_batch, len(rows), False, validation if last else None)
-            if history.diverged_at is not None or history.interrupted:
-                return history
-            total += history.loss[-1] * len(rows)
-        history.loss[-1] = total / n
-        return history
-
-    def _guarded_epoch(self, X, Y, validation, batch_size) -> bool:
-        """:meth:`_one_epoch`, with a Ctrl-C that lands outside the network's training loop (between two epochs:
-        the per-epoch bookkeeping, the next epoch's set-up) taken as one inside it: training stops, keeping the
-        epochs completed."""
-        counted, n_iter = len(self.loss_curve_), self.n_iter_
-        try:
-            return self._one_epoch(X, Y, validation, batch_size)
-        except KeyboardInterrupt:
-            if len(self.loss_curve_) > counted and self.n_iter_ == n_iter:  # between the curve and the counters
-                self.n_iter_, self.t_, self.loss_ = n_iter + 1, self.t_ + X.shape[0], self.loss_curve_[-1]
-            self._interrupted = True
-            return True
-
-    def _one_epoch(self, X, Y, validation, batch_size) -> bool:
-        """One epoch on inputs the network has checked once per fit call; update the curves; return True when
-        training should stop."""
-        net = self.network_
-        history = self._epoch_history(X, Y, validation, batch_size)
+    def _end(self, history, incremental: bool):
+        """Say how training ended: a divergence (an error, or under early stopping a warning and a stop), Ctrl-C,
+        a stop by the rule, or max_iter epochs without one (a ConvergenceWarning)."""
+        stop = history.stopped_early
         if history.diverged_at is not None:
-            return self._diverged(history)
-        if history.interrupted:
-            self._interrupted = True
-            return True
-        self.loss_curve_.append(history.loss[-1])  # the epoch counts from here (a Ctrl-C from now on keeps it)
-        self.n_iter_ += 1
-        self.t_ += X.shape[0]
-        self.loss_ = history.loss[-1]
-        if validation is not None:
-            self.val_loss_curve_.append(history.val_loss[-1])
-        if self.verbose:
-            print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-        if self.early_stopping and validation is not None:
-            score = net.score_prepared(*validation, sample_weight=self._validation_weights)
-            self.validation_scores_.append(score)
-            improved = not score < self.best_validation_score_ + self.tol
-            if score > self.best_validation_score_:
-                self.best_validation_score_ = score
-                self._best_parameters = (*net.copy_parameters(), self._optimizer_state)
-        else:
-            improved = not self.loss_ > self.best_loss_ - self.tol
-            self.best_loss_ = min(self.best_loss_, self.loss_)
-        self._no_improvement_count = 0 if improved else self._no_improvement_count + 1
-        self._optimizer.epoch_ended(self.t_)
-        if self._no_improvement_count > self.n_iter_no_change:
-            if self._optimizer.plateau():
-                return True
-            self._no_improvement_count = 0
-        return False
-
-    def _diverged(self, history) -> bool:
-        """Under early stopping a diverged epoch scores NaN and training stops (the best epoch is restored);
-        otherwise divergence is an error (the network keeps the last finite epoch)."""
-        stop = self.early_stopping and self.validation_scores_ is not None
-        if stop:
-            self.validation_scores_.append(float("nan"))
-        recovery.report_estimator_divergence(history, epoch=self.n_iter_, stop=stop,
-                                             last_loss=self.loss_curve_[-1] if self.loss_curve_ else None)
-        return True
-
-    def _stop(self) -> None:
-        """Stop: early (keeping the best epoch's weights under early_stopping), or at Ctrl-C (saying so)."""
-        if self._interrupted:
+            stop = self.early_stopping and self.validation_scores_ is not None
+            if stop:
+                self.validation_scores_.append(float("nan"))
+            recovery.report_estimator_divergence(history, epoch=self.n_iter_, stop=stop, stacklevel=6,
+                                                 last_loss=self.loss_curve_[-1] if self.loss_curve_ else None)
+        elif history.interrupted:
             recovery.report_estimator_interruption(
-                self.n_iter_, kept="best" if self.early_stopping and self._best_parameters else "last")
-        else:
+                self.n_iter_, kept="best" if self.early_stopping and self._best_parameters else "last", stacklevel=6)
+        if incremental:
+            if (self.early_stopping and stop) or history.interrupted:
+                self.stopped_early_ = not history.interrupted
+                self._restore_best()
+            return self
+        if stop:
             self.stopped_early_ = True
-        self._restore_best()
+        elif not history.interrupted:
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                          "optimization hasn't converged yet.", ConvergenceWarning, stacklevel=4)
+        return self
 
     def _restore_best(self) -> None:
         if self.early_stopping and self._best_parameters is not None:
@@ -208,3 +161,22 @@ def bpxp_to_numpy(x):
 def take_rows(A, rows):
     xp = _backend.namespace(_backend.array_backend(A))
     return xp.take(A, xp.asarray(rows, device=_device_of(A)), axis=0)
+
+
+class SparseBatches:
+    """A sparse X's batches, each densified and moved to the network's device when its step comes (the epoch's
+    rows in the order the driver draws)."""
+
+    def __init__(self, estimator, X, Y, weights, batch_size):
+        self.estimator, self.X, self.Y, self.weights = estimator, X, Y, weights
+        self.n, self.size = X.shape[0], min(batch_size, X.shape[0])
+        self.count = -(-self.n // self.size)
+
+    def __call__(self, order):
+        estimator, net = self.estimator, self.estimator.network_
+        order = np.arange(self.n) if order is None else order
+        for start in range(0, self.n, self.size):
+            rows = order[start:start + self.size]
+            X_batch = session.features(net, self.X[rows].toarray())
+            Y_batch = session.targets(net, estimator._on_device(self.Y[rows], X_batch), len(rows))
+            yield X_batch, estimator._weighted_targets(Y_batch, None if self.weights is None else self.weights[rows])

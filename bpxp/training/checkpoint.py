@@ -31,6 +31,7 @@ import numpy as np
 from ..backend import namespaces as _backend
 from ..math import optimizers
 from ..spec import Spec
+from .history import History, Outcome
 
 FORMAT = "bpxp-checkpoint"
 FORMAT_VERSION = 1
@@ -108,7 +109,6 @@ def read_training(path: str | os.PathLike, spec: Spec, *, xp: Any, device: Any) 
 
     Raises a ValueError when the file is no training checkpoint or was written by a different network.
     """
-    from .loop import History, Outcome
 
     metadata, arrays = read(path)
     training = metadata.get("training")

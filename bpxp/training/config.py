@@ -1,8 +1,8 @@
 """The configuration of one training run: every option of ``MLP.fit`` checked once, held in one object.
 
 ``TrainingConfig.checked`` runs the checks of ``bpxp.checks`` on the user's options; the configuration then
-gives what the training loop takes (``schedule``, ``safety``) and what a training checkpoint records
-(``settings``, compared on resume). The estimators build one too and hand it to ``MLP.train_prepared``.
+gives what the training loop takes (its ``monitor``) and what a training checkpoint records
+(``settings``, compared on resume). The estimators build one too (``bpxp.sklearn.training``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import checks, defaults
-from ..math.optimizers import Constant, Optimizer, ScheduledRate, get_optimizer, get_schedule
-from . import loop as train
+from ..math.optimizers import Adaptive, Constant, Optimizer, ScheduledRate, get_optimizer, get_schedule
+from .history import Outcome
+from .monitor import Monitor, Patience, SchedulePlateaus
 
 ON_DIVERGENCE = ("raise", "warn")
 
@@ -96,10 +97,13 @@ class TrainingConfig:
         return cls(epochs, learning_rate, batch_size, rule, shuffle, random_state, l2, clip_norm, early_stopping,
                    on_divergence, snapshot, checkpoint_every, rate_schedule=rate_schedule)
 
-    def schedule(self, n_samples: int) -> train.Schedule:
-        """Which batches the steps see and when training stops, for ``n_samples`` rows."""
-        return train.Schedule(epochs=self.epochs, batch_size=n_samples if self.batch_size is None else self.batch_size,
-                              shuffle=self.shuffle, random_state=self.random_state, early_stopping=self.early_stopping)
+    def monitor(self) -> Monitor:
+        """``MLP.fit``'s stopping rules: patience on the validation loss (``early_stopping``), the adaptive
+        schedule's plateaus (``bpxp.training.monitor``)."""
+        rules = [] if self.early_stopping is None else [Patience(self.early_stopping)]
+        if isinstance(self.rate_schedule, Adaptive):
+            rules.append(SchedulePlateaus())
+        return Monitor(tuple(rules))
 
     def settings(self, n_samples: int | None) -> dict:
         """What a training checkpoint records of the run (JSON), and a resumed run must share (``n_samples`` None:
@@ -114,16 +118,12 @@ class TrainingConfig:
                 **({} if self.rate_schedule is None else {"learning_rate_schedule": {
                     "name": self.rate_schedule.name, **dataclasses.asdict(self.rate_schedule)}})}
 
-    def start_rate(self, outcome: train.Outcome) -> None:
+    def start_rate(self, outcome: Outcome) -> None:
         """Give ``outcome`` the schedule's current η (``outcome.rate``): η₀ for a fresh run, or the η and plateau
         count a resumed run's checkpoint recorded. Without a schedule, η stays ``learning_rate``."""
         if self.rate_schedule is not None and not isinstance(outcome.rate, ScheduledRate):
             outcome.rate = ScheduledRate.start(self.rate_schedule) if outcome.rate is None \
                 else ScheduledRate(self.rate_schedule, **outcome.rate)
-
-    def safety(self, checkpoint: Callable[[train.Outcome], None] | None = None) -> train.Safety:
-        """How the loop guards the parameters: snapshots, and ``checkpoint`` every ``checkpoint_every`` epochs."""
-        return train.Safety(snapshot=self.snapshot, checkpoint=checkpoint, checkpoint_every=self.checkpoint_every)
 
 
 def check_callback(callback: Any) -> Callable | None:

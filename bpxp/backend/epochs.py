@@ -1,0 +1,176 @@
+"""How an epoch's training steps run on each backend: one small interface, chosen once per fit.
+
+The training loop (``bpxp.training.loop``) asks a driver for one epoch — or, where a driver can, several in one
+call — and settles what comes back; it never asks which library it runs on. A driver gets the step built by the
+training floor (``make(learning_rate, first, last)`` → ``step``, see ``bpxp.training.step``) and its batches:
+
+- :class:`EagerEpochs` — NumPy, array-api-strict, torch and CuPy: one Python call of the step per mini-batch, the
+  batches sliced or gathered on the device from one host permutation per epoch (``bpxp.backend.randomness``);
+  on a CUDA device each step is replayed as a CUDA graph where one can be captured (``bpxp.backend.graphs``).
+- :class:`CompiledEpochs` — JAX: a whole epoch, or up to ``bpxp.backend.compiled.EPOCHS_PER_CALL`` epochs, in one
+  compiled call (``bpxp.backend.compiled``).
+- ``bpxp.dask.training.DaskEpochs`` — Dask arrays: each step's gradient sums computed per chunk on the workers.
+
+Every driver returns an epoch as ``(parameters, total, check)`` — the parameters (weights, biases, optimizer
+state) after its steps, its summed loss and the finite check of ``bpxp.training.recovery`` — and reads it on the
+host once (:meth:`read`), the epoch's one host synchronisation. Each driver owns the epochs' row orders, whose
+Generator state a checkpoint records (``rng_state``) and a rewind restores.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from array_api_compat import device as device_of
+
+from . import compiled, graphs, randomness
+from .namespaces import to_numpy
+
+
+class DenseBatches:
+    """An epoch's batches of (X, Y) on the device: slices in row order, or gathered by the epoch's permutation."""
+
+    def __init__(self, X: Any, Y: Any, batch_size: int, *, xp: Any):
+        n = X.shape[0]
+        self.n, self.size, self.xp, self.X, self.Y = n, min(batch_size, n), xp, X, Y
+        self.bounds = [(start, min(start + self.size, n)) for start in range(0, n, self.size)]
+        self.in_order = [(X, Y)] if self.size == n else [(X[a:b, ...], Y[a:b, ...]) for a, b in self.bounds]
+
+    @property
+    def count(self) -> int:
+        return len(self.bounds)
+
+    def __call__(self, order: np.ndarray | None):
+        if order is None:
+            return iter(self.in_order)
+        return randomness.shuffled_batches(self.X, self.Y, order, self.bounds, device_of(self.X), xp=self.xp)
+
+
+def epoch_orders(n: int, batch_size: int, *, shuffle: bool, random_state: Any, rng_state: dict | None):
+    """The epochs' row orders (``randomness.EpochOrders``), or None when batches go in row order — unshuffled, or
+    full batches, whose gradients do not depend on the order (shuffling would only cost a gather)."""
+    if not shuffle or batch_size >= n:
+        return None
+    if rng_state is not None:
+        return randomness.EpochOrders.from_state(n, rng_state)
+    return randomness.EpochOrders(n, random_state)
+
+
+class EagerEpochs:
+    """One Python call of the step per mini-batch; each epoch's last step also checks the loss and parameters."""
+
+    several = False  # one epoch per call
+
+    def __init__(self, make: Callable, batches: Any, orders: Any, *, constants: tuple, exactly_finite: Callable,
+                 capturer: graphs.Capturer | None = None, xp: Any):
+        self.make, self.batches, self.orders, self.xp = make, batches, orders, xp
+        self.zero, self.probes = constants  # the zero the loss sums start from, the finite check's probes
+        self.exactly_finite, self.capturer, self.rows = exactly_finite, capturer, batches.n
+        self._steps: dict = {}
+
+    @property
+    def rng_state(self) -> dict | None:
+        return None if self.orders is None else self.orders.state
+
+    def rewind(self, rng_state: dict | None) -> None:
+        """Draw the next epochs' orders again from ``rng_state`` (the Generator's state before them)."""
+        if self.orders is not None:
+            self.orders.rewind(rng_state)
+
+    def start(self, parameters: tuple) -> tuple:
+        return parameters
+
+    def steps(self, learning_rate: float) -> dict:
+        """The four steps (an epoch's first or not, its last or not) for η, built on first use; a new η (a
+        schedule's) builds — and with CUDA graphs captures — them anew."""
+        if learning_rate not in self._steps:
+            self._steps.clear()
+            steps = {(first, last): self.make(learning_rate, first, last)
+                     for first in (True, False) for last in (True, False)}
+            if self.capturer is not None:  # CuPy, torch on CUDA: each step replayed as a CUDA graph
+                steps = {(first, last): graphs.GraphedStep(step, self.capturer, xp=self.xp, fresh_outputs=last)
+                         for (first, last), step in steps.items()}
+            self._steps[learning_rate] = steps
+        return self._steps[learning_rate]
+
+    def epoch(self, parameters: tuple, learning_rate: float) -> tuple:
+        """``(parameters, total, check)`` after one epoch of steps from ``parameters``."""
+        steps, last = self.steps(learning_rate), self.batches.count - 1
+        weights, biases, state = parameters
+        total = self.zero
+        order = None if self.orders is None else next(self.orders)
+        for i, (X_batch, Y_batch) in enumerate(self.batches(order)):
+            if i < last:
+                weights, biases, state, total = steps[i == 0, False](weights, biases, state, total, X_batch, Y_batch)
+            else:  # the last step also checks the epoch's loss and parameters
+                weights, biases, state, total, check = steps[i == 0, True](
+                    weights, biases, state, total, X_batch, Y_batch, self.probes)
+        return (weights, biases, state), total, check
+
+    def read(self, run: tuple) -> float:
+        """The epoch's loss, read on the host — its one read — or a non-finite number when the loss or the
+        parameters are not finite."""
+        parameters, total, check = run
+        value = float(check) / self.rows
+        if not math.isfinite(value) and math.isfinite(float(total)) and self.exactly_finite(parameters):
+            value = float(total) / self.rows  # finite after all: the probe's products overflowed, not the parameters
+        return value
+
+
+class CompiledEpochs(EagerEpochs):
+    """JAX: each epoch one compiled call, and several epochs one call when nothing happens between them."""
+
+    several = True
+
+    def __init__(self, make: Callable, batches: DenseBatches, orders: Any, *, constants: tuple,
+                 exactly_finite: Callable, xp: Any, check: Callable, per_call: int):
+        super().__init__(make, batches, orders, constants=constants, exactly_finite=exactly_finite, xp=xp)
+        self.check, self.per_call = check, per_call
+        self.device = device_of(batches.X)
+
+    def start(self, parameters: tuple) -> tuple:
+        return compiled.committed(parameters, self.device)
+
+    def compiled(self, learning_rate: float) -> tuple:
+        """(one epoch, several epochs) compiled for η (``bpxp.backend.compiled.jax_epochs``), cached."""
+        steps = self.steps(learning_rate)
+        batches = compiled.Batches(self.batches.n, self.batches.size)
+        return compiled.jax_epochs(steps[False, False], steps[False, True], self.check, batches,
+                                   in_order=self.orders is None, per_call=self.per_call)
+
+    def epoch(self, parameters, learning_rate):
+        one_epoch, _ = self.compiled(learning_rate)
+        order = None if self.orders is None else self.xp.asarray(next(self.orders), device=self.device)
+        *parameters, total, check = one_epoch(*parameters, self.batches.X, self.batches.Y, order, self.probes,
+                                              self.zero)
+        return tuple(parameters), total, check
+
+    def epochs(self, parameters: tuple, learning_rate: float, count: int) -> tuple:
+        """(parameters, each epoch's loss, whether all is finite) after ``count`` ≤ ``per_call`` epochs in one
+        call: the losses and the check of the final parameters come back in one host read."""
+        _, many_epochs = self.compiled(learning_rate)
+        orders = None
+        if self.orders is not None:
+            padding = np.zeros((self.per_call, self.rows), dtype=np.int64)
+            padding[:count] = self.orders.take(count)
+            orders = self.xp.asarray(padding, device=self.device)
+        *parameters, totals, check = many_epochs(*parameters, self.batches.X, self.batches.Y, orders, count,
+                                                 self.probes, self.zero)
+        values = (to_numpy(totals)[:count] / self.rows).tolist()
+        finite = math.isfinite(float(check)) and all(math.isfinite(v) for v in values)
+        return tuple(parameters), values, finite
+
+
+def eager_or_compiled(make: Callable, batches: Any, orders: Any, *, constants: tuple, exactly_finite: Callable,
+                      check: Callable, weights: tuple, xp: Any) -> EagerEpochs:
+    """The driver for ``xp`` and the batches' device: compiled epochs on JAX (dense batches), else eager steps —
+    replayed as CUDA graphs on CuPy and torch on a CUDA device."""
+    if compiled.compiles_epochs(xp) and isinstance(batches, DenseBatches):
+        return CompiledEpochs(make, batches, orders, constants=constants, exactly_finite=exactly_finite, xp=xp,
+                              check=check, per_call=compiled.epochs_per_call(batches.n, weights))
+    capturer = graphs.capturer_for(xp, device_of(batches.X)) if isinstance(batches, DenseBatches) else None
+    return EagerEpochs(make, batches, orders, constants=constants, exactly_finite=exactly_finite, capturer=capturer,
+                       xp=xp)

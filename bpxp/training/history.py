@@ -1,0 +1,86 @@
+"""What a fit leaves: the per-epoch ``History`` a user reads, and the ``Outcome`` the loop keeps up to date.
+
+One record serves training in memory, on Dask and in checkpoints: a checkpoint stores an ``Outcome``, and
+``fit(resume=...)`` starts from one read back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class History:
+    """Per-epoch record of a ``fit``.
+
+    Attributes
+    ----------
+    loss : list of float
+        Training loss of each completed epoch: the mean over the epoch's n samples, (1/n)·Σ_b m_b·L_b, of each
+        batch's loss L_b (the ``l2`` penalty included) computed before that batch's update and weighted by its
+        m_b rows — so a ragged last batch counts by its rows, not as a whole batch. Without ``l2`` this is
+        (1/n)·Σᵢ ℓᵢ; for full-batch training, the loss of the weights the epoch started with.
+    val_loss : list of float
+        Loss on ``validation_data`` after each epoch's updates (empty without validation data).
+    best_epoch : int or None
+        0-based epoch with the lowest ``val_loss`` (the weights kept under early stopping).
+    stopped_early : bool
+        Whether early stopping (or an adaptive learning-rate schedule at its floor) ended training before
+        ``epochs``.
+    schedule_ended : bool
+        Whether it was the adaptive learning-rate schedule, its η at the floor, that ended training.
+    diverged_at : int or None
+        0-based epoch whose loss, validation loss or weights were not finite, when training diverged.
+    interrupted : bool
+        Whether Ctrl-C (KeyboardInterrupt) ended training.
+    kept_epoch : int or None
+        The epoch whose weights the network holds after ``fit`` (the last one, the best under early stopping,
+        the last finite one after a divergence); None when it holds the weights it started with.
+    """
+
+    loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_early: bool = False
+    schedule_ended: bool = False
+    diverged_at: int | None = None
+    interrupted: bool = False
+    kept_epoch: int | None = None
+
+    @property
+    def epochs(self) -> int:
+        """Number of epochs completed."""
+        return len(self.loss)
+
+    def plot(self, path: Any = None, **options):
+        """Plot the loss curves with matplotlib; save a PNG to ``path`` if given (see ``bpxp.training.progress``)."""
+        from .progress import plot_history
+
+        return plot_history(self, path, **options)
+
+
+@dataclass
+class Outcome:
+    """Where a fit stands: the parameters to keep, the optimizer state, the History — whatever stops it.
+
+    The loop (``bpxp.training.loop.run``) updates it after every verified epoch and, when training stops for any
+    reason (the end, early stopping, divergence, Ctrl-C, an error), leaves in it the parameters the network should
+    hold. A checkpoint stores it; ``fit(resume=...)`` starts from one read back.
+    """
+
+    weights: tuple
+    biases: tuple | None
+    state: Any = None
+    history: History = field(default_factory=History)
+    epoch: int = -1  # the last completed, verified epoch
+    rng_state: dict | None = None  # the shuffling Generator's state after that epoch's permutation
+    best: tuple | None = None  # (weights, biases, state) of the best epoch under early stopping
+    since_best: int = 0
+    rate: Any = None  # a bpxp.optimizers.ScheduledRate when η follows a schedule: η of the next epoch
+    samples_seen: int = 0  # samples trained on before this run's next epoch (what a schedule counts as t)
+
+    @property
+    def parameters(self) -> tuple:
+        """(weights, biases, state): what a step takes and returns."""
+        return self.weights, self.biases, self.state

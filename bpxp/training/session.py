@@ -1,0 +1,142 @@
+"""One training run of a network in memory: its inputs checked once, the step and its driver chosen, the loop run.
+
+``MLP.fit`` and the scikit-learn estimators both train through :func:`train`; they hand it a network — anything
+with the public description of a ``bpxp.MLP``: ``spec``, ``xp``, ``device``, ``dtype``, ``weights``, ``biases`` —
+the batches, the configuration (``bpxp.training.config.TrainingConfig``) and the monitor's rules. The inputs are
+checked and moved to the network's device once per call by :func:`features`, :func:`targets` and
+:func:`validation_pair`; nothing in the loop checks again.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any
+
+from .. import checks
+from ..backend import compiled, epochs
+from ..backend import inputs as _inputs
+from ..backend.namespaces import arrays_are_immutable, matmul_precision
+from ..math import metrics
+from ..math.backprop import forward_pass
+from . import checkpoint as _checkpoint
+from .config import TrainingConfig
+from .history import Outcome
+from .loop import Plan, Validation, run, snapshot
+from .monitor import Monitor
+from .recovery import exactly_finite, finite_check, finite_probes
+from .step import make_step
+
+
+def features(net: Any, X: Any, name: str = "X") -> Any:
+    """X checked (2-D, ``layer_sizes[0]`` columns, finite numbers) in the network's namespace, dtype and device."""
+    return _inputs.features(X, n_features=net.spec.layer_sizes[0], xp=net.xp, device=net.device, dtype=net.dtype,
+                            float_name=net.spec.dtype, name=name)
+
+
+def targets(net: Any, y: Any, n_rows: int, name: str = "y", rows_of: str = "X") -> Any:
+    """y checked against ``n_rows`` rows and the task, as the loss reads it (one-hot labels), on the device."""
+    spec = net.spec
+    return _inputs.targets(y, n_rows=n_rows, n_outputs=spec.layer_sizes[-1], task=spec.task, loss=spec.loss,
+                           xp=net.xp, device=net.device, dtype=net.dtype, float_name=spec.dtype, name=name,
+                           rows_of=rows_of)
+
+
+def validation_pair(net: Any, validation_data: Any) -> tuple | None:
+    """``(X_val, Y_val)`` checked and moved as :func:`features` and :func:`targets` do, or None."""
+    if validation_data is None:
+        return None
+    if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
+        raise TypeError(f"`validation_data` must be a pair (X_val, y_val), got {type(validation_data).__name__}")
+    X_val = features(net, validation_data[0], name="validation_data[0]")
+    Y_val = targets(net, validation_data[1], X_val.shape[0], name="validation_data[1]", rows_of="validation_data[0]")
+    return X_val, Y_val
+
+
+def validation(net: Any, X_val: Any, Y_val: Any, *, sample_weight: Any = None) -> Validation:
+    """The validation figures of parameters on prepared (X_val, Y_val): the loss L, and the score — accuracy, or
+    R² for a regressor — weighted by ``sample_weight`` (m,) when given, as ``bpxp.math.metrics`` computes it."""
+    spec, xp = net.spec, net.xp
+
+    def outputs(weights, biases):
+        return forward_pass(X_val, weights, biases, spec.activations, xp=xp)
+
+    def loss(weights, biases) -> float:
+        A, Z = outputs(weights, biases)
+        return float(spec.loss_function.value(Y_val, A[-1], Z, xp=xp))
+
+    def score(weights, biases) -> float:
+        P = outputs(weights, biases)[0][-1]
+        if spec.task == "regression":
+            return float(metrics.r2(Y_val, P, xp=xp, weights=sample_weight))
+        return float(metrics.accuracy(Y_val, P, task=spec.task, xp=xp, weights=sample_weight))
+
+    return Validation(loss, score)
+
+
+def plan(net: Any, config: TrainingConfig, *, monitor: Monitor, validation: Validation | None = None,
+         callback: Callable | None = None, checkpoint: Callable[[Outcome], None] | None = None,
+         restore_best: bool = True) -> Plan:
+    """What happens around one run's steps (``bpxp.training.loop.Plan``). ``restore_best``: the outcome ends
+    holding the best epoch where a rule keeps one (else the caller decides)."""
+    # Each epoch's first step writes new arrays (with snapshot), so an epoch's parameters stay intact: the best is
+    # kept without a copy. Without snapshot, steps update in place and the best must be copied.
+    intact = config.snapshot or arrays_are_immutable(net.xp)
+    return Plan(epochs=config.epochs, learning_rate=config.learning_rate, monitor=monitor, validation=validation,
+                remember=(lambda *parameters: parameters) if intact else functools.partial(snapshot, xp=net.xp),
+                checkpoint=checkpoint, checkpoint_every=config.checkpoint_every, callback=callback,
+                restore_best=restore_best)
+
+
+def train(net: Any, outcome: Outcome, batches: Any, config: TrainingConfig, plan: Plan) -> Outcome:
+    """Run the loop from ``outcome`` on ``batches`` (``bpxp.backend.epochs.DenseBatches``, or any source of
+    prepared batches) as ``config`` and ``plan`` say."""
+    if outcome.state is None:
+        outcome.state = config.optimizer.init((*outcome.weights, *(outcome.biases or ())), xp=net.xp)
+    return drive(net, outcome, _driver(net, outcome, batches, config), plan)
+
+
+def drive(net: Any, outcome: Outcome, driver: Any, plan: Plan) -> Outcome:
+    """``bpxp.training.loop.run`` with ``driver``, within the network's precision policy."""
+    with matmul_precision(net.xp, net.device, net.spec.precision):
+        return run(outcome, driver, plan)
+
+
+def _driver(net: Any, outcome: Outcome, batches: Any, config: TrainingConfig) -> epochs.EagerEpochs:
+    """How this fit's epochs run (``bpxp.backend.epochs``): the step for each η, the row orders, the constants."""
+    xp, spec = net.xp, net.spec
+    keeps = config.snapshot and not arrays_are_immutable(xp)
+
+    def make(learning_rate: float, first: bool, last: bool) -> Callable:
+        return make_step(spec.activations, spec.loss_function, config.optimizer, learning_rate, xp=xp, l2=config.l2,
+                         clip_norm=config.clip_norm, in_place=not (first and keeps), checked=last,
+                         weighted=config.weighted)
+
+    def constants():  # the zero the loss sums start from, the finite check's probes
+        return xp.zeros((), dtype=net.dtype, device=net.device), finite_probes(outcome.weights, xp=xp)
+
+    zero, probes = compiled.kept((net.dtype, str(net.device), spec.layer_sizes[0], spec.layer_sizes[-1]),
+                                 constants, xp=xp)  # kept across fits where arrays never change (JAX)
+    n = batches.n
+    orders = epochs.epoch_orders(n, batches.size, shuffle=config.shuffle, random_state=config.random_state,
+                                 rng_state=outcome.rng_state)
+    return epochs.eager_or_compiled(make, batches, orders, constants=(zero, probes), check=finite_check,
+                                    exactly_finite=lambda p: exactly_finite((*p[0], *(p[1] or ())), xp=xp),
+                                    weights=outcome.weights, xp=xp)
+
+
+def checkpointer(net: Any, path: str | os.PathLike, rule: Any, settings: dict) -> Callable[[Outcome], None]:
+    """``write(outcome)``: a training checkpoint of the network at ``path``."""
+    path = checks.check_path(path, "checkpoint")
+
+    def write(outcome: Outcome) -> None:
+        _checkpoint.save_training(path, net.spec, outcome, backend=net.backend, device=net.device, optimizer=rule,
+                                  settings=settings)
+
+    return write
+
+
+def resumed(net: Any, path: str | os.PathLike, settings: dict) -> Outcome:
+    """The Outcome a checkpoint left, after checking it was written by this network with these settings."""
+    return _checkpoint.resume(checks.check_path(path, "resume"), net.spec, settings, xp=net.xp, device=net.device)
