@@ -7,6 +7,7 @@ eager loop is the only one, and the same checks hold trivially.
 """
 
 import logging
+import warnings
 
 import numpy as np
 import pytest
@@ -105,3 +106,37 @@ def test_batches_split_into_scanned_full_batches_and_one_checked_last_batch():
     assert (_compiled.Batches(50, 16).scanned, _compiled.Batches(50, 16).last_start) == (3, 48)
     assert (_compiled.Batches(48, 16).scanned, _compiled.Batches(48, 16).last_start) == (2, 32)
     assert (_compiled.Batches(7, 7).scanned, _compiled.Batches(7, 7).last_start) == (0, 0)
+
+
+@pytest.mark.parametrize("batch_size", [None, 16], ids=["full-batch", "shuffled"])
+def test_an_estimator_stopped_by_the_tol_rule_inside_a_compiled_chunk_ends_as_the_eager_loop(
+        backend, monkeypatch, batch_size):
+    """The estimators run whole chunks of epochs per call on JAX and settle them after it; a chunk that the tol rule
+    stops at an earlier epoch is run again up to that epoch, so the fit ends there, with that epoch's weights."""
+    pytest.importorskip("sklearn")
+    from sklearn.exceptions import ConvergenceWarning
+
+    from bpxp.sklearn import MLPClassifier
+
+    X, Y = _data(60)
+    y = np.argmax(Y, axis=1)
+
+    def fit(eager):
+        with monkeypatch.context() as patch:
+            patch.setattr(_compiled, "EPOCHS_PER_CALL", CHUNK)
+            if eager:
+                patch.setattr(_compiled, "compiles_epochs", lambda xp: False)
+            clf = MLPClassifier((5,), solver="sgd", momentum=0.0, learning_rate_init=0.05, max_iter=5 * CHUNK,
+                                batch_size=batch_size or 60, tol=1e-2, n_iter_no_change=2, random_state=0,
+                                backend=backend.name, device=backend.device, dtype="float64")
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", ConvergenceWarning)  # the rule, not max_iter, must stop it
+                clf.fit(X, y)
+            return clf
+
+    compiled, eager = fit(False), fit(True)
+    assert compiled.n_iter_ == eager.n_iter_ < 5 * CHUNK and compiled.n_iter_ % CHUNK != 0
+    np.testing.assert_allclose(compiled.loss_curve_, eager.loss_curve_, rtol=1e-10)
+    for ours, theirs in zip([*compiled.coefs_, *compiled.intercepts_], [*eager.coefs_, *eager.intercepts_]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+    assert compiled.t_ == eager.t_ == compiled.n_iter_ * 60

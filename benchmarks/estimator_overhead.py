@@ -1,0 +1,90 @@
+"""The estimators' cost over ``MLP.fit``: the same network, settings and epochs, side by side in one process.
+
+    PYTHONPATH=. python benchmarks/estimator_overhead.py [--repeats 7] [--backends numpy jax]
+
+iris (150 rows, standardised), 4-16-3, relu, softmax + cross-entropy, Adam η = 0.001, α = 10⁻⁴, float32,
+200 epochs at batch 150 (full) and 32. The estimator runs every epoch (``tol=0``, ``n_iter_no_change`` beyond
+``max_iter``), as ``MLP.fit`` does. Each figure is the minimum over ``--repeats`` fits, after one warm-up fit of
+each (JAX compiles there: compilation is excluded), the two alternating, on one thread. Reported: estimator fit /
+``MLP.fit`` per backend (1.00: no overhead), and the NumPy estimator over the JAX one on full batches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+import warnings
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+from sklearn.datasets import load_iris  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+import bpxp  # noqa: E402
+from bpxp.sklearn import MLPClassifier  # noqa: E402
+
+EPOCHS = 200
+
+
+def _data():
+    X, y = load_iris(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    return X.astype(np.float32), y
+
+
+def _estimator_fit(backend: str, batch: int, X, y) -> float:
+    clf = MLPClassifier((16,), solver="adam", learning_rate_init=1e-3, alpha=1e-4, batch_size=batch,
+                        max_iter=EPOCHS, tol=0.0, n_iter_no_change=10 * EPOCHS, random_state=0, backend=backend,
+                        dtype="float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        clf.fit(X, y)
+        return time.perf_counter() - start
+
+
+def _mlp_fit(backend: str, batch: int, X, y) -> float:
+    net = bpxp.MLP([4, 16, 3], hidden="relu", output="softmax", loss="cross_entropy", dtype="float32",
+                   backend=backend, random_state=0)
+    start = time.perf_counter()
+    net.fit(X, y, epochs=EPOCHS, learning_rate=1e-3, batch_size=batch, optimizer="adam", l2=1e-4,
+            random_state=0)
+    return time.perf_counter() - start
+
+
+def measure(backend: str, batch: int, repeats: int, X, y) -> tuple[float, float]:
+    """(min estimator fit, min MLP.fit) in seconds, alternating, after a warm-up of each."""
+    _estimator_fit(backend, batch, X, y)
+    _mlp_fit(backend, batch, X, y)
+    estimator, mlp = [], []
+    for _ in range(repeats):
+        estimator.append(_estimator_fit(backend, batch, X, y))
+        mlp.append(_mlp_fit(backend, batch, X, y))
+    return min(estimator), min(mlp)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--backends", nargs="+", default=["numpy", "jax"])
+    args = parser.parse_args()
+    X, y = _data()
+    full = {}
+    with threadpool_limits(1):
+        print(f"{'backend':8s} {'batch':>5s} {'estimator ms':>13s} {'MLP.fit ms':>11s} {'ratio':>6s}")
+        for backend in args.backends:
+            for batch in (150, 32):
+                estimator, mlp = measure(backend, batch, args.repeats, X, y)
+                if batch == 150:
+                    full[backend] = estimator
+                print(f"{backend:8s} {batch:5d} {estimator * 1e3:13.1f} {mlp * 1e3:11.1f} {estimator / mlp:6.2f}",
+                      flush=True)
+    if "numpy" in full and "jax" in full:
+        print(f"estimator, full batch: NumPy / JAX = {full['numpy'] / full['jax']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
