@@ -254,9 +254,8 @@ class MLP(Fitting, Predicting):
 
     def prepare_targets(self, y: Any, n_rows: int, name: str = "y", rows_of: str = "X") -> Any:
         """y checked against ``n_rows`` rows and the task, as the loss reads it (one-hot labels), on the device."""
-        return _inputs.targets(y, n_rows=n_rows, n_outputs=self.layer_sizes[-1], task=self.task,
-                               loss=self.loss, xp=self._xp, device=self.device, dtype=self.dtype,
-                               float_name=self.dtype_name, name=name, rows_of=rows_of)
+        return _inputs.targets(y, n_rows=n_rows, spec=self.spec, xp=self._xp, device=self.device, name=name,
+                               rows_of=rows_of)
 
     def prepare_validation(self, validation_data: Any) -> tuple | None:
         """``(X_val, y_val)`` checked and moved as :meth:`prepare_features`/:meth:`prepare_targets`, or None."""

@@ -193,7 +193,7 @@ FIX_BOOL = "bool arrays accepted and cast (_inputs.to_network)"
 FIX_OBJECT = "object arrays of numbers read as numbers (_inputs._host_numbers)"
 FIX_FLOAT32 = "values beyond float32 refused as 'exceeds the float32 range' (_inputs._narrowed)"
 FIX_ONE_HOT = "labels compared in the default integer dtype (_inputs.one_hot)"
-FIX_MSE = "targets whose squares overflow refused for 'mse' (_inputs.targets)"
+FIX_MSE = "targets whose squares overflow refused for 'mse' (_inputs._check_range_of_loss)"
 FIX_READ_ONLY = "read-only arrays copied before torch would share them and warn (_inputs._shareable)"
 
 # (what is wrong, value(env), expected, regex, clean equivalent for WORKS, fix, only)
