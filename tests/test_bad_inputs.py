@@ -926,7 +926,7 @@ def _set(column: str, row: int, value):
 
 
 FIX_PARSER = "the parser checks the option and errs on one line (cli._number, cli._Parser)"
-FIX_COLUMNS = "missing or infinite values named by column (datasets.read_table, cli._check_target)"
+FIX_COLUMNS = "missing or infinite values named by column (datasets.read_table, cli.targets._check_no_missing)"
 
 
 # How CLI messages name what was wrong: the option, the API argument it becomes, the file or the column.
@@ -1008,7 +1008,7 @@ CLI_CASES = [
     _command("--task", "regression on a text target", ["train", "{tmp}/x.csv", "--target", "kind", "--task",
                                                        "regression", *QUIET],
              r"the target column 'kind' .* is not numeric", csv=("x.csv", lambda f: f.assign(kind="a")),
-             fixed="'could not convert string to float' named no column (cli._numeric_target)"),
+             fixed="'could not convert string to float' named no column (cli.targets._numeric)"),
     _command("data", "a zero-variance column", ["train", "{tmp}/z.csv", "--target", "kind", *QUIET], "",
              csv=("z.csv", lambda f: f.assign(b=0.1)), expect=WORKS,
              check=lambda e, out: float(out.split("validation accuracy")[1].split()[0]) >= 0),
