@@ -18,13 +18,13 @@ import warnings
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_iris  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from threadpoolctl import threadpool_limits  # noqa: E402
+import numpy as np
+from sklearn.datasets import load_iris
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
-import bpxp  # noqa: E402
-from bpxp.sklearn import MLPClassifier  # noqa: E402
+import bpxp
+from bpxp.sklearn import MLPClassifier
 
 EPOCHS = 200
 

@@ -370,7 +370,7 @@ class MLP(Fitting, Predicting):
         The parameters, the configuration and the optimizer state of the last ``fit`` are saved; ``extra`` adds
         JSON-serialisable entries to the metadata. Returns the path.
         """
-        return checkpoint.save(path, self._spec, self.weights, self.biases, backend=self.backend, device=self.device,
+        return checkpoint.save(path, self._spec, (self.weights, self.biases), backend=self.backend, device=self.device,
                                optimizer=getattr(self, "optimizer_", None),
                                state=getattr(self, "optimizer_state_", None), extra=extra)
 

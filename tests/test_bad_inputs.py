@@ -193,7 +193,7 @@ FIX_BOOL = "bool arrays accepted and cast (_inputs.to_network)"
 FIX_OBJECT = "object arrays of numbers read as numbers (_inputs._host_numbers)"
 FIX_FLOAT32 = "values beyond float32 refused as 'exceeds the float32 range' (_inputs._narrowed)"
 FIX_ONE_HOT = "labels compared in the default integer dtype (_inputs.one_hot)"
-FIX_MSE = "targets whose squares overflow refused for 'mse' (_inputs.targets)"
+FIX_MSE = "targets whose squares overflow refused for 'mse' (_inputs._check_range_of_loss)"
 FIX_READ_ONLY = "read-only arrays copied before torch would share them and warn (_inputs._shareable)"
 
 # (what is wrong, value(env), expected, regex, clean equivalent for WORKS, fix, only)
@@ -926,7 +926,7 @@ def _set(column: str, row: int, value):
 
 
 FIX_PARSER = "the parser checks the option and errs on one line (cli._number, cli._Parser)"
-FIX_COLUMNS = "missing or infinite values named by column (datasets.read_table, cli._check_target)"
+FIX_COLUMNS = "missing or infinite values named by column (datasets.read_table, cli.targets._check_no_missing)"
 
 
 # How CLI messages name what was wrong: the option, the API argument it becomes, the file or the column.
@@ -1008,7 +1008,7 @@ CLI_CASES = [
     _command("--task", "regression on a text target", ["train", "{tmp}/x.csv", "--target", "kind", "--task",
                                                        "regression", *QUIET],
              r"the target column 'kind' .* is not numeric", csv=("x.csv", lambda f: f.assign(kind="a")),
-             fixed="'could not convert string to float' named no column (cli._numeric_target)"),
+             fixed="'could not convert string to float' named no column (cli.targets._numeric)"),
     _command("data", "a zero-variance column", ["train", "{tmp}/z.csv", "--target", "kind", *QUIET], "",
              csv=("z.csv", lambda f: f.assign(b=0.1)), expect=WORKS,
              check=lambda e, out: float(out.split("validation accuracy")[1].split()[0]) >= 0),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from array_api_compat import array_namespace
@@ -138,13 +138,34 @@ def features(X: Any, *, n_features: int, xp: Any, device: Any, dtype: Any, float
     return X
 
 
-def targets(y: Any, *, n_rows: int, n_outputs: int, task: str, loss: str, xp: Any, device: Any, dtype: Any,
-            float_name: str, name: str = "y", rows_of: str = "X") -> Any:
-    """Check and convert targets to an (n_rows, n_outputs) float array.
+class Description(Protocol):
+    """What targets are checked against: the network's description (a ``bpxp.spec.Spec`` is one).
 
-    A 1-D ``y`` is one column when the network has one output, and class labels in [0, n_outputs) — one-hot
-    encoded here — when it is a multi-class classifier.
+    Only these names are read; the backend floor never imports the description's module.
     """
+
+    @property
+    def layer_sizes(self) -> tuple[int, ...]: ...  # n_L, the last, is the number of outputs
+
+    @property
+    def task(self) -> str: ...  # 'multiclass' takes 1-D labels and one-hot encodes them
+
+    @property
+    def loss(self) -> str: ...  # the loss whose range the targets must lie in
+
+    @property
+    def dtype(self) -> str: ...  # 'float32' or 'float64', the namespace's dtype of that name
+
+
+def targets(y: Any, *, n_rows: int, spec: Description, xp: Any, device: Any, name: str = "y",
+            rows_of: str = "X") -> Any:
+    """Check and convert targets to an (n_rows, n_outputs) float array in ``xp`` on ``device``.
+
+    A 1-D ``y`` is one column when the network ``spec`` describes has one output, and class labels in
+    [0, n_outputs) — one-hot encoded here — when it is a multi-class classifier. ``rows_of`` names the array
+    whose rows ``y`` must match, for the error that says they differ.
+    """
+    n_outputs, dtype = spec.layer_sizes[-1], getattr(xp, spec.dtype)
     y = to_network(y, name=name, xp=xp, device=device)
     if y.ndim == 0 or y.ndim > 2:
         raise ValueError(f"`{name}` must be 1-D or 2-D, got shape {tuple(y.shape)}")
@@ -152,7 +173,7 @@ def targets(y: Any, *, n_rows: int, n_outputs: int, task: str, loss: str, xp: An
         raise ValueError(f"`{name}` has {y.shape[0]} rows but `{rows_of}` has {n_rows}")
     check_finite(y, name=name, xp=xp)
     if y.ndim == 1 and n_outputs > 1:
-        if task != "multiclass":
+        if spec.task != "multiclass":
             raise ValueError(f"`{name}` has shape {tuple(y.shape)} but the network has {n_outputs} outputs; "
                              f"pass `{name}` of shape ({n_rows}, {n_outputs})")
         return one_hot(y, n_outputs, xp=xp, dtype=dtype, name=name)
@@ -161,6 +182,13 @@ def targets(y: Any, *, n_rows: int, n_outputs: int, task: str, loss: str, xp: An
         raise ValueError(f"`{name}` has {Y.shape[1]} columns but the network has {n_outputs} outputs "
                          f"(layer_sizes[-1])")
     Y = _narrowed(Y, dtype, name=name, xp=xp) if Y.dtype != dtype else Y
+    _check_range_of_loss(Y, loss=spec.loss, float_name=spec.dtype, name=name, xp=xp)
+    return Y
+
+
+def _check_range_of_loss(Y: Any, *, loss: str, float_name: str, name: str, xp: Any) -> None:
+    """Refuse targets outside what ``loss`` reads: [0, 1] for the cross-entropies, ≥ 0 for Poisson, and for MSE
+    values whose squares stay finite in ``float_name``."""
     if loss in ("binary_cross_entropy", "cross_entropy"):
         if not bool(xp.all((Y >= 0.0) & (Y <= 1.0))):
             raise ValueError(f"`{name}` must lie in [0, 1] for loss {loss!r} (probabilities or 0/1 labels), "
@@ -171,12 +199,11 @@ def targets(y: Any, *, n_rows: int, n_outputs: int, task: str, loss: str, xp: An
                              f"to {float(xp.min(Y))}")
     elif loss == "mse":
         # (ŷ − y)² overflows beyond √max: 1.8e19 in float32; better said here than as an inf loss after training
-        largest, limit = float(xp.max(xp.abs(Y))), float(xp.finfo(dtype).max) ** 0.5
+        largest, limit = float(xp.max(xp.abs(Y))), float(xp.finfo(Y.dtype).max) ** 0.5
         if largest >= limit:
             raise ValueError(f"`{name}` holds values up to {largest:.3g}, too large for loss 'mse' in {float_name}: "
                              f"their squares overflow (|{name}| must stay below {limit:.2g}); rescale it or use "
                              "dtype='float64'")
-    return Y
 
 
 def one_hot(labels: Any, n_classes: int, *, xp: Any, dtype: Any, name: str = "y") -> Any:

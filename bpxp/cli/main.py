@@ -19,6 +19,7 @@ import shlex
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,7 +27,7 @@ from ..backend import namespaces as _backend
 from ..loading import load
 from ..mlp import MLP
 from ..training.recovery import InterruptedWarning, TrainingDiverged
-from . import datasets
+from . import datasets, targets
 from .parser import hidden_sizes
 from .parser import parser as _parser
 
@@ -64,80 +65,111 @@ def _no_target_for_bundled(args) -> None:
                          f"built in (its class labels); drop --target {args.target!r}")
 
 
-def _is_classification(y: np.ndarray, task: str) -> bool:
-    if task != "auto":
-        return task == "classification"
-    if not np.issubdtype(y.dtype, np.number):
-        return True
-    whole = np.all(np.isfinite(y)) and np.all(np.mod(y, 1) == 0)
-    return bool(whole and len(np.unique(y)) <= 50)
+@dataclass(frozen=True)
+class _TrainingData:
+    """The data ``bpxp train`` fits: X standardised by its training rows' mean and spread, y as the network reads
+    it (class indices, or numbers for regression), and the split into training and validation rows."""
 
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: list[str]
+    target: str
+    classes: list | None  # the class names in the order of their indices; None for regression
+    train_rows: np.ndarray
+    val_rows: np.ndarray
+    mean: np.ndarray
+    spread: np.ndarray
 
-def _check_target(y: np.ndarray, target: str, data: str) -> None:
-    """A target column with missing values is named here, before it could reach the network as NaN labels."""
-    import pandas
+    @property
+    def classification(self) -> bool:
+        return self.classes is not None
 
-    missing = np.flatnonzero(pandas.isna(y))
-    if missing.size:
-        raise ValueError(f"the target column {target!r} of {data!r} has {missing.size} missing value(s) (first at "
-                         f"row {missing[0] + 1}); drop or fill those rows first")
+    @property
+    def training(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.X[self.train_rows], self.y[self.train_rows]
 
-
-def _numeric_target(y: np.ndarray, target: str, data: str) -> np.ndarray:
-    try:
-        y = y.astype(np.float64)
-    except (ValueError, TypeError):
-        raise ValueError(f"the target column {target!r} of {data!r} is not numeric (e.g. {y[0]!r}); regression "
-                         f"needs numbers — or use --task classification") from None
-    if not np.isfinite(y).all():
-        raise ValueError(f"the target column {target!r} of {data!r} holds infinite values")
-    return y
+    @property
+    def validation(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.X[self.val_rows], self.y[self.val_rows]
 
 
 def train(args) -> int:
+    """``bpxp train``: check the options, read the data, build the network, fit it, report, save and plot."""
+    _check_train_options(args)
+    data = _training_data(args)
+    net = _network(args, data)
+    print(f"{args.data}: {len(data.train_rows)} training and {len(data.val_rows)} validation samples"
+          + (f", {len(data.classes)} classes" if data.classification else "") + f"; {net!r}", file=sys.stderr)
+    history, ran, seconds = _fit(net, data, args)
+    _report(net, data, ran=ran, seconds=seconds)
+    _report_how_training_ended(history, args)
+    if args.save:
+        _save(net, data, history, args)
+    if args.plot:
+        history.plot(args.plot, title=f"bpxp on {args.data}: {'-'.join(map(str, net.layer_sizes))} {args.hidden}")
+        print(f"plotted {args.plot}", file=sys.stderr)
+    if history.interrupted:
+        print(_stopped(args, history), file=sys.stderr)
+        return 130
+    return 0
+
+
+def _check_train_options(args) -> None:
+    """Refuse before reading data: --resume without --checkpoint, --target with bundled data, unwritable paths."""
     if args.resume and not args.checkpoint:
         raise ValueError("--resume needs --checkpoint RUN.npz: the checkpoint to continue from")
     _no_target_for_bundled(args)
     for option in ("save", "checkpoint", "plot"):
         _check_writable(getattr(args, option), f"--{option}")
+
+
+def _training_data(args) -> _TrainingData:
+    """``args.data`` read, its target checked and encoded, split (stratified for classes) and standardised."""
     X, y, feature_names, target, class_names = _data(args.data, args.target)
-    _check_target(y, target, args.data)
-    classification = class_names is not None or _is_classification(y, args.task)
-    if classification:
-        classes, y = np.unique(y, return_inverse=True)
-        classes = class_names or classes.tolist()
-        if len(classes) < 2:
-            raise ValueError(f"the target {target!r} has a single class ({classes[0]!r}): nothing to learn")
-        n_outputs, output, loss = len(classes), args.output or "softmax", args.loss or "cross_entropy"
-    else:
-        y = _numeric_target(y, target, args.data)
-        classes, n_outputs, output, loss = None, 1, args.output or "identity", args.loss or "mse"
+    classes, y = targets.encoded(y, target=target, data=args.data, task=args.task, class_names=class_names)
     train_rows, val_rows = datasets.split(y, test_fraction=args.validation_split, random_state=args.seed,
-                                          stratify=classification)
+                                          stratify=classes is not None)
     mean, spread = datasets.standardizer(X[train_rows])
-    X = (X - mean) / spread
-    sizes = [X.shape[1], *hidden_sizes(args.hidden_layers), n_outputs]
-    net = MLP(sizes, hidden=args.hidden, output=output, loss=loss, dtype=args.dtype, backend=args.backend or "numpy",
-              device=args.device, random_state=args.seed, precision=args.precision)
-    print(f"{args.data}: {len(train_rows)} training and {len(val_rows)} validation samples"
-          + (f", {n_outputs} classes" if classification else "") + f"; {net!r}", file=sys.stderr)
+    return _TrainingData((X - mean) / spread, y, feature_names, target, classes, train_rows, val_rows, mean, spread)
+
+
+def _network(args, data: _TrainingData) -> MLP:
+    """The MLP of the options: an output per class (softmax, cross-entropy), or one (identity, MSE) for regression."""
+    if data.classification:
+        n_outputs, output, loss = len(data.classes), args.output or "softmax", args.loss or "cross_entropy"
+    else:
+        n_outputs, output, loss = 1, args.output or "identity", args.loss or "mse"
+    sizes = [data.X.shape[1], *hidden_sizes(args.hidden_layers), n_outputs]
+    return MLP(sizes, hidden=args.hidden, output=output, loss=loss, dtype=args.dtype, backend=args.backend or "numpy",
+               device=args.device, random_state=args.seed, precision=args.precision)
+
+
+def _fit(net: MLP, data: _TrainingData, args):
+    """Fit on the training rows (resuming with --resume): (its History, the epochs this run trained, its seconds)."""
     resume = args.checkpoint if args.resume and os.path.exists(args.checkpoint) else None
     done_before = _announce_resume(resume, args.epochs)
     start = time.perf_counter()
     with warnings.catch_warnings():  # Ctrl-C is reported below in one line, not as a warning
         warnings.simplefilter("ignore", InterruptedWarning)
-        history = net.fit(X[train_rows], y[train_rows], epochs=args.epochs, learning_rate=args.learning_rate,
+        history = net.fit(*data.training, epochs=args.epochs, learning_rate=args.learning_rate,
                           batch_size=args.batch_size, optimizer=args.optimizer, l2=args.l2,
-                          validation_data=(X[val_rows], y[val_rows]), early_stopping=args.early_stopping,
+                          validation_data=data.validation, early_stopping=args.early_stopping,
                           random_state=args.seed, verbose=not args.quiet, clip_norm=args.clip_norm,
                           checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every, resume=resume,
                           learning_rate_schedule=args.learning_rate_schedule)
-    seconds = time.perf_counter() - start
-    measure = "accuracy" if classification else "R²"
-    ran = history.epochs - done_before
-    print(f"train {measure} {net.score(X[train_rows], y[train_rows]):.4f}   validation {measure} "
-          f"{net.score(X[val_rows], y[val_rows]):.4f}   "
+    return history, history.epochs - done_before, time.perf_counter() - start
+
+
+def _report(net: MLP, data: _TrainingData, *, ran: int, seconds: float) -> None:
+    """The scores on the training and validation rows, and how many epochs this run trained in how long."""
+    measure = "accuracy" if data.classification else "R²"
+    print(f"train {measure} {net.score(*data.training):.4f}   validation {measure} "
+          f"{net.score(*data.validation):.4f}   "
           + (f"({ran} epochs in {seconds:.2f} s)" if ran else "(no epochs left to train)"))
+
+
+def _report_how_training_ended(history, args) -> None:
+    """Say when the adaptive schedule ended training, and which epoch early stopping kept."""
     if history.schedule_ended:
         print(f"the adaptive learning rate reached its floor (η ≤ 1e-6) at epoch {history.epochs}: training ended")
     if args.early_stopping is not None and history.kept_epoch is not None and history.val_loss:
@@ -145,21 +177,17 @@ def train(args) -> int:
         print(("stopped early: " if history.stopped_early and not history.schedule_ended else "early stopping: ")
               + f"kept the best epoch, {history.kept_epoch + 1} of {history.epochs} (validation loss {best:.4g}); "
               f"--no-early-stopping keeps the last")
-    if args.save:
-        extra = {"feature_names": feature_names, "target": target, "classes": classes,
-                 "preprocessing": {"mean": mean.tolist(), "scale": spread.tolist()},
-                 "history": {"loss": history.loss, "val_loss": history.val_loss, "best_epoch": history.best_epoch},
-                 "trained_on_data": args.data,
-                 "split": {"data": _data_identity(args.data), "n_rows": len(y), "seed": args.seed,
-                           "validation_fraction": args.validation_split, "stratified": bool(classification)}}
-        print(f"saved {net.save(args.save, extra=extra)}", file=sys.stderr)
-    if args.plot:
-        history.plot(args.plot, title=f"bpxp on {args.data}: {'-'.join(map(str, sizes))} {args.hidden}")
-        print(f"plotted {args.plot}", file=sys.stderr)
-    if history.interrupted:
-        print(_stopped(args, history), file=sys.stderr)
-        return 130
-    return 0
+
+
+def _save(net: MLP, data: _TrainingData, history, args) -> None:
+    """--save: the model, with what ``predict`` and ``evaluate`` need (features, target, classes, scaling, split)."""
+    extra = {"feature_names": data.feature_names, "target": data.target, "classes": data.classes,
+             "preprocessing": {"mean": data.mean.tolist(), "scale": data.spread.tolist()},
+             "history": {"loss": history.loss, "val_loss": history.val_loss, "best_epoch": history.best_epoch},
+             "trained_on_data": args.data,
+             "split": {"data": _data_identity(args.data), "n_rows": len(data.y), "seed": args.seed,
+                       "validation_fraction": args.validation_split, "stratified": data.classification}}
+    print(f"saved {net.save(args.save, extra=extra)}", file=sys.stderr)
 
 
 def _announce_resume(checkpoint: str | None, epochs: int) -> int:

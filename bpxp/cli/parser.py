@@ -49,22 +49,51 @@ class _ShowDefaults(argparse.HelpFormatter):
 
 
 def parser() -> argparse.ArgumentParser:
+    """The ``bpxp`` command's parser: ``--version`` and the subcommands train, predict, evaluate, info, backends."""
     from .._version import __version__
 
     parser = _Parser(prog="bpxp", description="Backpropagation on any Array API backend.")
     parser.add_argument("--version", action="version", version=f"bpxp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     commands.add_parser = _with_defaults_shown(commands.add_parser)
-    train = commands.add_parser("train", help="train on a bundled dataset or a CSV/Parquet file")
+    _add_train(commands.add_parser("train", help="train on a bundled dataset or a CSV/Parquet file"))
+    _add_predict(commands.add_parser("predict", help="predict with a saved model; CSV to stdout or --out"))
+    _add_evaluate(commands.add_parser("evaluate", help="score a saved model on labelled data"))
+    commands.add_parser("info", help="describe a saved model").add_argument("model")
+    commands.add_parser("backends", help="list backends, whether they are installed, and their devices")
+    return parser
+
+
+def _add_train(train: argparse.ArgumentParser) -> None:
+    """``bpxp train``'s arguments, in the order ``--help`` lists them."""
+    _add_training_data(train)
+    _add_network_shape(train)
+    _add_optimizer_options(train)
+    _add_validation(train)
+    _add_placement(train)
+    _add_numerics(train)
+    _add_training_outputs(train)
+
+
+def _add_training_data(train: argparse.ArgumentParser) -> None:
+    """The data to train on, its target column, and whether that target is classes or numbers."""
     train.add_argument("data", nargs="?", default="iris",
                        help=f"a bundled dataset ({', '.join(datasets.NAMES)}) or a .csv/.parquet file")
     train.add_argument("--target", help="the target column (required with a data file)")
     train.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
                        help="auto: classification for text or whole-number targets with few values")
+
+
+def _add_network_shape(train: argparse.ArgumentParser) -> None:
+    """The hidden layers, the activations and the loss."""
     train.add_argument("--hidden-layers", default="16", metavar="N[,N…]", help="hidden widths")
     train.add_argument("--hidden", default="relu", help="hidden activation")
     train.add_argument("--output", help="output activation (default: softmax, or identity for regression)")
     train.add_argument("--loss", help="loss (default: cross_entropy, or mse for regression)")
+
+
+def _add_optimizer_options(train: argparse.ArgumentParser) -> None:
+    """The update rule, how long and in what steps it runs, its learning rate and schedule, and the L2 penalty."""
     train.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS), help="the update rule")
     train.add_argument("--epochs", type=_positive_int, default=200, help="passes over the training rows")
     train.add_argument("--batch-size", type=_positive_int, default=16, help="rows per step")
@@ -74,6 +103,10 @@ def parser() -> argparse.ArgumentParser:
                             "samples; adaptive η/5 after 10 epochs without improving the validation loss, "
                             "stopping once η ≤ 1e-6")
     train.add_argument("--l2", type=_non_negative_float, default=0.0, help="L2 penalty α")
+
+
+def _add_validation(train: argparse.ArgumentParser) -> None:
+    """The rows held out for validation, and early stopping on their loss (or none)."""
     train.add_argument("--validation-split", type=_fraction, default=0.2, help="fraction held out")
     stopping = train.add_mutually_exclusive_group()
     stopping.add_argument("--early-stopping", type=_positive_int, metavar="PATIENCE", default=20,
@@ -81,7 +114,10 @@ def parser() -> argparse.ArgumentParser:
                                "best epoch's weights")
     stopping.add_argument("--no-early-stopping", dest="early_stopping", action="store_const", const=None,
                           help="train all --epochs and keep the last epoch")
-    _add_placement(train)
+
+
+def _add_numerics(train: argparse.ArgumentParser) -> None:
+    """How the numbers are made: the dtype, the precision of products, the seed, and gradient clipping."""
     train.add_argument("--dtype", default="float32", choices=_backend.DTYPE_NAMES, help="floating dtype")
     train.add_argument("--precision", default="float32", choices=_backend.PRECISION_NAMES,
                        help="float32 products: IEEE 'float32' (default) or 'tf32' tensor cores on a CUDA GPU")
@@ -89,6 +125,10 @@ def parser() -> argparse.ArgumentParser:
                        help="seed of the split, initial weights and shuffling")
     train.add_argument("--clip-norm", type=_positive_float, metavar="C",
                        help="rescale each batch's gradients to a joint norm of at most C")
+
+
+def _add_training_outputs(train: argparse.ArgumentParser) -> None:
+    """What a run leaves: checkpoints (and resuming from one), the saved model, the loss curves, the progress."""
     train.add_argument("--checkpoint", metavar="RUN.npz",
                        help="write a training checkpoint there every --checkpoint-every epochs (atomically)")
     train.add_argument("--checkpoint-every", type=_positive_int, default=1, metavar="N",
@@ -99,12 +139,18 @@ def parser() -> argparse.ArgumentParser:
     train.add_argument("--save", metavar="MODEL.npz", help="write the trained model (with its preprocessing)")
     train.add_argument("--plot", metavar="CURVE.png", help="draw the loss curves (needs matplotlib)")
     train.add_argument("--quiet", action="store_true", help="no per-epoch progress")
-    predict = commands.add_parser("predict", help="predict with a saved model; CSV to stdout or --out")
+
+
+def _add_predict(predict: argparse.ArgumentParser) -> None:
+    """``bpxp predict MODEL DATA [--out CSV]``."""
     predict.add_argument("model")
     predict.add_argument("data")
     predict.add_argument("--out", help="write the CSV here instead of stdout")
     _add_placement(predict)
-    evaluate = commands.add_parser("evaluate", help="score a saved model on labelled data")
+
+
+def _add_evaluate(evaluate: argparse.ArgumentParser) -> None:
+    """``bpxp evaluate MODEL DATA [--target COLUMN] [--all-rows]``."""
     evaluate.add_argument("model")
     evaluate.add_argument("data")
     evaluate.add_argument("--target", help="the target column (default: the one the model was trained on)")
@@ -112,10 +158,6 @@ def parser() -> argparse.ArgumentParser:
                           help="score every row, also on the data the model was trained on (by default only "
                                "its held-out validation rows are scored there)")
     _add_placement(evaluate)
-    info = commands.add_parser("info", help="describe a saved model")
-    info.add_argument("model")
-    commands.add_parser("backends", help="list backends, whether they are installed, and their devices")
-    return parser
 
 
 def _with_defaults_shown(add_parser):

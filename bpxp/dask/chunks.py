@@ -105,10 +105,8 @@ def _block_outputs(X_block, weights, biases, spec: Spec):
 def _block_targets(y_block, spec: Spec, n_rows: int | None = None):
     """One chunk of targets checked and encoded (one-hot labels) as the network's outputs are."""
     xp = array_api_compat.array_namespace(y_block)
-    return _inputs.targets(y_block, n_rows=y_block.shape[0] if n_rows is None else n_rows,
-                           n_outputs=spec.layer_sizes[-1], task=spec.task, loss=spec.loss, xp=xp,
-                           device=array_api_compat.device(y_block), dtype=getattr(xp, spec.dtype),
-                           float_name=spec.dtype)
+    return _inputs.targets(y_block, n_rows=y_block.shape[0] if n_rows is None else n_rows, spec=spec, xp=xp,
+                           device=array_api_compat.device(y_block))
 
 
 # -- the client side ---------------------------------------------------------------------------------------------

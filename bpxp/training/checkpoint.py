@@ -37,7 +37,7 @@ FORMAT = "bpxp-checkpoint"
 FORMAT_VERSION = 1
 
 
-def save(path: str | os.PathLike, spec: Spec, weights, biases, *, backend: str, device: Any,
+def save(path: str | os.PathLike, spec: Spec, parameters: tuple, *, backend: str, device: Any,
          optimizer: optimizers.Optimizer | None = None, state: Any = None, extra: dict | None = None) -> Path:
     """Write a network described by ``spec`` — its parameters, the optimizer and its state — to ``path`` atomically.
 
@@ -45,7 +45,8 @@ def save(path: str | os.PathLike, spec: Spec, weights, biases, *, backend: str, 
     ----------
     path : str or path
     spec : bpxp.spec.Spec
-    weights, biases : sequences of arrays (biases None without biases), any backend
+    parameters : (weights, biases)
+        Sequences of arrays (biases None without biases), any backend.
     backend, device
         Where the network lives (recorded so that ``bpxp.load`` can return there).
     optimizer, state : optional
@@ -57,16 +58,17 @@ def save(path: str | os.PathLike, spec: Spec, weights, biases, *, backend: str, 
     -------
     pathlib.Path
     """
-    return _write(Path(path), spec, weights, biases, backend=backend, device=device, rule=optimizer, state=state,
-                  extra=extra)
+    arrays, metadata = _contents(spec, parameters, backend=backend, device=device, rule=optimizer, state=state)
+    return _write(Path(path), arrays, {**metadata, **(extra or {})})
 
 
-def _write(path: Path, spec: Spec, weights, biases, *, backend: str, device: Any, rule, state,
-           extra: dict | None = None, arrays: dict | None = None) -> Path:
+def _contents(spec: Spec, parameters: tuple, *, backend: str, device: Any, rule, state) -> tuple[dict, dict]:
+    """(arrays, metadata) of a checkpoint: the parameters and the optimizer state's arrays on the host, under their
+    names in the file; the format, versions, description, placement and optimizer as JSON-ready metadata."""
     from .._version import __version__
 
-    arrays = dict(arrays or {})
-    arrays.update({f"weights_{i}": _backend.to_numpy(w) for i, w in enumerate(weights)})
+    weights, biases = parameters
+    arrays = {f"weights_{i}": _backend.to_numpy(w) for i, w in enumerate(weights)}
     if biases is not None:
         arrays.update({f"biases_{i}": _backend.to_numpy(b) for i, b in enumerate(biases)})
     flat, structure = flatten(state)
@@ -77,10 +79,14 @@ def _write(path: Path, spec: Spec, weights, biases, *, backend: str, device: Any
         "format": FORMAT, "format_version": FORMAT_VERSION, "bpxp_version": __version__,
         **description, "backend": backend, "device": _backend.device_label(device), "precision": precision,
         "optimizer": None if rule is None else {"name": rule.name, **dataclasses.asdict(rule)},
-        "optimizer_state": structure, **(extra or {}),
+        "optimizer_state": structure,
     }
-    arrays["metadata"] = np.array(json.dumps(metadata))
-    _write_atomically(path, arrays)
+    return arrays, metadata
+
+
+def _write(path: Path, arrays: dict[str, np.ndarray], metadata: dict) -> Path:
+    """Write ``arrays`` and ``metadata`` (as the JSON string ``metadata``) to ``path`` atomically; return it."""
+    _write_atomically(path, {**arrays, "metadata": np.array(json.dumps(metadata))})
     return path
 
 
@@ -99,8 +105,9 @@ def save_training(path: str | os.PathLike, spec: Spec, outcome, *, backend: str,
     training = {"epoch": outcome.epoch, "history": dataclasses.asdict(outcome.history),
                 "rng_state": outcome.rng_state, "since_best": outcome.since_best, "best": best_structure,
                 "settings": settings, "rate": None if outcome.rate is None else outcome.rate.record()}
-    return _write(Path(path), spec, outcome.weights, outcome.biases, backend=backend, device=device, rule=optimizer,
-                  state=outcome.state, extra={"training": training}, arrays=best_arrays)
+    arrays, metadata = _contents(spec, (outcome.weights, outcome.biases), backend=backend, device=device,
+                                 rule=optimizer, state=outcome.state)
+    return _write(Path(path), {**best_arrays, **arrays}, {**metadata, "training": training})
 
 
 def read_training(path: str | os.PathLike, spec: Spec, *, xp: Any, device: Any) -> tuple[dict, Any]:

@@ -37,10 +37,7 @@ def features(net: Any, X: Any, name: str = "X") -> Any:
 
 def targets(net: Any, y: Any, n_rows: int, name: str = "y", rows_of: str = "X") -> Any:
     """y checked against ``n_rows`` rows and the task, as the loss reads it (one-hot labels), on the device."""
-    spec = net.spec
-    return _inputs.targets(y, n_rows=n_rows, n_outputs=spec.layer_sizes[-1], task=spec.task, loss=spec.loss,
-                           xp=net.xp, device=net.device, dtype=net.dtype, float_name=spec.dtype, name=name,
-                           rows_of=rows_of)
+    return _inputs.targets(y, n_rows=n_rows, spec=net.spec, xp=net.xp, device=net.device, name=name, rows_of=rows_of)
 
 
 def validation_pair(net: Any, validation_data: Any) -> tuple | None:
