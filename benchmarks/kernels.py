@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 import bpxp
-from bpxp.training.loop import make_step
+from bpxp.training.step import make_step
 
 NO_KERNEL = {"aten::t", "aten::transpose", "aten::view", "aten::reshape", "aten::expand", "aten::as_strided",
              "aten::empty", "aten::empty_strided", "aten::select", "aten::slice", "aten::unsqueeze",

@@ -15,7 +15,7 @@ from bpxp.activations import ACTIVATIONS
 from bpxp.backprop import backward_pass, forward_pass, gradients
 from bpxp.losses import LOSSES
 from bpxp.optimizers import SGD, Adam, Momentum
-from bpxp.training.loop import make_step
+from bpxp.training.step import make_step
 
 lazy_xp_function(forward_pass)
 lazy_xp_function(backward_pass)

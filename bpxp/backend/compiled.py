@@ -160,9 +160,13 @@ def _jax_epochs(step, checked_step, check, batches: Batches, in_order: bool, per
 # calls of 1,024 — few enough that a large network's call stays short (the work cap).
 EPOCHS_PER_CALL = 1024
 WORK_PER_CALL = 2e8  # rows × weights, ~6 flops each: a fraction of a second on a CPU core
+# Steps in one call: each costs microseconds even when tiny, and a call is where Ctrl-C waits (it lands after
+# the call returns), so a call of many small mini-batches stays a few tens of milliseconds.
+STEPS_PER_CALL = 4096
 
 
-def epochs_per_call(n: int, weights: tuple) -> int:
-    """Epochs in one compiled call for ``n`` rows and these weight matrices (at least 1)."""
+def epochs_per_call(n: int, weights: tuple, steps_per_epoch: int = 1) -> int:
+    """Epochs in one compiled call for ``n`` rows in ``steps_per_epoch`` steps and these weight matrices (≥ 1)."""
     weights_count = sum(W.shape[0] * W.shape[1] for W in weights)
-    return max(1, min(EPOCHS_PER_CALL, int(WORK_PER_CALL // max(1, n * weights_count))))
+    return max(1, min(EPOCHS_PER_CALL, int(WORK_PER_CALL // max(1, n * weights_count)),
+                      STEPS_PER_CALL // max(1, steps_per_epoch)))

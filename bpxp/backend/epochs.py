@@ -170,7 +170,7 @@ def eager_or_compiled(make: Callable, batches: Any, orders: Any, *, constants: t
     replayed as CUDA graphs on CuPy and torch on a CUDA device."""
     if compiled.compiles_epochs(xp) and isinstance(batches, DenseBatches):
         return CompiledEpochs(make, batches, orders, constants=constants, exactly_finite=exactly_finite, xp=xp,
-                              check=check, per_call=compiled.epochs_per_call(batches.n, weights))
+                              check=check, per_call=compiled.epochs_per_call(batches.n, weights, batches.count))
     capturer = graphs.capturer_for(xp, device_of(batches.X)) if isinstance(batches, DenseBatches) else None
     return EagerEpochs(make, batches, orders, constants=constants, exactly_finite=exactly_finite, capturer=capturer,
                        xp=xp)

@@ -169,6 +169,16 @@ class BaseMLP(StochasticTraining, BaseEstimator):
         xp = _backend.namespace(backend)
         return xp.asarray(np.asarray(A, dtype=str(X.dtype).split(".")[-1]), device=_device_of(X))
 
+    @property
+    def _no_improvement_count(self) -> int:
+        """Epochs in a row without improvement by ``tol`` (scikit-learn's name; the stopping rule counts them)."""
+        return self._stopping.count
+
+    @_no_improvement_count.setter
+    def _no_improvement_count(self, count: int) -> None:
+        if hasattr(self, "_stopping"):  # before the first fit there is no rule yet: that fit starts it at 0
+            self._stopping.count = count
+
     # -- parameters as scikit-learn shows them -------------------------------------------------------------------
     @property
     def coefs_(self) -> list[np.ndarray]:

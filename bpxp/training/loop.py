@@ -104,20 +104,34 @@ class _Loop:
         again up to that epoch, so the outcome holds its parameters."""
         outcome, driver = self.outcome, self.driver
         start, rng_state = outcome.parameters, driver.rng_state
-        parameters, values, finite = driver.epochs(start, self.learning_rate, count)
+        try:
+            parameters, values, finite = driver.epochs(start, self.learning_rate, count)
+        except KeyboardInterrupt:  # no epoch of the chunk recorded: the orders drawn for it are drawn again
+            driver.rewind(rng_state)
+            raise
         if not finite:
             driver.rewind(rng_state)
             self.one_by_one_until = outcome.epoch + count
             return True
-        for i, value in enumerate(values):
-            if not self.keep(outcome.epoch + 1, value, None, None, parameters):
-                if i < count - 1:  # stopped before the chunk's end: its parameters are those i + 1 epochs in
-                    driver.rewind(rng_state)
-                    parameters, _, _ = driver.epochs(start, self.learning_rate, i + 1)
-                self.hold(parameters)
-                return False
+        before = outcome.epoch
+        try:
+            for i, value in enumerate(values):
+                if not self.keep(outcome.epoch + 1, value, None, None, parameters):
+                    self.hold(self.after(start, rng_state, i + 1, count, parameters))
+                    return False
+        except KeyboardInterrupt:  # the epochs recorded so far count: hold their parameters, then stop
+            self.hold(self.after(start, rng_state, outcome.epoch - before, count, parameters))
+            raise
         self.hold(parameters)
         return True
+
+    def after(self, start: tuple, rng_state: Any, epochs: int, count: int, parameters: tuple) -> tuple:
+        """The parameters ``epochs`` epochs into a chunk of ``count`` that started at ``start`` and ended at
+        ``parameters``: run again up to there when the chunk is settled only that far."""
+        if epochs == count:
+            return parameters
+        self.driver.rewind(rng_state)
+        return start if epochs == 0 else self.driver.epochs(start, self.learning_rate, epochs)[0]
 
     def hold(self, parameters: tuple) -> None:
         self.outcome.weights, self.outcome.biases, self.outcome.state = parameters
