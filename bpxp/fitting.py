@@ -220,9 +220,10 @@ class Fitting:
                 return [(X, Y, w)]
 
         weights, biases = self._parameters
-        result = lbfgs.minimize(weights, biases, blocks, self._activations, self._loss, xp=self._xp, l2=float(l2),
-                                max_iter=checks.positive_int(max_iter, "max_iter"),
-                                max_fun=checks.positive_int(max_fun, "max_fun"), tol=float(tol), callback=callback)
+        options = lbfgs.LbfgsOptions(l2=float(l2), max_iter=checks.positive_int(max_iter, "max_iter"),
+                                     max_fun=checks.positive_int(max_fun, "max_fun"), tol=float(tol))
+        result = lbfgs.minimize(weights, biases, blocks, self._activations, self._loss, xp=self._xp, options=options,
+                                callback=callback)
         self._hold(result.weights, result.biases)
         return result
 

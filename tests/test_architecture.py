@@ -51,9 +51,8 @@ MANY_PARAMETERS_ALLOWED = {
 NOT_YET_SHORT = {
     "backend.compiled._jax_epochs.epoch", "backend.compiled._jax_epochs.many_epochs", "backend.compiled.run_chunks",
     "backend.inputs.targets", "cli.main.train", "cli.parser.parser", "dask.training.fit", "fitting.Fitting.fit",
-    "fitting.Fitting.fit_lbfgs", "fitting.Fitting.train_prepared", "math.optimizers.apply_update",
-    "mlp.MLP._configure", "training.checkpoint._write", "training.checkpoint.save", "training.lbfgs.minimize",
-    "training.loop.run", "training.step.make_step",
+    "fitting.Fitting.fit_lbfgs", "fitting.Fitting.train_prepared", "mlp.MLP._configure", "training.checkpoint._write",
+    "training.checkpoint.save", "training.loop.run",
 }
 
 

@@ -29,7 +29,7 @@ from ..backend import namespaces as _backend
 from ..backend import randomness as _random
 from ..math.backprop import forward_pass
 from ..math.losses import l2_penalty
-from ..math.optimizers import apply_update
+from ..math.optimizers import UpdateOptions, apply_update
 from ..spec import Spec
 from ..training import loop as train
 from ..training.config import TrainingConfig
@@ -102,8 +102,9 @@ def _epochs(outcome: train.Outcome, batches: _Batches, config: TrainingConfig, *
                     if l2:
                         batch_loss += l2 * float(l2_penalty(weights, xp=xp))
                     weights, biases, state = apply_update(
-                        weights, biases, grads[:len(weights)], grads[len(weights):], state, config.optimizer,
-                        learning_rate, xp=xp, penalty=l2 / m if l2 else None, clip_norm=config.clip_norm)
+                        (weights, biases), (grads[:len(weights)], grads[len(weights):]), state, config.optimizer,
+                        learning_rate, xp=xp, penalty=l2 / m if l2 else None,
+                        options=UpdateOptions(clip_norm=config.clip_norm))
                     epoch_loss, epoch_rows = epoch_loss + batch_loss, epoch_rows + m
                 value = epoch_loss / epoch_rows
                 finite = math.isfinite(value) and all(bool(xp.all(xp.isfinite(p))) for p in (*weights, *biases))

@@ -29,7 +29,7 @@ from ..math.backprop import forward_pass
 from ..math.losses import Loss
 from ..math.optimizers import Optimizer
 from .recovery import exactly_finite, finite_check, finite_probes
-from .step import make_step
+from .step import StepOptions, make_step
 
 
 @dataclass
@@ -157,9 +157,9 @@ def run(outcome: Outcome, X: Any, Y: Any, *, activations: tuple[Activation, ...]
     def steps_for(learning_rate):
         """The four steps (an epoch's first or not, its last or not) for η, built lazily, compiled on first use;
         a new η (a schedule's) builds — and on JAX and CUDA graphs compiles or captures — them anew."""
-        steps = {(first, last): make_step(activations, loss, optimizer, learning_rate, xp=xp, l2=l2,
-                                          clip_norm=clip_norm, in_place=not (first and keeps), checked=last,
-                                          weighted=weighted) for first in (True, False) for last in (True, False)}
+        steps = {(first, last): make_step(activations, loss, optimizer, learning_rate, xp=xp, options=StepOptions(
+                     l2=l2, clip_norm=clip_norm, weighted=weighted, in_place=not (first and keeps), checked=last))
+                 for first in (True, False) for last in (True, False)}
         if capturer is not None:  # CuPy, torch on CUDA: each step replayed as a CUDA graph (else eager, said once)
             steps = {(first, last): _graphs.GraphedStep(step, capturer, xp=xp, fresh_outputs=last)
                      for (first, last), step in steps.items()}
