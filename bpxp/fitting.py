@@ -123,9 +123,10 @@ class Fitting:
         if dask_chunks.is_dask(X):  # per chunk on the Dask workers; called from here, its warnings point at the caller
             from .dask import training as dask_training
 
-            return dask_training.fit(self, X, y, config, optimizer_state=optimizer_state, callback=callback,
-                                     verbose=verbose, validation_data=validation_data, checkpoint=checkpoint,
-                                     resume=resume)
+            with self._precision():  # the driver's updates and in-memory validation; a with, so no frame is added
+                return dask_training.fit(self, X, y, config, optimizer_state=optimizer_state, callback=callback,
+                                         verbose=verbose, validation_data=validation_data, checkpoint=checkpoint,
+                                         resume=resume)
         if self._output_from_targets:
             self._choose_output(y)
         X, Y, validation = self.prepare(X, y, validation_data)
@@ -170,6 +171,7 @@ class Fitting:
             report(outcome.history, on_divergence=config.on_divergence, snapshot=config.snapshot)
         return outcome.history
 
+    @_backend.follows_precision
     def fit_lbfgs(self, X: Any, y: Any, *, max_iter: int = 200, max_fun: int = 15000, tol: float = 1e-4,
                   l2: float = 0.0, sample_weight: Any = None, block_rows: int = 4096,
                   callback: Callable[[int, float], None] | None = None) -> Any:

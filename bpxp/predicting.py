@@ -1,7 +1,9 @@
 """What an ``MLP`` predicts: labels or values, class probabilities, and its score — all following the output
 layer's task (``bpxp.spec.task_of``).
 
-``Predicting`` is a base class of :class:`bpxp.MLP`, kept apart so that each module stays readable.
+``Predicting`` is a base class of :class:`bpxp.MLP`, kept apart so that each module stays readable. Every
+prediction multiplies in :meth:`forward` or :meth:`score_prepared`, which follow the network's precision policy
+(``bpxp.backend.namespaces.follows_precision``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 
 import array_api_compat
 
+from .backend import namespaces as _backend
 from .dask import chunks as dask_chunks
 from .math import metrics
 from .math.backprop import forward_pass
@@ -93,6 +96,7 @@ class Predicting:
         X = self.prepare_features(X)
         return self.score_prepared(X, self.prepare_targets(y, X.shape[0]))
 
+    @_backend.follows_precision
     def score_prepared(self, X: Any, Y: Any, sample_weight: Any = None) -> float:
         """:meth:`score` of inputs already checked and on the device (:meth:`prepare_features`, ...);
         ``sample_weight`` (m,), on the device too, weights each sample's part (``bpxp.math.metrics``)."""
