@@ -148,9 +148,10 @@ class Fitting:
                     validation=None if validation is None else session.validation(self, *validation)))
             finally:
                 self._hold(outcome.weights, outcome.biases, optimizer=config.optimizer, optimizer_state=outcome.state)
-        report(outcome.history, on_divergence=config.on_divergence, snapshot=config.snapshot)
+        report(outcome.history, on_divergence=config.on_divergence, snapshot=config.snapshot, stacklevel=3)
         return outcome.history
 
+    @_backend.follows_precision
     def fit_lbfgs(self, X: Any, y: Any, *, max_iter: int = 200, max_fun: int = 15000, tol: float = 1e-4,
                   l2: float = 0.0, sample_weight: Any = None, block_rows: int = 4096,
                   callback: Callable[[int, float], None] | None = None) -> Any:
@@ -201,9 +202,10 @@ class Fitting:
                 return [(X, Y, w)]
 
         weights, biases = self._parameters
-        result = lbfgs.minimize(weights, biases, blocks, self._activations, self._loss, xp=self._xp, l2=float(l2),
-                                max_iter=checks.positive_int(max_iter, "max_iter"),
-                                max_fun=checks.positive_int(max_fun, "max_fun"), tol=float(tol), callback=callback)
+        options = lbfgs.LbfgsOptions(l2=float(l2), max_iter=checks.positive_int(max_iter, "max_iter"),
+                                     max_fun=checks.positive_int(max_fun, "max_fun"), tol=float(tol))
+        result = lbfgs.minimize(weights, biases, blocks, self._activations, self._loss, xp=self._xp, options=options,
+                                callback=callback)
         self._hold(result.weights, result.biases)
         return result
 

@@ -23,7 +23,7 @@ from .backend import namespaces as _backend
 from .backend import randomness as _random
 from .dask import chunks as dask_chunks
 from .fitting import Fitting
-from .math.backprop import Gradients, forward_pass, gradients
+from .math.backprop import Gradients, dataset_loss, forward_pass, gradients
 from .predicting import Predicting
 from .spec import Spec
 from .training import checkpoint, session
@@ -247,8 +247,8 @@ class MLP(Fitting, Predicting):
                 + (f", precision={self.precision!r})" if self.precision != "float32" else ")"))
 
     def _precision(self):
-        """The context in which this network's float32 products follow ``precision`` (``bpxp.backend.namespaces``)."""
-        return _backend.matmul_precision(self._xp, self.device, self.precision)
+        """``follows_precision``'s context (``bpxp.backend.namespaces``), for the training loops' ``with`` blocks."""
+        return _backend.network_precision(self)
 
     @property
     def _parameters(self) -> tuple[tuple, tuple | None]:
@@ -274,7 +274,8 @@ class MLP(Fitting, Predicting):
         if optimizer is not None or optimizer_state is not None:
             self.optimizer_state_ = optimizer_state
 
-    # -- the math ------------------------------------------------------------------------------------------
+    # -- the math: each method that multiplies follows the precision policy ---------------------------------
+    @_backend.follows_precision
     def forward(self, X: Any) -> Any:
         """Run the network forward: Ŷ = Aᴸ.
 
@@ -289,11 +290,17 @@ class MLP(Fitting, Predicting):
         """
         if dask_chunks.is_dask(X):
             return dask_chunks.outputs(self, X)  # lazy, chunk by chunk
-        weights, biases = self._parameters
-        with self._precision():
-            A, _ = forward_pass(session.features(self, X), weights, biases, self._activations, xp=self._xp)
+        A, _ = forward_pass(session.features(self, X), *self._parameters, self._activations, xp=self._xp)
         return A[-1]
 
+    @_backend.follows_precision
+    def logits(self, X: Any) -> Any:
+        """Zᴸ = Aᴸ⁻¹·Wᴸ + bᴸ, the output layer's pre-activation (Ŷ = fᴸ(Zᴸ), :meth:`forward`), shape (n_samples,
+        layer_sizes[-1]), on the network's device: probabilities computed from it keep what a rounded Ŷ loses."""
+        _, Z = forward_pass(session.features(self, X), *self._parameters, self._activations, xp=self._xp, output=False)
+        return Z
+
+    @_backend.follows_precision
     def backward(self, X: Any, y: Any) -> Gradients:
         """One forward and backward pass; nothing is updated.
 
@@ -310,10 +317,9 @@ class MLP(Fitting, Predicting):
         """
         X = session.features(self, X)
         Y = session.targets(self, y, X.shape[0])
-        weights, biases = self._parameters
-        with self._precision():
-            return gradients(X, Y, weights, biases, self._activations, self._loss, xp=self._xp)
+        return gradients(X, Y, *self._parameters, self._activations, self._loss, xp=self._xp)
 
+    @_backend.follows_precision
     def loss_value(self, X: Any, y: Any) -> float:
         """The loss L of the current weights on (X, y).
 
@@ -326,17 +332,9 @@ class MLP(Fitting, Predicting):
         -------
         float
         """
-        A, Z, Y = self._checked_forward(X, y)
-        return float(self._loss.value(Y, A[-1], Z, xp=self._xp))
-
-    def _checked_forward(self, X: Any, y: Any):
-        """Inputs checked and moved, then the forward pass: (A⁰ … Aᴸ, Zᴸ, Y)."""
         X = session.features(self, X)
         Y = session.targets(self, y, X.shape[0])
-        weights, biases = self._parameters
-        with self._precision():
-            A, Z = forward_pass(X, weights, biases, self._activations, xp=self._xp)
-        return A, Z, Y
+        return float(dataset_loss(X, Y, *self._parameters, self._activations, self._loss, xp=self._xp))
 
     # -- pickling, saving --------------------------------------------------------------------------------
     def __getstate__(self) -> dict:

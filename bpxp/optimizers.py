@@ -12,6 +12,7 @@ from .math.optimizers import (
     Nesterov,
     Optimizer,
     ScheduledRate,
+    UpdateOptions,
     apply_update,
     clip_by_global_norm,
     get_optimizer,
@@ -20,5 +21,6 @@ from .math.optimizers import (
 
 __all__ = [
     "OPTIMIZERS", "SCHEDULES", "SGD", "Adam", "Adaptive", "Constant", "InverseScaling", "Momentum", "Nesterov",
-    "Optimizer", "ScheduledRate", "apply_update", "clip_by_global_norm", "get_optimizer", "get_schedule"
+    "Optimizer", "ScheduledRate", "UpdateOptions", "apply_update", "clip_by_global_norm", "get_optimizer",
+    "get_schedule"
 ]

@@ -1,7 +1,9 @@
 """What an ``MLP`` predicts: labels or values, class probabilities, and its score — all following the output
 layer's task (``bpxp.spec.task_of``).
 
-``Predicting`` is a base class of :class:`bpxp.MLP`, kept apart so that each module stays readable.
+``Predicting`` is a base class of :class:`bpxp.MLP`, kept apart so that each module stays readable. Every
+prediction multiplies in :meth:`forward` or :meth:`score`, which follow the network's precision policy
+(``bpxp.backend.namespaces.follows_precision``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any
 
 import array_api_compat
 
+from .backend import namespaces as _backend
 from .dask import chunks as dask_chunks
 from .math import metrics
 from .training import session
@@ -72,6 +75,7 @@ class Predicting:
             return xp.concat([1 - P, P], axis=1)
         return P
 
+    @_backend.follows_precision
     def score(self, X: Any, y: Any) -> float:
         """Accuracy for classifiers, R² for regressors (see the class Notes).
 

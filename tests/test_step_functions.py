@@ -12,7 +12,7 @@ from array_api_extra.testing import lazy_xp_function
 from conftest import assert_close
 
 from bpxp.activations import ACTIVATIONS
-from bpxp.backprop import backward_pass, forward_pass, gradients
+from bpxp.backprop import Terms, backward_pass, batch_gradients, dataset_loss, forward_pass, gradients
 from bpxp.losses import LOSSES
 from bpxp.optimizers import SGD, Adam, Momentum
 from bpxp.training.step import make_step
@@ -20,6 +20,8 @@ from bpxp.training.step import make_step
 lazy_xp_function(forward_pass)
 lazy_xp_function(backward_pass)
 lazy_xp_function(gradients)
+lazy_xp_function(batch_gradients)
+lazy_xp_function(dataset_loss)
 for loss_class in {type(loss) for loss in LOSSES.values()}:
     lazy_xp_function((loss_class, "output"))
     lazy_xp_function((loss_class, "value"))
@@ -51,6 +53,27 @@ def test_forward_and_backward_run_without_host_reads(backend, output, loss):
     assert_close(db, list(grads.biases), dtype="float64", float64_atol=1e-14)
     for array in (*dW, *db, *kept, *grads.deltas, grads.loss, total, Y_hat):
         assert device(array) == device(X)
+
+
+@pytest.mark.parametrize(("output", "loss"), [("sigmoid", "mse"), ("softmax", "cross_entropy")])
+def test_batch_gradients_with_scale_and_sample_weights_are_the_weighted_sums(backend, output, loss):
+    """s·Σᵢ wᵢ·∂ℓᵢ/∂θ with integer wᵢ is s times the sums over the rows repeated wᵢ times; L is their mean."""
+    X, Y, weights, biases = _arrays(backend)
+    activations, rule = (ACTIVATIONS["tanh"], ACTIVATIONS[output]), LOSSES[loss]
+    counts = np.array([1.0, 3.0, 0.0, 2.0, 1.0, 1.0])
+    w = backend.asarray(counts[:, None])
+    weighted = batch_gradients(X, Y, weights, biases, activations, rule, xp=backend.xp,
+                               terms=Terms(scale=0.25, sample_weight=w))
+    rows = backend.asarray(np.repeat(np.arange(6), counts.astype(int)), "int64")
+    X_rows, Y_rows = backend.xp.take(X, rows, axis=0), backend.xp.take(Y, rows, axis=0)
+    repeated = batch_gradients(X_rows, Y_rows, weights, biases, activations, rule, xp=backend.xp,
+                               terms=Terms(scale=0.25))
+    assert weighted.deltas is None and weighted.activations is None
+    assert_close([weighted.loss, *weighted.weights, *weighted.biases],
+                 [repeated.loss, *repeated.weights, *repeated.biases], dtype="float64", float64_atol=1e-13)
+    mean = gradients(X, Y, weights, biases, activations, rule, xp=backend.xp)
+    assert_close(dataset_loss(X, Y, weights, biases, activations, rule, xp=backend.xp), mean.loss, dtype="float64",
+                 float64_atol=1e-14)
 
 
 @pytest.mark.parametrize("optimizer", [SGD(), Momentum(0.8), Adam()])

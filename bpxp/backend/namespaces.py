@@ -8,11 +8,12 @@ brings any backend's array back to NumPy, and holds the few library quirks that 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import importlib.util
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,6 +198,30 @@ def matmul_precision(xp: Any, device: Any, precision: str) -> Iterator[None]:
         return
     with switch[name](precision == "tf32"):
         yield
+
+
+def network_precision(net: Any) -> contextlib.AbstractContextManager[None]:
+    """:func:`matmul_precision` for a network: its namespace, device and policy (``net.xp``, ``net.device``,
+    ``net.precision``). The one place a network enters its policy: :func:`follows_precision` uses it."""
+    return matmul_precision(net.xp, net.device, net.precision)
+
+
+def follows_precision(method: Callable) -> Callable:
+    """Decorate a network's method so that it runs inside the network's precision policy (:func:`network_precision`).
+
+    Every method of ``bpxp.MLP`` that multiplies (forward, logits, backward, the loss, the score, the L-BFGS fit)
+    carries it, so that 'float32' means IEEE products on every path; a method reached through another
+    (``predict`` through ``forward``) needs none of its own. The training loops, whose warnings must point at the
+    caller of ``fit``, enter the same :func:`network_precision` in a ``with`` block instead, which adds no frame.
+    Nested entries set the same switch and restore it in turn.
+    """
+
+    @functools.wraps(method)
+    def within_precision(net, *args, **kwargs):
+        with network_precision(net):
+            return method(net, *args, **kwargs)
+
+    return within_precision
 
 
 def _jax_x64_enabled() -> bool:

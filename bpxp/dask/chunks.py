@@ -22,7 +22,7 @@ import numpy as np
 
 from ..backend import inputs as _inputs
 from ..backend import namespaces as _backend
-from ..math.backprop import forward_pass, gradient_sums
+from ..math.backprop import dataset_loss, forward_pass, gradient_sums
 from ..spec import Spec
 
 
@@ -76,8 +76,7 @@ def piece_loss(X, Y, weights, biases, spec: Spec) -> np.ndarray:
         return np.zeros(2)
     xp, W, b = _on_chunk(X, weights, biases)
     with _backend.floating_point_warnings_silenced():
-        A, Z = forward_pass(X, W, b, spec.activations, xp=xp)
-        value = spec.loss_function.value(Y, A[-1], Z, xp=xp)
+        value = dataset_loss(X, Y, W, b, spec.activations, spec.loss_function, xp=xp)
     return np.asarray([float(value) * X.shape[0], X.shape[0]])
 
 

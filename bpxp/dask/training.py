@@ -28,7 +28,7 @@ import numpy as np
 from ..backend import namespaces as _backend
 from ..backend import randomness as _random
 from ..math.losses import l2_penalty
-from ..math.optimizers import apply_update
+from ..math.optimizers import UpdateOptions, apply_update
 from ..spec import Spec
 from ..training import session
 from ..training.config import TrainingConfig
@@ -112,8 +112,8 @@ class DaskEpochs:
             if l2:
                 batch_loss += l2 * float(l2_penalty(weights, xp=xp))
             weights, biases, state = apply_update(
-                weights, biases, grads[:len(weights)], grads[len(weights):], state, config.optimizer,
-                learning_rate, xp=xp, penalty=l2 / m if l2 else None, clip_norm=config.clip_norm)
+                (weights, biases), (grads[:len(weights)], grads[len(weights):]), state, config.optimizer,
+                learning_rate, xp=xp, penalty=l2 / m if l2 else None, options=UpdateOptions(clip_norm=config.clip_norm))
             epoch_loss, epoch_rows = epoch_loss + batch_loss, epoch_rows + m
         self.rows = round(epoch_rows)
         return (weights, biases, state), epoch_loss, epoch_rows

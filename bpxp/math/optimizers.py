@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..backend import fast as _fast
+from ..backend.namespaces import subtract_in_place
 
 
 class Optimizer:
@@ -152,32 +153,53 @@ def clip_by_global_norm(grads: tuple, max_norm: float, *, xp: Any) -> tuple:
     return tuple(g * factor for g in grads)
 
 
-def apply_update(weights: tuple, biases: tuple | None, weight_grads: list, bias_grads: list | None, state: Any,
-                 optimizer: Optimizer, learning_rate: float, *, xp: Any, penalty: Any = None,
-                 clip_norm: float | None = None, folded: bool = False, subtract: Any = operator.sub,
-                 in_place: bool = False):
+@dataclass(frozen=True)
+class UpdateOptions:
+    """How :func:`apply_update` treats the gradients and applies the change (by default: new arrays, no clipping).
+
+    Attributes
+    ----------
+    clip_norm : float or None
+        c: the gradients are rescaled to a joint norm of at most c (:func:`clip_by_global_norm`).
+    folded : bool
+        The gradients already carry η (plain SGD with η folded into δ): θ ← θ − g.
+    in_place : bool
+        The parameters are updated in place where the library allows (``bpxp.backend.namespaces.subtract_in_place``)
+        and the optimizer may update its state in place too: the arrays are the training step's own.
+    """
+
+    clip_norm: float | None = None
+    folded: bool = False
+    in_place: bool = False
+
+
+def apply_update(parameters: tuple, gradients: tuple, state: Any, optimizer: Optimizer, learning_rate: float, *,
+                 xp: Any, penalty: Any = None, options: UpdateOptions = UpdateOptions()):
     """One update of the parameters from their batch gradients: L2 penalty, clipping, the optimizer's step.
 
         gᵂ ← gᵂ + λ·W                      (``penalty`` = λ; biases are not penalised)
-        g ← g · min(1, c / ‖g‖)             (``clip_norm`` = c; see :func:`clip_by_global_norm`)
+        g ← g · min(1, c / ‖g‖)             (``options.clip_norm`` = c; see :func:`clip_by_global_norm`)
         θ ← θ − η·d(g)                      (d the optimizer's direction, its state advanced)
 
-    The one update of bpxp, run by the in-memory training step (``bpxp.training.loop.make_step``) and by the Dask driver
-    (``bpxp.dask.training``) alike. ``folded``: the gradients already carry η (plain SGD, η folded into δ), so
-    θ ← θ − g. ``subtract(θ, Δ)`` applies the change: ``operator.sub`` (new arrays) or the backend's in-place
-    subtraction; ``in_place=True`` lets the optimizer update its state in place too (the arrays are the
-    step's own). Returns ``(weights, biases, state)``; ``biases`` None for a network without them.
+    ``parameters`` is (weights, biases) and ``gradients`` (∂L/∂W list, ∂L/∂b list), biases and their gradients None
+    for a network without them. The one update of bpxp, run by the in-memory training step
+    (``bpxp.training.step.make_step``) and by the Dask driver (``bpxp.dask.training``) alike; ``options``
+    (:class:`UpdateOptions`) says whether η is already folded into the gradients and whether the arrays may be
+    updated in place. Returns ``(weights, biases, state)``.
     """
+    (weights, biases), (weight_grads, bias_grads) = parameters, gradients
+    subtract = subtract_in_place if options.in_place else operator.sub
     if penalty is not None:
         weight_grads = [d + penalty * W for d, W in zip(weight_grads, weights)]
     grads = [*weight_grads, *bias_grads] if biases is not None else list(weight_grads)
     params = [*weights, *biases] if biases is not None else list(weights)
-    if clip_norm is not None:
-        grads = clip_by_global_norm(tuple(grads), clip_norm, xp=xp)
-    if folded:
+    if options.clip_norm is not None:
+        grads = clip_by_global_norm(tuple(grads), options.clip_norm, xp=xp)
+    if options.folded:
         params = [subtract(p, d) for p, d in zip(params, grads)]
     else:
-        changes, state = optimizer.direction(tuple(grads), state, xp=xp, scale=learning_rate, overwrite=in_place)
+        changes, state = optimizer.direction(tuple(grads), state, xp=xp, scale=learning_rate,
+                                             overwrite=options.in_place)
         params = [subtract(p, change) for p, change in zip(params, changes)]
     n_layers = len(weights)
     return tuple(params[:n_layers]), None if biases is None else tuple(params[n_layers:]), state

@@ -32,8 +32,7 @@ from sklearn.utils.validation import (
 from .. import checks
 from ..backend import namespaces as _backend
 from ..dask import chunks as dask_chunks
-from ..math.activations import get_activation, log_softmax
-from ..math.backprop import forward_pass
+from ..math.activations import log_softmax
 from . import on_dask as _sklearn_dask
 from .base import BaseMLP, bpxp_to_numpy, is_sparse, stochastic
 
@@ -127,16 +126,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return P, backend
 
     def _logits(self, X, method):
-        """The output layer's Zᴸ for checked X, from the network's public parameters; and X's backend."""
+        """The output layer's Zᴸ for checked X (``MLP.logits``); and X's backend."""
         X, backend = self._checked_input(X, method)
         net = self.network_
         if is_sparse(X):
             X = X.toarray()
-        X = net.xp.asarray(X if backend is not None else np.asarray(X, dtype=net.dtype_name), device=net.device)
-        layers = (*[get_activation(net.hidden)] * (net.n_layers - 1), get_activation(net.output))
-        _, Z = forward_pass(X, tuple(net.weights), None if net.biases is None else tuple(net.biases), layers,
-                            xp=net.xp, output=False)
-        return Z, backend
+        return net.logits(X if backend is not None else np.asarray(X, dtype=net.dtype_name)), backend
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes) (multi-label: per label), in X's namespace."""

@@ -22,7 +22,7 @@ from scipy.optimize import minimize as _scipy_minimize
 
 from ..backend.namespaces import to_numpy
 from ..math.activations import Activation
-from ..math.backprop import backward_pass, forward_pass
+from ..math.backprop import Terms, batch_gradients
 from ..math.losses import Loss, l2_penalty
 
 
@@ -77,10 +77,8 @@ def objective(weights, biases, blocks: Iterable[tuple[Any, Any, Any]], activatio
     """J and its gradients (dW list, db list or None), summed over blocks (X, Y, w or None) of rows."""
     total, weight_sum, dW, db = None, 0.0, None, None
     for X, Y, w in blocks:
-        A, Z = forward_pass(X, weights, biases, activations, xp=xp, output=False)
-        _, block_total, G = loss.output(Y, Z, activations[-1], scale=1.0, xp=xp, weights=w)
-        block_dW, block_db, _ = backward_pass(A, G, weights, activations, with_biases=biases is not None,
-                                              keep=False, xp=xp)
+        block_total, block_dW, block_db, _, _ = batch_gradients(X, Y, weights, biases, activations, loss, xp=xp,
+                                                                terms=Terms(sample_weight=w))
         weight_sum += float(X.shape[0]) if w is None else float(xp.sum(w))
         total = block_total if total is None else total + block_total
         dW = block_dW if dW is None else [a + b for a, b in zip(dW, block_dW)]
@@ -93,9 +91,27 @@ def objective(weights, biases, blocks: Iterable[tuple[Any, Any, Any]], activatio
     return total * scale, [d * scale for d in dW], None if db is None else [d * scale for d in db]
 
 
+@dataclass(frozen=True)
+class LbfgsOptions:
+    """The settings of one L-BFGS-B fit (:func:`minimize`).
+
+    Attributes
+    ----------
+    l2 : float
+        α, the L2 penalty on the weights.
+    max_iter, max_fun, tol
+        SciPy's ``maxiter``, ``maxfun`` and ``gtol``: at most ``max_iter`` iterations and about ``max_fun``
+        evaluations; stop when the projected gradient falls below ``tol``.
+    """
+
+    l2: float = 0.0
+    max_iter: int = 200
+    max_fun: int = 15000
+    tol: float = 1e-4
+
+
 def minimize(weights, biases, blocks: Callable[[], Iterable[tuple[Any, Any, Any]]],
-             activations: tuple[Activation, ...], loss: Loss, *, xp: Any, l2: float = 0.0, max_iter: int = 200,
-             max_fun: int = 15000, tol: float = 1e-4,
+             activations: tuple[Activation, ...], loss: Loss, *, xp: Any, options: LbfgsOptions = LbfgsOptions(),
              callback: Callable[[int, float], None] | None = None) -> LbfgsResult:
     """Minimise J (module docstring) from the given parameters with ``scipy.optimize.minimize(method='L-BFGS-B')``.
 
@@ -109,10 +125,8 @@ def minimize(weights, biases, blocks: Callable[[], Iterable[tuple[Any, Any, Any]
     activations, loss
         The network's.
     xp : namespace
-    l2 : float
-        α, the L2 penalty on the weights.
-    max_iter, max_fun, tol
-        SciPy's ``maxiter``, ``maxfun`` and ``gtol``.
+    options : LbfgsOptions
+        α and SciPy's limits.
     callback : callable(iteration, loss), optional
         Called after each iteration.
     """
@@ -127,7 +141,7 @@ def minimize(weights, biases, blocks: Callable[[], Iterable[tuple[Any, Any, Any]
 
     def value_and_gradient(theta):
         W, b = split(theta)
-        value, dW, db = objective(W, b, blocks(), activations, loss, xp=xp, l2=l2)
+        value, dW, db = objective(W, b, blocks(), activations, loss, xp=xp, l2=options.l2)
         flat = xp.concat([xp.reshape(g, (-1,)) for g in (*dW, *(db or ()))])
         return float(value), to_numpy(flat).astype(np.float64, copy=False)  # one transfer back per evaluation
 
@@ -140,9 +154,11 @@ def minimize(weights, biases, blocks: Callable[[], Iterable[tuple[Any, Any, Any]
 
     result = _scipy_minimize(value_and_gradient, pack(weights, biases), method="L-BFGS-B", jac=True,
                              callback=each_iteration,
-                             options={"maxiter": int(max_iter), "maxfun": int(max_fun), "gtol": float(tol)})
+                             options={"maxiter": int(options.max_iter), "maxfun": int(options.max_fun),
+                                      "gtol": float(options.tol)})
     W, b = split(result.x)
-    return LbfgsResult(tuple(W), None if b is None else tuple(b), float(result.fun), min(int(result.nit), max_iter),
+    return LbfgsResult(tuple(W), None if b is None else tuple(b), float(result.fun),
+                       min(int(result.nit), options.max_iter),
                        int(result.nfev), bool(result.success), str(result.message))
 
 

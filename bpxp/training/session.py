@@ -17,16 +17,16 @@ from typing import Any
 from .. import checks
 from ..backend import compiled, epochs
 from ..backend import inputs as _inputs
-from ..backend.namespaces import arrays_are_immutable, matmul_precision
+from ..backend.namespaces import arrays_are_immutable, network_precision
 from ..math import metrics
-from ..math.backprop import forward_pass
+from ..math.backprop import dataset_loss, forward_pass
 from . import checkpoint as _checkpoint
 from .config import TrainingConfig
 from .history import Outcome
 from .loop import Plan, Validation, run, snapshot
 from .monitor import Monitor
 from .recovery import exactly_finite, finite_check, finite_probes
-from .step import make_step
+from .step import StepOptions, make_step
 
 
 def features(net: Any, X: Any, name: str = "X") -> Any:
@@ -60,8 +60,7 @@ def validation(net: Any, X_val: Any, Y_val: Any, *, sample_weight: Any = None) -
         return forward_pass(X_val, weights, biases, spec.activations, xp=xp)
 
     def loss(weights, biases) -> float:
-        A, Z = outputs(weights, biases)
-        return float(spec.loss_function.value(Y_val, A[-1], Z, xp=xp))
+        return float(dataset_loss(X_val, Y_val, weights, biases, spec.activations, spec.loss_function, xp=xp))
 
     def score(weights, biases) -> float:
         P = outputs(weights, biases)[0][-1]
@@ -96,7 +95,7 @@ def train(net: Any, outcome: Outcome, batches: Any, config: TrainingConfig, plan
 
 def drive(net: Any, outcome: Outcome, driver: Any, plan: Plan) -> Outcome:
     """``bpxp.training.loop.run`` with ``driver``, within the network's precision policy."""
-    with matmul_precision(net.xp, net.device, net.spec.precision):
+    with network_precision(net):
         return run(outcome, driver, plan)
 
 
@@ -106,9 +105,9 @@ def _driver(net: Any, outcome: Outcome, batches: Any, config: TrainingConfig) ->
     keeps = config.snapshot and not arrays_are_immutable(xp)
 
     def make(learning_rate: float, first: bool, last: bool) -> Callable:
-        return make_step(spec.activations, spec.loss_function, config.optimizer, learning_rate, xp=xp, l2=config.l2,
-                         clip_norm=config.clip_norm, in_place=not (first and keeps), checked=last,
-                         weighted=config.weighted)
+        return make_step(spec.activations, spec.loss_function, config.optimizer, learning_rate, xp=xp,
+                         options=StepOptions(l2=config.l2, clip_norm=config.clip_norm, weighted=config.weighted,
+                                             in_place=not (first and keeps), checked=last))
 
     def constants():  # the zero the loss sums start from, the finite check's probes
         return xp.zeros((), dtype=net.dtype, device=net.device), finite_probes(outcome.weights, xp=xp)
