@@ -210,10 +210,8 @@ class MLP(Fitting, Predicting):
                                      f"({self.layer_sizes[i + 1]},)")
 
     def _parameter(self, array: Any, name: str) -> Any:
-        moved = _inputs.to_network(array, name=name, xp=self._xp, device=self.device, dtype=self.dtype,
-                                   float_name=self.dtype_name)
-        _inputs.check_finite(moved, name=name, xp=self._xp)
-        return self._xp.asarray(moved, copy=True)  # never share memory with the caller's array
+        return _inputs.parameter(array, name=name, xp=self._xp, device=self.device, dtype=self.dtype,
+                                 float_name=self.dtype_name)
 
     # -- properties ------------------------------------------------------------------------------------------
     @property

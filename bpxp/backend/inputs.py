@@ -17,7 +17,14 @@ import numpy as np
 from array_api_compat import array_namespace
 from array_api_compat import device as _device_of
 
-from .namespaces import array_backend, backend_name, compile_step, device_label, shareable_host_array
+from .namespaces import (
+    array_backend,
+    arrays_are_immutable,
+    backend_name,
+    compile_step,
+    device_label,
+    shareable_host_array,
+)
 
 _NUMERIC_KINDS = "iuf"
 
@@ -119,6 +126,21 @@ def check_finite(x: Any, *, name: str, xp: Any) -> None:
         return
     if not bool(_sum_is_finite(xp)(x)) and not bool(xp.all(xp.isfinite(x))):
         raise ValueError(f"`{name}` contains NaN or infinite values; remove or impute them first")
+
+
+def parameter(array: Any, *, name: str, xp: Any, device: Any, dtype: Any, float_name: str) -> Any:
+    """A network's own copy of a parameter array: moved, cast, checked finite — host data on the host, before the
+    move, so that no device read is needed — and never sharing memory with the caller's array."""
+    if array_backend(array) is None:
+        host = _host_numbers(array, name=name)
+        host = _narrowed(host, np.dtype(float_name), name=name, xp=array_namespace(host))
+        if not np.isfinite(host).all():
+            raise ValueError(f"`{name}` contains NaN or infinite values; remove or impute them first")
+        moved = xp.asarray(shareable_host_array(host, backend_name(xp)), device=device)
+        return moved if arrays_are_immutable(xp) else xp.asarray(moved, copy=True)  # JAX's arrays never change
+    moved = to_network(array, name=name, xp=xp, device=device, dtype=dtype, float_name=float_name)
+    check_finite(moved, name=name, xp=xp)
+    return xp.asarray(moved, copy=True)
 
 
 def features(X: Any, *, n_features: int, xp: Any, device: Any, dtype: Any, float_name: str,

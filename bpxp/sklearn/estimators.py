@@ -80,16 +80,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         elif self.warm_start and not incremental and set(unique_labels(y)) != set(self.classes_):
             raise ValueError("warm_start can only be used where `y` has the same classes as in the previous call "
                              f"to fit. Previously got {self.classes_}, `y` has {unique_labels(y)}")
-        if self._label_binarizer.y_type_ != "multilabel-indicator":
-            unseen = np.setdiff1d(y, self.classes_)
-            if unseen.size:
-                raise ValueError(f"`y` has labels not in `classes` of the first fit: {unseen[:5].tolist()}; pass "
-                                 "every class to the first partial_fit with classes=...")
         if first:
             self.n_outputs_ = 1 if len(self.classes_) <= 2 and self._label_binarizer.y_type_ != \
                 "multilabel-indicator" else len(self.classes_)
-        Y = self._label_binarizer.transform(y).astype(self._dtype(X))
-        return self._on_device(Y, X)
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            Y = self._label_binarizer.transform(y)
+        else:
+            Y = one_hot_of_classes(y, self.classes_, self.n_outputs_)
+        return self._on_device(Y.astype(self._dtype(X)), X)
 
     @available_if(stochastic)
     def partial_fit(self, X, y, sample_weight=None, classes=None, *, validation_data=None):
@@ -273,3 +271,20 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         from sklearn.metrics import r2_score
 
         return float(r2_score(bpxp_to_numpy(y), bpxp_to_numpy(self.predict(X)), sample_weight=sample_weight))
+
+
+def one_hot_of_classes(y, classes, n_outputs: int) -> np.ndarray:
+    """Labels y (n,) as the fitted LabelBinarizer encodes them, without its per-call checks (1 ms of a 20 ms
+    iris fit): one column per class of the sorted ``classes``, or for two classes (``n_outputs`` 1) the column of
+    the second. A label outside ``classes`` is an error naming it."""
+    index = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
+    known = classes[index] == y
+    if not np.all(known):
+        unseen = np.unique(y[~known])
+        raise ValueError(f"`y` has labels not in `classes` of the first fit: {unseen[:5].tolist()}; pass "
+                         "every class to the first partial_fit with classes=...")
+    if n_outputs == 1 and len(classes) == 2:
+        return (index == 1)[:, None]
+    if n_outputs == 1:  # a single class: every row is it, as the binarizer's one column of zeros
+        return np.zeros((len(y), 1), dtype=bool)
+    return index[:, None] == np.arange(len(classes))

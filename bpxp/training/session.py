@@ -88,8 +88,11 @@ def plan(net: Any, config: TrainingConfig, *, monitor: Monitor, validation: Vali
 def train(net: Any, outcome: Outcome, batches: Any, config: TrainingConfig, plan: Plan) -> Outcome:
     """Run the loop from ``outcome`` on ``batches`` (``bpxp.backend.epochs.DenseBatches``, or any source of
     prepared batches) as ``config`` and ``plan`` say."""
-    if outcome.state is None:
-        outcome.state = config.optimizer.init((*outcome.weights, *(outcome.biases or ())), xp=net.xp)
+    if outcome.state is None:  # a fresh optimizer state: zeros, kept across fits where arrays never change (JAX)
+        parameters = (*outcome.weights, *(outcome.biases or ()))
+        outcome.state = compiled.kept(
+            ("state", config.optimizer, net.dtype, str(net.device), *(tuple(p.shape) for p in parameters)),
+            lambda: config.optimizer.init(parameters, xp=net.xp), xp=net.xp)
     return drive(net, outcome, _driver(net, outcome, batches, config), plan)
 
 
