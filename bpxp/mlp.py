@@ -193,25 +193,18 @@ class MLP(Fitting, Predicting):
         self._output_from_targets = False
 
     def _set_parameters(self, weights: list[Any], biases: list[Any] | None) -> None:
-        moved = [self._parameter(w, f"weights[{i}]") for i, w in enumerate(weights)]
-        for i, W in enumerate(moved):
-            if tuple(W.shape) != self.layer_sizes[i:i + 2]:
-                raise ValueError(f"`weights[{i}]` has shape {tuple(W.shape)}, expected "
-                                 f"{self.layer_sizes[i:i + 2]} (n_in, n_out)")
+        names = [f"weights[{i}]" for i in range(len(weights))] + [f"biases[{i}]" for i in range(len(biases or ()))]
+        moved = _inputs.parameters([*weights, *(biases or ())], names, xp=self._xp, device=self.device,
+                                   dtype=self.dtype, float_name=self.dtype_name)
+        expected = [self.layer_sizes[i:i + 2] for i in range(len(weights))] + \
+            [(self.layer_sizes[i + 1],) for i in range(len(biases or ()))]
+        for name, array, shape in zip(names, moved, expected):
+            if tuple(array.shape) != shape:
+                raise ValueError(f"`{name}` has shape {tuple(array.shape)}, expected {shape}"
+                                 + (" (n_in, n_out)" if name.startswith("weights") else ""))
         if self.device is None:
             self.device = array_api_compat.device(moved[0])
-        self.weights = moved
-        self.biases = None
-        if biases is not None:
-            self.biases = [self._parameter(b, f"biases[{i}]") for i, b in enumerate(biases)]
-            for i, b in enumerate(self.biases):
-                if tuple(b.shape) != (self.layer_sizes[i + 1],):
-                    raise ValueError(f"`biases[{i}]` has shape {tuple(b.shape)}, expected "
-                                     f"({self.layer_sizes[i + 1]},)")
-
-    def _parameter(self, array: Any, name: str) -> Any:
-        return _inputs.parameter(array, name=name, xp=self._xp, device=self.device, dtype=self.dtype,
-                                 float_name=self.dtype_name)
+        self.weights, self.biases = moved[:len(weights)], None if biases is None else moved[len(weights):]
 
     # -- properties ------------------------------------------------------------------------------------------
     @property

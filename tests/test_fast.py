@@ -1,5 +1,6 @@
 """Every fast path of ``bpxp.backend.fast`` equals its portable twin, on every backend, in float64 and float32."""
 
+import array_api_compat
 import numpy as np
 import pytest
 from conftest import assert_close
@@ -207,3 +208,18 @@ def test_moving_average_without_overwrite_leaves_its_inputs_alone(backend):
     average, x = backend.asarray(G_HOST), backend.asarray(Z_HOST)
     _fast.moving_average(average, x, 0.9, xp=backend.xp)
     assert_close([average, x], [G_HOST, Z_HOST], dtype="float64", float64_atol=0.0)
+
+
+def test_host_arrays_moved_at_once_equal_one_asarray_each(backend):
+    """``namespaces.moved`` (one ``jax.device_put`` of them all on JAX) gives what one ``asarray`` each gives."""
+    from bpxp.backend import namespaces
+
+    rng = np.random.default_rng(0)
+    hosts = [rng.normal(size=(3, 4)).astype(np.float32), rng.normal(size=(4,)).astype(np.float32)]
+    moved = namespaces.moved(hosts, xp=backend.xp, device=backend.device)
+    for array, host in zip(moved, hosts, strict=True):
+        twin = backend.xp.asarray(host, device=backend.device)
+        assert array.dtype == twin.dtype and array.shape == twin.shape
+        assert array_api_compat.device(array) == array_api_compat.device(twin)
+        np.testing.assert_array_equal(bpxp.to_numpy(array), bpxp.to_numpy(twin))
+    assert namespaces.moved([], xp=backend.xp, device=backend.device) == []

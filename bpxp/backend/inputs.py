@@ -17,6 +17,7 @@ import numpy as np
 from array_api_compat import array_namespace
 from array_api_compat import device as _device_of
 
+from . import namespaces
 from .namespaces import (
     array_backend,
     arrays_are_immutable,
@@ -128,19 +129,26 @@ def check_finite(x: Any, *, name: str, xp: Any) -> None:
         raise ValueError(f"`{name}` contains NaN or infinite values; remove or impute them first")
 
 
-def parameter(array: Any, *, name: str, xp: Any, device: Any, dtype: Any, float_name: str) -> Any:
-    """A network's own copy of a parameter array: moved, cast, checked finite — host data on the host, before the
-    move, so that no device read is needed — and never sharing memory with the caller's array."""
-    if array_backend(array) is None:
-        host = _host_numbers(array, name=name)
-        host = _narrowed(host, np.dtype(float_name), name=name, xp=array_namespace(host))
-        if not np.isfinite(host).all():
-            raise ValueError(f"`{name}` contains NaN or infinite values; remove or impute them first")
-        moved = xp.asarray(shareable_host_array(host, backend_name(xp)), device=device)
-        return moved if arrays_are_immutable(xp) else xp.asarray(moved, copy=True)  # JAX's arrays never change
-    moved = to_network(array, name=name, xp=xp, device=device, dtype=dtype, float_name=float_name)
-    check_finite(moved, name=name, xp=xp)
-    return xp.asarray(moved, copy=True)
+def parameters(arrays: Sequence[Any], names: Sequence[str], *, xp: Any, device: Any, dtype: Any,
+               float_name: str) -> list:
+    """A network's own copies of its parameter arrays: moved, cast, checked finite, never sharing memory with the
+    caller's. Host data is checked on the host, before the move — no device read — and moved all at once
+    (``namespaces.moved``: one transfer on JAX, its arrays committed to the device)."""
+    hosts = {}
+    for i, (array, name) in enumerate(zip(arrays, names)):
+        if array_backend(array) is None:
+            host = _host_numbers(array, name=name)
+            host = _narrowed(host, np.dtype(float_name), name=name, xp=array_namespace(host))
+            if not np.isfinite(host).all():
+                raise ValueError(f"`{name}` contains NaN or infinite values; remove or impute them first")
+            hosts[i] = shareable_host_array(host, backend_name(xp))
+    moved = dict(zip(hosts, namespaces.moved(list(hosts.values()), xp=xp, device=device)))
+    for i, (array, name) in enumerate(zip(arrays, names)):
+        if i not in moved:
+            moved[i] = to_network(array, name=name, xp=xp, device=device, dtype=dtype, float_name=float_name)
+            check_finite(moved[i], name=name, xp=xp)
+    immutable = arrays_are_immutable(xp)  # JAX's arrays never change: nothing to copy
+    return [moved[i] if immutable else xp.asarray(moved[i], copy=True) for i in range(len(arrays))]
 
 
 def features(X: Any, *, n_features: int, xp: Any, device: Any, dtype: Any, float_name: str,

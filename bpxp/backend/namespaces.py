@@ -279,6 +279,17 @@ def arrays_are_immutable(xp: Any) -> bool:
     return array_api_compat.is_jax_namespace(xp)
 
 
+def moved(hosts: list[np.ndarray], *, xp: Any, device: Any) -> list:
+    """Host arrays on the namespace's ``device``: one ``asarray`` each, or — JAX, whose ``asarray`` costs ~0.1 ms
+    a call — one ``jax.device_put`` of them all, committed to the device as compiled calls' outputs are (so that
+    the first compiled epoch does not place them again). Tested equal to the portable form."""
+    if array_api_compat.is_jax_namespace(xp) and hosts:
+        import jax
+
+        return list(jax.device_put(hosts, device if device is not None else jax.devices()[0]))
+    return [xp.asarray(host, device=device) for host in hosts]
+
+
 def shareable_host_array(host: np.ndarray, backend: str) -> np.ndarray:
     """A host array that the backend's ``asarray`` may share memory with.
 
