@@ -17,7 +17,7 @@ from .backend.epochs import DenseBatches
 from .dask import chunks as dask_chunks
 from .training import checkpoint, session
 from .training.config import TrainingConfig, check_callback
-from .training.history import History, Outcome
+from .training.history import History
 from .training.progress import shown
 from .training.recovery import report
 
@@ -120,12 +120,12 @@ class Fitting:
         checks.check_bool(verbose, "verbose")
         self._check_optimizer_state(optimizer_state, config.optimizer)
         callback = check_callback(callback)
+        start = session.Start(optimizer_state, checkpoint=checkpoint, resume=resume)
         if dask_chunks.is_dask(X):  # per chunk on the Dask workers; called from here, its warnings point at the caller
             from .dask import training as dask_training
 
-            return dask_training.fit(self, X, y, config, optimizer_state=optimizer_state, callback=callback,
-                                     verbose=verbose, validation_data=validation_data, checkpoint=checkpoint,
-                                     resume=resume)
+            return dask_training.fit(self, X, y, config, start=start, callback=callback, verbose=verbose,
+                                     validation_data=validation_data)
         if self._output_from_targets:
             self._choose_output(y)
         X = session.features(self, X)
@@ -133,13 +133,7 @@ class Fitting:
         if config.early_stopping is not None and validation is None:
             raise ValueError("`early_stopping` needs `validation_data` to watch: pass "
                              "validation_data=(X_val, y_val)")
-        settings = config.settings(X.shape[0])
-        write = None if checkpoint is None else session.checkpointer(self, checkpoint, config.optimizer, settings)
-        outcome = Outcome(*self._parameters, optimizer_state)
-        if resume is not None:
-            outcome = session.resumed(self, resume, settings)
-            outcome.samples_seen = (outcome.epoch + 1) * X.shape[0]
-        config.start_rate(outcome)
+        outcome, write = start.outcome(self, config, X.shape[0])
         batches = DenseBatches(X, Y, config.batch_size or X.shape[0], xp=self._xp)
         with shown(callback, config.epochs, verbose) as callback:
             try:

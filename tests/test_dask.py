@@ -4,6 +4,7 @@ The chunks are the backend's arrays: NumPy here, CuPy in the CuPy session on a G
 LocalCluster of worker processes on the loopback interface.
 """
 
+import itertools
 import os
 import signal
 import threading
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 import bpxp
+from bpxp.dask import chunks as dask_chunks
 from bpxp.dask import store as dask_store
 
 da = pytest.importorskip("dask.array")
@@ -112,6 +114,24 @@ def test_predict_and_score_on_dask_arrays_are_lazy_and_chunk_wise(chunks_of):
     np.testing.assert_array_equal(bpxp.to_numpy(labels.compute()), net.predict(X))
     np.testing.assert_allclose(bpxp.to_numpy(outputs.compute()), net.forward(X), rtol=0, atol=1e-12)
     assert float(score.compute()) == pytest.approx(net.score(X, y), abs=1e-12)
+
+
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_the_validation_score_added_up_chunk_by_chunk_equals_the_score_of_the_whole(backend, task):
+    """Accuracy, or R² with a constant output column, from the chunks' sums (an empty chunk among them)."""
+    if backend.name not in ("numpy", "cupy"):
+        pytest.skip("Dask chunks are NumPy or CuPy arrays")
+    X, labels = _data()
+    if task == "multiclass":
+        net, Y, y = _network(), np.eye(3)[labels], labels
+    else:
+        net = bpxp.MLP([5, 7, 2], hidden="tanh", output="identity", loss="mse", dtype="float64", random_state=0)
+        Y = y = np.stack([X[:, 0] - X[:, 1], np.full(len(X), 2.0)], axis=1)  # R² of a constant column: 0
+    weights, biases = [bpxp.to_numpy(w) for w in net.weights], [bpxp.to_numpy(b) for b in net.biases]
+    bounds = [0, 70, 70, 250, 600]
+    vectors = [dask_chunks.piece_score(backend.asarray(X[a:b], dtype=X.dtype), backend.asarray(Y[a:b], dtype=Y.dtype),
+                                       weights, biases, net.spec) for a, b in itertools.pairwise(bounds)]
+    assert dask_chunks.score_of(vectors, net.spec) == pytest.approx(net.score(X, y), rel=1e-12)
 
 
 def test_bad_dask_input_gets_a_clear_error(client):

@@ -1,13 +1,15 @@
-"""The scikit-learn estimators on Dask arrays: fit per chunk through MLP.fit's Dask path, early stopping on a
-seeded row split, lazy predictions, and clear errors for layouts and options they do not take.
+"""bpxp's scikit-learn estimators on Dask arrays: fit per chunk in the same training loop, with the same stopping
+rule, as in memory; early stopping on the very rows held out in memory; lazy predictions; clear errors for
+layouts and options they do not take.
 
-The reference is ``bpxp.MLP.fit`` in memory on the same split, from the estimator's own initial weights and
-shuffling Generator (drawn from ``random_state`` as the estimator draws them): float64, 1e-10.
+The reference is the same estimator fitted in memory on the same data (float64): the same epochs (``n_iter_``),
+curves within rtol 1e-10 and weights within rtol 1e-9; where no estimator runs the same way (a fixed number of
+epochs), ``bpxp.MLP.fit`` in memory from the estimator's own initial weights and shuffling Generator.
 """
 
 import numpy as np
 import pytest
-from sklearn.model_selection import train_test_split
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_random_state
 
 import bpxp
@@ -35,47 +37,46 @@ def _on_dask(*arrays):
     return [da.from_array(a, chunks=(70, *a.shape[1:])) for a in arrays]
 
 
-def _reference(X, Y, *, output, loss, random_state):
-    """MLP.fit in memory on the estimator's split, initial weights and shuffling Generator."""
-    state = check_random_state(random_state)
-    weights, biases = initial_parameters([5, 7, Y.shape[1]], "tanh", state)
-    rng = np.random.default_rng(state.randint(np.iinfo(np.int32).max))
-    train_rows, val_rows = train_test_split(np.arange(len(X)), test_size=SETTINGS["validation_fraction"],
-                                            random_state=state)
-    train_rows, val_rows = np.sort(train_rows), np.sort(val_rows)
-    net = bpxp.MLP.from_weights(weights, biases, hidden="tanh", output=output, loss=loss, dtype="float64")
-    history = net.fit(X[train_rows], Y[train_rows], epochs=SETTINGS["max_iter"],
-                      learning_rate=SETTINGS["learning_rate_init"], batch_size=SETTINGS["batch_size"],
-                      optimizer=bpxp.optimizers.Adam(0.9, 0.999, 1e-8), random_state=rng, l2=1e-4,
-                      validation_data=(X[val_rows], Y[val_rows]), early_stopping=SETTINGS["n_iter_no_change"])
-    return net, history
+def _fitted_both_ways(estimator, X, y):
+    """(the estimator fitted on Dask arrays of X, y; a clone of it fitted on X, y in memory)."""
+    from sklearn.base import clone
+
+    in_memory = clone(estimator).fit(X, y)
+    return estimator.fit(*_on_dask(X, y)), in_memory
 
 
-def _assert_same_training(estimator, net, history):
-    assert estimator.stopped_early_ and history.stopped_early
-    assert estimator.n_iter_ == len(history.loss) < SETTINGS["max_iter"]
-    np.testing.assert_allclose(estimator.loss_curve_, history.loss, rtol=0, atol=1e-10)
-    np.testing.assert_allclose(estimator.val_loss_curve_, history.val_loss, rtol=0, atol=1e-10)
-    for mine, theirs in zip((*estimator.coefs_, *estimator.intercepts_), (*net.weights, *net.biases), strict=True):
-        np.testing.assert_allclose(mine, bpxp.to_numpy(theirs), rtol=0, atol=1e-10)
+def _assert_same_training(on_dask, in_memory):
+    """The same epochs, stop, curves, scores and counters (rtol 1e-10) and weights (rtol 1e-9)."""
+    assert on_dask.n_iter_ == in_memory.n_iter_ < on_dask.max_iter
+    assert on_dask.stopped_early_ and in_memory.stopped_early_
+    assert on_dask.t_ == in_memory.t_
+    np.testing.assert_allclose(on_dask.loss_curve_, in_memory.loss_curve_, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(on_dask.val_loss_curve_, in_memory.val_loss_curve_, rtol=1e-10, atol=0)
+    if in_memory.early_stopping:
+        assert len(on_dask.validation_scores_) == on_dask.n_iter_ and on_dask.best_loss_ is None
+        np.testing.assert_allclose(on_dask.validation_scores_, in_memory.validation_scores_, rtol=1e-10, atol=0)
+        assert on_dask.best_validation_score_ == pytest.approx(in_memory.best_validation_score_, rel=1e-10)
+    else:
+        assert on_dask.validation_scores_ is None and on_dask.best_validation_score_ is None
+        assert on_dask.best_loss_ == pytest.approx(in_memory.best_loss_, rel=1e-10)
+    for mine, theirs in zip((*on_dask.coefs_, *on_dask.intercepts_), (*in_memory.coefs_, *in_memory.intercepts_),
+                            strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-9, atol=0)
 
 
-def test_classifier_early_stopping_on_dask_stops_as_mlp_fit_on_the_same_split_in_memory(scheduler):
+def test_classifier_early_stopping_on_dask_stops_as_in_memory(scheduler):
     X, labels, _ = _data()
-    clf = MLPClassifier(**SETTINGS).fit(*_on_dask(X, labels))
+    clf, reference = _fitted_both_ways(MLPClassifier(**SETTINGS), X, labels)
     np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
-    net, history = _reference(X, np.eye(3)[labels], output="softmax", loss="cross_entropy", random_state=3)
-    _assert_same_training(clf, net, history)
+    _assert_same_training(clf, reference)
 
 
 def test_binary_classifier_on_dask_encodes_string_labels_chunk_by_chunk(scheduler):
     X, labels, _ = _data()
     names = np.array(["no", "yes"])[(labels > 0).astype(int)]
-    clf = MLPClassifier(**SETTINGS).fit(*_on_dask(X, names))
+    clf, reference = _fitted_both_ways(MLPClassifier(**SETTINGS), X, names)  # a split stratified by the labels
     np.testing.assert_array_equal(clf.classes_, ["no", "yes"])
-    net, history = _reference(X, (labels > 0).astype(float)[:, None], output="sigmoid",
-                              loss="binary_cross_entropy", random_state=3)
-    _assert_same_training(clf, net, history)
+    _assert_same_training(clf, reference)
     Xd, = _on_dask(X)
     predicted = clf.predict(Xd)
     assert isinstance(predicted, da.Array)
@@ -84,11 +85,10 @@ def test_binary_classifier_on_dask_encodes_string_labels_chunk_by_chunk(schedule
     assert clf.score(Xd, da.from_array(names, chunks=50)) == pytest.approx(clf.score(X, names), abs=1e-12)
 
 
-def test_regressor_early_stopping_on_dask_stops_as_mlp_fit_on_the_same_split_in_memory(scheduler):
+def test_regressor_early_stopping_on_dask_stops_as_in_memory(scheduler):
     X, _, target = _data()
-    reg = MLPRegressor(**SETTINGS).fit(*_on_dask(X, target))
-    net, history = _reference(X, target[:, None], output="identity", loss="mse", random_state=3)
-    _assert_same_training(reg, net, history)
+    reg, reference = _fitted_both_ways(MLPRegressor(**SETTINGS), X, target)
+    _assert_same_training(reg, reference)
     Xd, yd = _on_dask(X, target)
     predicted = reg.predict(Xd)
     assert isinstance(predicted, da.Array) and predicted.shape == (300,)
@@ -96,10 +96,34 @@ def test_regressor_early_stopping_on_dask_stops_as_mlp_fit_on_the_same_split_in_
     assert reg.score(Xd, yd) == pytest.approx(reg.score(X, target), abs=1e-10)
 
 
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_the_tol_rule_on_the_training_loss_stops_a_dask_fit_as_in_memory(kind):
+    X, labels, target = _data()
+    estimator = (MLPClassifier if kind == "classifier" else MLPRegressor)(**{**SETTINGS, "early_stopping": False,
+                                                                               "tol": 1e-2})
+    on_dask, reference = _fitted_both_ways(estimator, X, labels if kind == "classifier" else target)
+    _assert_same_training(on_dask, reference)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_sgd_with_the_adaptive_rate_on_dask_divides_eta_at_the_plateaus_as_in_memory(kind, early_stopping):
+    X, labels, target = _data()
+    estimator = (MLPClassifier if kind == "classifier" else MLPRegressor)(**{
+        **SETTINGS, "early_stopping": early_stopping, "solver": "sgd", "learning_rate": "adaptive",
+        "learning_rate_init": 0.1, "tol": 1e-2})
+    on_dask, reference = _fitted_both_ways(estimator, X, labels if kind == "classifier" else target)
+    _assert_same_training(on_dask, reference)
+    # training ended with η at its floor: divided by 5 at each plateau of the tol rule, as in memory
+    assert on_dask._optimizer.learning_rate < 1e-6
+    assert on_dask._optimizer.learning_rate == pytest.approx(reference._optimizer.learning_rate, rel=1e-12)
+
+
 def test_the_estimators_train_on_dask_without_early_stopping_as_in_memory_mlp_fit():
     X, _, target = _data()
     settings = {**SETTINGS, "early_stopping": False, "max_iter": 5}
-    reg = MLPRegressor(**settings).fit(*_on_dask(X, target))
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(5\) reached"):  # as in memory
+        reg = MLPRegressor(**settings).fit(*_on_dask(X, target))
     state = check_random_state(3)
     weights, biases = initial_parameters([5, 7, 1], "tanh", state)
     rng = np.random.default_rng(state.randint(np.iinfo(np.int32).max))
@@ -129,21 +153,23 @@ def test_sgd_with_an_inverse_scaling_rate_on_dask_trains_as_mlp_fit_with_that_sc
     X, _, target = _data()
     settings = {**SETTINGS, "early_stopping": False, "max_iter": 4, "solver": "sgd", "momentum": 0.0,
                 "learning_rate": "invscaling", "learning_rate_init": 0.2, "power_t": 0.3}
-    reg = MLPRegressor(**settings).fit(*_on_dask(X, target))
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(4\) reached"):  # as in memory
+        reg = MLPRegressor(**settings).fit(*_on_dask(X, target))
     state = check_random_state(3)
     weights, biases = initial_parameters([5, 7, 1], "tanh", state)
     rng = np.random.default_rng(state.randint(np.iinfo(np.int32).max))
     net = bpxp.MLP.from_weights(weights, biases, hidden="tanh", output="identity", loss="mse", dtype="float64")
     history = net.fit(X, target, epochs=4, batch_size=32, optimizer="sgd", random_state=rng, l2=1e-4,
                       learning_rate_schedule=bpxp.optimizers.InverseScaling(0.2, power_t=0.3))
-    fixed = MLPRegressor(**{**settings, "learning_rate": "constant"}).fit(*_on_dask(X, target))
+    with pytest.warns(ConvergenceWarning):
+        fixed = MLPRegressor(**{**settings, "learning_rate": "constant"}).fit(*_on_dask(X, target))
     assert not np.allclose(fixed.coefs_[0], reg.coefs_[0]), "the schedule must change the training"
     np.testing.assert_allclose(reg.loss_curve_, history.loss, rtol=0, atol=1e-10)
     for mine, theirs in zip((*reg.coefs_, *reg.intercepts_), (*net.weights, *net.biases), strict=True):
         np.testing.assert_allclose(mine, bpxp.to_numpy(theirs), rtol=0, atol=1e-10)
 
 
-@pytest.mark.parametrize("option", ["lbfgs", "warm_start", "sample_weight", "multi_output", "adaptive"])
+@pytest.mark.parametrize("option", ["lbfgs", "warm_start", "sample_weight", "multi_output"])
 def test_options_the_estimators_do_not_take_on_dask_are_refused_by_name(option):
     X, _, target = _data()
     Xd, yd = _on_dask(X, target)
@@ -154,8 +180,6 @@ def test_options_the_estimators_do_not_take_on_dask_are_refused_by_name(option):
         settings["warm_start"], expected = True, "warm_start"
     elif option == "sample_weight":
         fit_kwargs["sample_weight"], expected = np.ones(300), "sample_weight"
-    elif option == "adaptive":
-        settings["solver"], settings["learning_rate"], expected = "sgd", "adaptive", "learning_rate='adaptive'"
     else:
         yd, expected = da.stack([yd, yd], axis=1), "must be 1-D"
     with pytest.raises(ValueError, match=expected):

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..backend import inputs as _inputs
 from ..backend import namespaces as _backend
+from ..math import metrics
 from ..math.backprop import dataset_loss, forward_pass, gradient_sums
 from ..spec import Spec
 
@@ -78,6 +79,46 @@ def piece_loss(X, Y, weights, biases, spec: Spec) -> np.ndarray:
     with _backend.floating_point_warnings_silenced():
         value = dataset_loss(X, Y, W, b, spec.activations, spec.loss_function, xp=xp)
     return np.asarray([float(value) * X.shape[0], X.shape[0]])
+
+
+def piece_score(X, Y, weights, biases, spec: Spec) -> np.ndarray:
+    """What the validation score adds up chunk by chunk (:func:`score_of`), as one float64 host vector: for a
+    classifier (Σ[ŷ = y], rows); for a regressor, per output, Σ(y − ŷ)², the chunk's mean ȳ_c, Σ(y − ȳ_c)², the
+    largest and the smallest y, then the rows."""
+    m = X.shape[0]
+    regression = spec.task == "regression"
+    if m == 0:
+        k = spec.layer_sizes[-1]
+        return np.concatenate([np.zeros(3 * k), np.full(k, -np.inf), np.full(k, np.inf), [0.0]]) if regression \
+            else np.zeros(2)
+    xp, W, b = _on_chunk(X, weights, biases)
+    with _backend.floating_point_warnings_silenced():
+        P = forward_pass(X, W, b, spec.activations, xp=xp)[0][-1]
+        if not regression:
+            parts = (xp.sum(metrics.classified_right(Y, P, task=spec.task, xp=xp)),)
+        else:
+            mean = xp.mean(Y, axis=0)
+            parts = (xp.sum((Y - P) ** 2, axis=0), mean, xp.sum((Y - mean) ** 2, axis=0), xp.max(Y, axis=0),
+                     xp.min(Y, axis=0))
+    return np.concatenate([*(np.asarray(_backend.to_numpy(a), dtype=np.float64).ravel() for a in parts), [m]])
+
+
+def score_of(vectors: list[np.ndarray], spec: Spec) -> float:
+    """Accuracy, or R² for a regressor (``bpxp.math.metrics``), from the chunks' :func:`piece_score` vectors.
+
+    The chunks' spreads add up as in Chan, Golub and LeVeque's pairwise variance, without a second pass:
+
+        Σ(y − ȳ)² = Σ_c [Σ(y − ȳ_c)² + n_c·(ȳ_c − ȳ)²],    ȳ = Σ_c n_c·ȳ_c / n
+    """
+    V = np.stack(vectors)
+    rows = V[:, -1:]
+    if spec.task != "regression":
+        return float(V[:, 0].sum() / rows.sum())
+    residual, means, spreads, largest, smallest = np.split(V[:, :-1], 5, axis=1)
+    mean = (rows * means).sum(axis=0) / rows.sum()
+    total = spreads.sum(axis=0) + (rows * (means - mean) ** 2).sum(axis=0)
+    xp = array_api_compat.array_namespace(total)
+    return float(metrics.r2_of_sums(residual.sum(axis=0), total, largest.max(axis=0) > smallest.min(axis=0), xp=xp))
 
 
 def _rows(M, rows):

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..spec import Spec
-from .chunks import piece_loss, piece_sums, prepared_chunk, row_chunks
+from .chunks import piece_loss, piece_score, piece_sums, prepared_chunk, row_chunks
 
 # Up to this many rows a step runs on the worker's event loop itself: one thread hop less each way (a few
 # milliseconds on a loaded machine) for at most a few milliseconds of blocking; larger steps and validation run
@@ -59,6 +59,9 @@ class LocalChunks:
     def losses(self, weights, biases) -> list[np.ndarray]:
         return [piece_loss(X, Y, weights, biases, self.spec) for X, Y in self.chunks]
 
+    def scores(self, weights, biases) -> list[np.ndarray]:
+        return [piece_score(X, Y, weights, biases, self.spec) for X, Y in self.chunks]
+
     def close(self) -> None:
         self.chunks = []
 
@@ -80,6 +83,9 @@ class Holder:
     def losses(self, weights, biases, tasks, spec: Spec) -> list[np.ndarray]:
         return [piece_loss(*self._chunk(key), weights, biases, spec) for key, _ in tasks]
 
+    def scores(self, weights, biases, tasks, spec: Spec) -> list[np.ndarray]:
+        return [piece_score(*self._chunk(key), weights, biases, spec) for key, _ in tasks]
+
 
 class WorkerChunks:
     """The prepared chunks as futures on a cluster's workers, read by one :class:`Holder` per worker.
@@ -98,6 +104,9 @@ class WorkerChunks:
 
     def losses(self, weights, biases) -> list[np.ndarray]:
         return self._on_holders("losses", weights, biases, [(index, None) for index in range(len(self.futures))])
+
+    def scores(self, weights, biases) -> list[np.ndarray]:
+        return self._on_holders("scores", weights, biases, [(index, None) for index in range(len(self.futures))])
 
     def close(self) -> None:
         for future, _ in self.holders.values():

@@ -12,38 +12,42 @@ over the data's own graph (tree-reduced on the workers), so data larger than the
 read chunk by chunk each epoch; mini-batch epochs keep the prepared chunks for the whole fit
 (``bpxp.dask.store``) and send each step straight to the workers that hold its rows.
 
-The epochs run in the one training loop (``bpxp.training.loop``) with :class:`DaskEpochs` as its driver: the loss
-and the parameters are checked once per epoch, the validation loss is read after the epoch's updates, the monitor
-keeps the best epoch under early stopping, and a checkpoint holds the same ``Outcome`` in the same file format,
-so ``fit(resume=...)`` continues a Dask fit exactly as an in-memory one.
+The epochs run in the one training loop (``bpxp.training.loop``) with :class:`DaskEpochs` as its driver
+(:func:`train`, which ``MLP.fit`` on Dask arrays and the scikit-learn estimators on Dask arrays both call, each
+with its own monitor): the loss and the parameters are checked once per epoch, the validation loss (and, where a
+rule watches it, the score) is read after the epoch's updates, adding up chunk by chunk, the monitor keeps the
+best epoch under early stopping, and a checkpoint holds the same ``Outcome`` in the same file format, so
+``fit(resume=...)`` continues a Dask fit exactly as an in-memory one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from ..backend import epochs
 from ..backend import namespaces as _backend
-from ..backend import randomness as _random
 from ..math.losses import l2_penalty
 from ..math.optimizers import UpdateOptions, apply_update
 from ..spec import Spec
 from ..training import session
 from ..training.config import TrainingConfig
 from ..training.history import History, Outcome
-from ..training.loop import Validation
+from ..training.loop import Plan, Validation
 from ..training.progress import shown
 from ..training.recovery import report
 from . import chunks as dask_chunks
 from .store import open_chunks
 
 
-def fit(net, X: Any, y: Any, config: TrainingConfig, *, optimizer_state: Any, callback: Any, verbose: bool = False,
-        validation_data: Any = None, checkpoint: Any = None, resume: Any = None) -> History:
-    """``net.fit`` on Dask arrays, with the options ``MLP.fit`` has checked (``config``); ``verbose``: a progress
-    bar, once the inputs are checked."""
+def fit(net, X: Any, y: Any, config: TrainingConfig, *, start: session.Start, callback: Any, verbose: bool = False,
+        validation_data: Any = None) -> History:
+    """``net.fit`` on Dask arrays, with the options ``MLP.fit`` has checked (``config``), from ``start`` (the
+    parameters or a checkpoint); ``verbose``: a progress bar, once the inputs are checked."""
     if net.biases is None:
         raise ValueError("training on Dask arrays needs a network with biases (bias=True)")
     X, y = dask_chunks.check_data(X, y, net)
@@ -51,37 +55,39 @@ def fit(net, X: Any, y: Any, config: TrainingConfig, *, optimizer_state: Any, ca
     if config.batch_size is not None and math.isnan(n):
         raise ValueError("`batch_size` needs the row count of each chunk, which this Dask array does not know; "
                          "call X.compute_chunk_sizes() (or dataframe.to_dask_array(lengths=True)) first")
-    full = config.batch_size is None or config.batch_size >= n
-    client, rule = dask_chunks.current_client(), config.optimizer
-    validation = _validation(net, validation_data, net.spec, client)
-    try:
+    with validated(net, validation_data) as validation:
         if config.early_stopping is not None and validation is None:
             raise ValueError("`early_stopping` needs `validation_data` to watch: pass "
                              "validation_data=(X_val, y_val)")
-        settings = config.settings(None if math.isnan(n) else int(n))
-        write = None if checkpoint is None else session.checkpointer(net, checkpoint, rule, settings)
-        outcome = Outcome(tuple(net.weights), tuple(net.biases), optimizer_state)
-        if resume is not None:
-            outcome = session.resumed(net, resume, settings)
-            outcome.samples_seen = 0 if math.isnan(n) else (outcome.epoch + 1) * int(n)
-        config.start_rate(outcome)
-        if outcome.state is None:
-            outcome.state = rule.init((*outcome.weights, *outcome.biases), xp=net.xp)
-        batches = _Batches(X, y, net.spec, client, None if full else config.batch_size,
-                           shuffle=config.shuffle, random_state=config.random_state, rng_state=outcome.rng_state)
-        try:
-            with shown(callback, config.epochs, verbose) as callback:
-                plan = session.plan(net, config, monitor=config.monitor(), callback=callback, checkpoint=write,
-                                    validation=None if validation is None else Validation(validation[0]))
-                session.drive(net, outcome, DaskEpochs(batches, config, xp=net.xp, device=net.device), plan)
-        finally:
-            batches.close()
-    finally:
-        if validation is not None:
-            validation[1]()
-    net.set_parameters(outcome.weights, outcome.biases, optimizer=rule, optimizer_state=outcome.state)
+        outcome, write = start.outcome(net, config, None if math.isnan(n) else int(n))
+        with shown(callback, config.epochs, verbose) as callback:
+            train(net, X, y, outcome, config, session.plan(net, config, monitor=config.monitor(), callback=callback,
+                                                           checkpoint=write, validation=validation))
+    net.set_parameters(outcome.weights, outcome.biases, optimizer=config.optimizer, optimizer_state=outcome.state)
     report(outcome.history, on_divergence=config.on_divergence, snapshot=True)
     return outcome.history
+
+
+def train(net, X: Any, Y: Any, outcome: Outcome, config: TrainingConfig, plan: Plan, *,
+          row_order: np.ndarray | None = None) -> Outcome:
+    """Run the training loop on Dask X, Y (checked by ``bpxp.dask.chunks.check_data``) from ``outcome``, as
+    ``config`` and ``plan`` say: what ``MLP.fit`` on Dask arrays and the scikit-learn estimators on Dask arrays
+    both run (``bpxp.training.session.train`` is its in-memory twin).
+
+    ``row_order``: the rows of X, by position, in the order an in-memory fit holds them (X[row_order]); the
+    batches then take the rows that fit's batches take. None: X's own order.
+    """
+    if outcome.state is None:
+        outcome.state = config.optimizer.init((*outcome.weights, *outcome.biases), xp=net.xp)
+    n = X.shape[0]
+    batch_size = None if config.batch_size is None or config.batch_size >= n else config.batch_size
+    orders = None if batch_size is None else epochs.epoch_orders(
+        int(n), batch_size, shuffle=config.shuffle, random_state=config.random_state, rng_state=outcome.rng_state)
+    batches = _Batches(X, Y, net.spec, dask_chunks.current_client(), batch_size, orders, row_order)
+    try:
+        return session.drive(net, outcome, DaskEpochs(batches, config, xp=net.xp, device=net.device), plan)
+    finally:
+        batches.close()
 
 
 class DaskEpochs:
@@ -129,17 +135,13 @@ class DaskEpochs:
 class _Batches:
     """Each epoch's batches as reduced gradient vectors: one graph (full batch) or steps on kept chunks."""
 
-    def __init__(self, X, y, spec: Spec, client, batch_size: int | None, *, shuffle: bool,
-                 random_state: Any, rng_state: dict | None):
+    def __init__(self, X, y, spec: Spec, client, batch_size: int | None, orders: Any, row_order: np.ndarray | None):
         self.X, self.y, self.spec, self.client = X, y, spec, client
-        self.orders, self.store = None, None
+        self.orders, self.row_order, self.store = orders, row_order, None
         if batch_size is not None:
             n = int(X.shape[0])
             self.bounds = [(a, min(a + batch_size, n)) for a in range(0, n, batch_size)]
             self.offsets = np.cumsum((0, *X.chunks[0]))
-            if shuffle:
-                self.orders = _random.EpochOrders(n, random_state) if rng_state is None else \
-                    _random.EpochOrders.from_state(n, rng_state)
             self.store = open_chunks(X, y, spec, client)
 
     @property
@@ -152,6 +154,8 @@ class _Batches:
             yield dask_chunks.full_batch_sums(self.X, self.y, *parameters(), self.spec, self.client)
             return
         order = None if self.orders is None else next(self.orders)
+        if self.row_order is not None:  # the epoch's positions in the in-memory order, as rows of X
+            order = self.row_order if order is None else self.row_order[order]
         for a, b in self.bounds:
             pieces = _pieces_in_order(a, b, self.offsets) if order is None else \
                 _pieces_of_rows(np.sort(order[a:b]), self.offsets)
@@ -205,24 +209,35 @@ def _split_sums(vector: np.ndarray, spec: Spec, n_layers: int):
     return grads, float(vector[-2]), m
 
 
-def _validation(net, validation_data: Any, spec: Spec, client):
-    """``(loss(weights, biases) → float, close)`` for ``validation_data``, or None without it.
+@contextlib.contextmanager
+def validated(net, validation_data: Any) -> Iterator[Validation | None]:
+    """Within: the ``Validation`` of ``validation_data`` — its loss and its score (accuracy or R²) — or None
+    without it.
 
     In-memory validation data is scored as in memory (``bpxp.training.session.validation``); Dask validation data
-    is prepared once per fit and kept (``bpxp.dask.store``), and its loss L = Σ_c Σℓ / n adds up chunk by chunk.
+    is prepared once and kept (``bpxp.dask.store``) until the block ends, and both figures add up chunk by
+    chunk: the loss L = Σ_c Σℓ / n, the score from each chunk's sums (``bpxp.dask.chunks.score_of``).
     """
     if validation_data is None:
-        return None
+        yield None
+        return
     if not isinstance(validation_data, tuple | list) or len(validation_data) != 2:
         raise TypeError("`validation_data` must be a pair (X_val, y_val), got "
                         f"{type(validation_data).__name__}")
     if not dask_chunks.is_dask(validation_data[0]):
-        return session.validation(net, *session.validation_pair(net, validation_data)).loss, lambda: None
+        yield session.validation(net, *session.validation_pair(net, validation_data))
+        return
     X_val, y_val = dask_chunks.check_data(validation_data[0], validation_data[1], net, name="validation_data[0]")
-    store = open_chunks(X_val, y_val, spec, client)
+    store = open_chunks(X_val, y_val, net.spec, dask_chunks.current_client())
 
-    def chunk_by_chunk(weights, biases) -> float:
+    def loss(weights, biases) -> float:
         total = _added(store.losses(*_on_host(weights, biases)))
         return float(total[0] / total[1])
 
-    return chunk_by_chunk, store.close
+    def score(weights, biases) -> float:
+        return dask_chunks.score_of(store.scores(*_on_host(weights, biases)), net.spec)
+
+    try:
+        yield Validation(loss, score)
+    finally:
+        store.close()

@@ -14,11 +14,15 @@ def accuracy(Y: Any, P: Any, *, task: str, xp: Any, weights: Any = None) -> Any:
 
     With sample ``weights`` w (m,): Σᵢ wᵢ·[ŷᵢ = yᵢ] / Σᵢ wᵢ, as scikit-learn's ``accuracy_score``.
     """
-    if task == "multiclass":
-        right = xp.astype(xp.argmax(P, axis=1) == xp.argmax(Y, axis=1), P.dtype)
-    else:
-        right = xp.astype(xp.all((P > 0.5) == (Y > 0.5), axis=1), P.dtype)
+    right = classified_right(Y, P, task=task, xp=xp)
     return xp.mean(right) if weights is None else xp.sum(weights * right) / xp.sum(weights)
+
+
+def classified_right(Y: Any, P: Any, *, task: str, xp: Any) -> Any:
+    """[ŷᵢ = yᵢ] of each sample, (m,), as 1 or 0 in P's dtype (ŷ as :func:`accuracy` says)."""
+    if task == "multiclass":
+        return xp.astype(xp.argmax(P, axis=1) == xp.argmax(Y, axis=1), P.dtype)
+    return xp.astype(xp.all((P > 0.5) == (Y > 0.5), axis=1), P.dtype)
 
 
 def r2(Y: Any, P: Any, *, xp: Any, weights: Any = None) -> Any:
@@ -33,7 +37,13 @@ def r2(Y: Any, P: Any, *, xp: Any, weights: Any = None) -> Any:
     mean = xp.mean(Y, axis=0) if weights is None else xp.sum(w * Y, axis=0) / xp.sum(weights)
     residual = xp.sum(w * (Y - P) ** 2, axis=0)
     total = xp.sum(w * (Y - mean) ** 2, axis=0)
-    varies = (xp.max(Y, axis=0) > xp.min(Y, axis=0)) & (total > 0)
+    return r2_of_sums(residual, total, xp.max(Y, axis=0) > xp.min(Y, axis=0), xp=xp)
+
+
+def r2_of_sums(residual: Any, total: Any, varies: Any, *, xp: Any) -> Any:
+    """R² averaged over the k outputs from their sums (k,): Σ(y − ŷ)², Σ(y − ȳ)² and whether y varies (its
+    largest value above its smallest), wherever those sums were added up (chunk by chunk on Dask, say)."""
+    varies = varies & (total > 0)
     safe_total = xp.where(varies, total, 1.0)
-    per_output = xp.where(varies, 1.0 - residual / safe_total, xp.astype(residual == 0, P.dtype))
+    per_output = xp.where(varies, 1.0 - residual / safe_total, xp.astype(residual == 0, residual.dtype))
     return xp.mean(per_output)

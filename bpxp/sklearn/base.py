@@ -245,7 +245,7 @@ class BaseMLP(StochasticTraining, BaseEstimator):
 
     def _fit(self, X, y, *, sample_weight=None, validation_data=None, incremental: bool, classes=None):
         self._check_parameters()
-        if dask_chunks.is_dask(X):  # per chunk on the Dask workers, through MLP.fit's Dask path
+        if dask_chunks.is_dask(X):  # per chunk on the Dask workers, the same run on the Dask driver
             return _sklearn_dask.fit(self, X, y, sample_weight=sample_weight, validation_data=validation_data,
                                      incremental=incremental)
         if incremental and self.early_stopping and validation_data is None and \

@@ -1,15 +1,22 @@
-"""bpxp's scikit-learn estimators on Dask arrays: ``fit`` through ``MLP.fit``'s Dask path, lazy predictions.
+"""bpxp's scikit-learn estimators on Dask arrays: ``fit`` in the same training loop as in memory, lazy predictions.
 
 X (and y) are Dask arrays chunked along rows, every column in one chunk, with known chunk sizes. Training runs
-per chunk on the workers (``bpxp.dask.training``); X is never computed whole. The classifier's ``classes_`` come
-from one small compute (``da.unique(y)``) and its labels are encoded chunk by chunk. With ``early_stopping=True``
-a seeded split of the row numbers (``train_test_split`` of ``range(n)`` with ``random_state``, each part in row
-order) holds out ``validation_fraction`` of the rows as a Dask validation set; ``MLP.fit`` watches its loss with
-patience ``n_iter_no_change`` and restores the best epoch's weights. There, unlike in memory, the stopping rule
-is the validation loss's (not the score's, without ``tol``), and without early stopping all ``max_iter`` epochs
-run. Not on Dask: ``solver='lbfgs'``, ``partial_fit``, ``warm_start``, ``sample_weight``, ``validation_data``
-(split it off and call ``MLP.fit``), the adaptive schedule (its plateaus follow the ``tol`` rule), multi-label and
-2-D targets. ``learning_rate='invscaling'`` runs as in memory: η = η₀/(t + 1)^power_t after each epoch.
+per chunk on the workers (``bpxp.dask.training.train``, the Dask twin of the in-memory run); X is never computed
+whole. The classifier's ``classes_`` come from one small compute (``da.unique(y)``) and its labels are encoded
+chunk by chunk. The run is the in-memory one (``bpxp.sklearn.training``): the same ``TrainingConfig``, the same
+η (``learning_rate`` 'constant', 'invscaling' or 'adaptive', whose plateaus follow the ``tol`` rule), and the same
+monitor — scikit-learn's ``tol``/``n_iter_no_change`` rule on the training loss or, with ``early_stopping=True``,
+on the validation score (accuracy, or R²), keeping the best epoch — and so the same ``loss_curve_``,
+``validation_scores_``, ``n_iter_``, ``t_``, ``stopped_early_`` and ConvergenceWarning.
+
+With ``early_stopping=True`` the held-out rows are the very rows held out in memory (``train_test_split`` of
+``range(n)`` with the estimator's split state, stratified by the labels of a binary classifier: for that, the
+encoded labels are computed once, one boolean per row). Each part is then taken lazily in row order (cheap slices
+of the chunks), and the batches take the training rows in the order the in-memory split holds them: on float64
+data a Dask fit and an in-memory fit agree to rounding (each batch's sums are added chunk by chunk). The
+validation loss and score add up chunk by chunk (``bpxp.dask.store``). Not on Dask: ``solver='lbfgs'``,
+``partial_fit``, ``warm_start``, ``sample_weight``, ``validation_data`` (split it off and call ``MLP.fit``),
+multi-label and 2-D targets.
 """
 
 from __future__ import annotations
@@ -17,11 +24,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.multiclass import check_classification_targets
 
 from ..dask import chunks as dask_chunks
+from ..dask import training as dask_training
 
 
 def check_unsupported(estimator, *, sample_weight, validation_data, incremental: bool) -> None:
@@ -33,8 +40,6 @@ def check_unsupported(estimator, *, sample_weight, validation_data, incremental:
         (estimator.solver == "lbfgs", "solver='lbfgs'"),
         (sample_weight is not None, "sample_weight"),
         (validation_data is not None, "validation_data (pass it to bpxp.MLP.fit instead)"),
-        (estimator.solver == "sgd" and estimator.learning_rate == "adaptive",
-         "learning_rate='adaptive' (its plateaus follow the tol rule, which a Dask fit does not run)"),
     ]
     for refused_here, what in refused:
         if refused_here:
@@ -102,40 +107,28 @@ def fit(estimator, X, y, *, sample_weight=None, validation_data=None, incrementa
     Y = encode(estimator, y, dtype)
     estimator.n_features_in_ = int(X.shape[1])
     estimator._fit_backend = None  # the network holds host parameters: in-memory inputs are predicted as usual
-    estimator.network_ = estimator._new_network(X.shape[1], Y.shape[1], estimator.backend, estimator.device, dtype)
+    net = estimator.network_ = estimator._new_network(X.shape[1], Y.shape[1], estimator.backend, estimator.device,
+                                                      dtype)
     estimator._reset_progress()
-    n = int(X.shape[0])
-    validation, patience = None, None
+    validation, row_order = None, None
     if estimator.early_stopping:
-        X, Y, validation = split(X, Y, estimator.validation_fraction, estimator._split_state)
-        patience = estimator.max_iter if estimator.n_iter_no_change == np.inf else int(estimator.n_iter_no_change)
-        n = int(X.shape[0])
-    history = estimator.network_.fit(
-        X, Y, epochs=int(estimator.max_iter), learning_rate=float(estimator.learning_rate_init),
-        batch_size=estimator._batch_size(n), optimizer=estimator._optimizer_rule(), shuffle=bool(estimator.shuffle),
-        random_state=estimator._rng, l2=float(estimator.alpha), validation_data=validation,
-        early_stopping=patience, on_divergence="raise",
-        learning_rate_schedule=estimator._schedule() if estimator.solver == "sgd" and
-        estimator.learning_rate == "invscaling" else None)  # a constant η needs no schedule ('adaptive' is refused)
-    estimator.loss_curve_ = [float(v) for v in history.loss]
-    estimator.val_loss_curve_ = [float(v) for v in history.val_loss]
-    estimator.n_iter_ = len(estimator.loss_curve_)
-    estimator.loss_ = estimator.loss_curve_[-1] if estimator.loss_curve_ else None
-    estimator.best_loss_ = min(estimator.loss_curve_, default=None)
-    estimator.t_ = estimator.n_iter_ * n
-    estimator.stopped_early_ = bool(history.stopped_early)
-    return estimator
+        X, Y, validation, row_order = split(estimator, X, Y)
+    X, Y = dask_chunks.check_data(X, Y, net)
+    config = estimator._config(int(X.shape[0]), incremental=False, weighted=False)
+    with dask_training.validated(net, validation) as watch:
+        outcome, plan = estimator._plan(config, watch, incremental=False)
+        dask_training.train(net, X, Y, outcome, config, plan, row_order=row_order)
+    estimator._keep(outcome)
+    return estimator._end(outcome.history, incremental=False)
 
 
-def split(X, Y, fraction: float, random_state):
-    """(X_train, Y_train, (X_val, Y_val)): a seeded split of the rows, each part in row order, lazily."""
-    n = int(X.shape[0])
-    train_rows, val_rows = train_test_split(np.arange(n), test_size=fraction, random_state=random_state)
-    if len(val_rows) < 2:
-        raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your "
-                         f"dataset (early_stopping holds out {len(val_rows)} of {n} samples).")
-    train_rows, val_rows = np.sort(train_rows), np.sort(val_rows)
-    return X[train_rows], Y[train_rows], (X[val_rows], Y[val_rows])
+def split(estimator, X, Y):
+    """(X_train, Y_train, (X_val, Y_val), row_order): early stopping's split of the rows, the very rows the
+    estimator holds out in memory (``_split_rows``), each part taken lazily in row order; ``row_order`` gives the
+    training rows in the order the in-memory split holds them (as positions in X_train), which the batches take."""
+    train_rows, val_rows = estimator._split_rows(Y, lambda Y: Y.astype(bool).compute())
+    kept, held_out = np.sort(train_rows), np.sort(val_rows)
+    return X[kept], Y[kept], (X[held_out], Y[held_out]), np.searchsorted(kept, train_rows)
 
 
 # -- outputs -----------------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 ``fit`` (``bpxp.training.session.train``; ``partial_fit`` runs one epoch), with scikit-learn's stopping rule —
 ``tol`` and ``n_iter_no_change`` on the training loss, or on the validation score under ``early_stopping`` — as
 the loop's monitor (``bpxp.training.monitor.Tolerance``), and its curves and counters. How training ended is said
-by ``bpxp.training.recovery``.
+by ``bpxp.training.recovery``. A fit on Dask arrays (``bpxp.sklearn.on_dask``) runs the loop on the Dask driver
+with the same configuration, start, monitor and records (``_config``, ``_plan``, ``_keep``, ``_end``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..math import optimizers
 from ..training import recovery, session
 from ..training.config import TrainingConfig
 from ..training.history import Outcome
+from ..training.loop import Plan
 from ..training.monitor import Monitor
 
 
@@ -28,32 +30,48 @@ class StochasticTraining:
 
     def _fit_stochastic(self, X, Y, weights, validation_data, incremental):
         validation, validation_weights, X, Y, weights = self._validation(X, Y, weights, validation_data, incremental)
-        if not incremental or self._optimizer is None:
-            self._optimizer = optimizers.ScheduledRate.start(self._schedule())
-            self._optimizer_state = None  # each fit starts a fresh optimizer, as scikit-learn's
         if incremental and self.early_stopping and self.stopped_early_:
             return self
         net = self.network_  # inputs checked and moved to the network's device once per call, not per epoch
-        config = TrainingConfig(epochs=1 if incremental else int(self.max_iter),
-                                learning_rate=self._optimizer.learning_rate, batch_size=self._batch_size(X.shape[0]),
-                                optimizer=self._optimizer_rule(), shuffle=bool(self.shuffle), random_state=self._rng,
-                                l2=float(self.alpha), weighted=weights is not None)
+        config = self._config(X.shape[0], incremental=incremental, weighted=weights is not None)
         watch = None
         if validation is not None:
             X_val, Y_val = session.validation_pair(net, validation)
             if validation_weights is not None:  # scored with their weights, as scikit-learn's
                 validation_weights = net.xp.asarray(validation_weights.astype(net.dtype_name), device=_device_of(X_val))
             watch = session.validation(net, X_val, Y_val, sample_weight=validation_weights)
+        outcome, plan = self._plan(config, watch, incremental)
+        session.train(net, outcome, self._batches(X, Y, weights, config.batch_size), config, plan)
+        self._keep(outcome)
+        return self._end(outcome.history, incremental)
+
+    def _config(self, n_samples: int, *, incremental: bool, weighted: bool) -> TrainingConfig:
+        """This call's TrainingConfig (one epoch for ``partial_fit``). Each fit starts a fresh optimizer and η, as
+        scikit-learn's; ``partial_fit`` calls continue theirs."""
+        if not incremental or self._optimizer is None:
+            self._optimizer = optimizers.ScheduledRate.start(self._schedule())
+            self._optimizer_state = None
+        return TrainingConfig(epochs=1 if incremental else int(self.max_iter),
+                              learning_rate=self._optimizer.learning_rate, batch_size=self._batch_size(n_samples),
+                              optimizer=self._optimizer_rule(), shuffle=bool(self.shuffle), random_state=self._rng,
+                              l2=float(self.alpha), weighted=weighted)
+
+    def _plan(self, config: TrainingConfig, watch, incremental: bool) -> tuple[Outcome, Plan]:
+        """The run's start — the network's parameters, η (``_optimizer``), the optimizer state, the best epoch and
+        the samples seen so far — and its Plan, whose monitor is scikit-learn's rule (``_stopping``)."""
+        net = self.network_
         self._n_iter_before = self.n_iter_ if incremental else 0
         outcome = Outcome(tuple(net.weights), tuple(net.biases), self._optimizer_state, rate=self._optimizer,
                           best=self._best_parameters, samples_seen=self.t_)
         plan = session.plan(net, config, monitor=Monitor((self._stopping,)), validation=watch,
                             restore_best=not incremental, callback=self._print_iteration if self.verbose else None)
-        session.train(net, outcome, self._batches(X, Y, weights, config.batch_size), config, plan)
-        net.set_parameters(outcome.weights, outcome.biases)
+        return outcome, plan
+
+    def _keep(self, outcome) -> None:
+        """Hold what the run left — the parameters, the optimizer state, the best epoch — and record it."""
+        self.network_.set_parameters(outcome.weights, outcome.biases)
         self._optimizer_state, self._best_parameters = outcome.state, outcome.best
         self._record(outcome)
-        return self._end(outcome.history, incremental)
 
     def _batches(self, X, Y, weights, batch_size):
         """The epochs' batches on the network's device: X and Y moved once (Y with the sample weights as one more
@@ -135,19 +153,26 @@ class StochasticTraining:
             return getattr(self, "_user_validation", None), None, X, Y, weights
         if not self.early_stopping:
             return None, None, X, Y, weights
-        # scikit-learn stratifies on the encoded targets when there is one output column (binary problems)
-        stratify = bpxp_to_numpy(Y).astype(bool) if self._is_classifier and Y.shape[1] == 1 else None
-        train_rows, val_rows = train_test_split(np.arange(X.shape[0]), test_size=self.validation_fraction,
-                                                random_state=self._split_state, stratify=stratify)
-        if len(val_rows) < 2:
-            raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your "
-                             f"dataset (early_stopping holds out {len(val_rows)} of {X.shape[0]} samples).")
+        train_rows, val_rows = self._split_rows(Y, bpxp_to_numpy)
         take = lambda A, r: A[r] if _backend.array_backend(A) is None else take_rows(A, r)  # noqa: E731
         X_val = take(X, val_rows)
         X_val = X_val.toarray() if is_sparse(X_val) else X_val
         split = (lambda rows: None) if weights is None else (lambda rows: np.asarray(weights)[rows])
         return ((X_val, self._on_device(take(Y, val_rows), X)), split(val_rows), take(X, train_rows),
                 take(Y, train_rows), split(train_rows))
+
+    def _split_rows(self, Y, on_host) -> tuple[np.ndarray, np.ndarray]:
+        """(training rows, validation rows) of early stopping: scikit-learn's ``train_test_split`` of range(n)
+        with the split state, stratified by the encoded targets where there is one output column (a binary
+        classifier; ``on_host(Y)`` brings them to the host, only then)."""
+        n = Y.shape[0]
+        stratify = on_host(Y).astype(bool) if self._is_classifier and Y.shape[1] == 1 else None
+        train_rows, val_rows = train_test_split(np.arange(n), test_size=self.validation_fraction,
+                                                random_state=self._split_state, stratify=stratify)
+        if len(val_rows) < 2:
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your "
+                             f"dataset (early_stopping holds out {len(val_rows)} of {n} samples).")
+        return train_rows, val_rows
 
 
 def is_sparse(X) -> bool:

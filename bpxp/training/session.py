@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .. import checks
@@ -123,6 +124,28 @@ def _driver(net: Any, outcome: Outcome, batches: Any, config: TrainingConfig) ->
     return epochs.eager_or_compiled(make, batches, orders, constants=(zero, probes), check=finite_check,
                                     exactly_finite=lambda p: exactly_finite((*p[0], *(p[1] or ())), xp=xp),
                                     weights=outcome.weights, xp=xp)
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where a run of ``MLP.fit`` starts — the network's parameters with ``optimizer_state``, or the checkpoint
+    file ``resume`` — and where it writes its checkpoints (``checkpoint``, None: nowhere)."""
+
+    optimizer_state: Any = None
+    checkpoint: str | os.PathLike | None = None
+    resume: str | os.PathLike | None = None
+
+    def outcome(self, net: Any, config: TrainingConfig, n_samples: int | None) -> tuple[Outcome, Callable | None]:
+        """(the Outcome the run starts from, η its schedule's (``TrainingConfig.start_rate``); ``write(outcome)``
+        of its checkpoints, or None). ``n_samples``: the training rows (None: a Dask array of unknown length)."""
+        settings = config.settings(n_samples)
+        write = None if self.checkpoint is None else checkpointer(net, self.checkpoint, config.optimizer, settings)
+        outcome = Outcome(tuple(net.weights), None if net.biases is None else tuple(net.biases), self.optimizer_state)
+        if self.resume is not None:
+            outcome = resumed(net, self.resume, settings)
+            outcome.samples_seen = 0 if n_samples is None else (outcome.epoch + 1) * n_samples
+        config.start_rate(outcome)
+        return outcome, write
 
 
 def checkpointer(net: Any, path: str | os.PathLike, rule: Any, settings: dict) -> Callable[[Outcome], None]:
