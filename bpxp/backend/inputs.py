@@ -4,20 +4,33 @@
 per call. An array of another backend, or on another device, is refused with an error that says how to fix it:
 nothing is mixed, broadcast, truncated or cast silently. Every check here runs once per public call, never in
 the training loop. Validation of values (finiteness, label range) runs with the network's own namespace, so a
-GPU network checks its data on the GPU and reads back one boolean.
+GPU network checks its data on the GPU and reads back one boolean. A network's own placement (:func:`placement`,
+from the names it is given) and parameters (:func:`parameters`, copies of the given arrays) are checked here too.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 from array_api_compat import array_namespace
 from array_api_compat import device as _device_of
 
-from .namespaces import array_backend, backend_name, compile_step, device_label, shareable_host_array
+from .namespaces import (
+    DTYPE_NAMES,
+    array_backend,
+    backend_name,
+    check_backend_name,
+    check_usable,
+    compile_step,
+    device_label,
+    namespace,
+    resolve_device,
+    resolve_dtype,
+    shareable_host_array,
+)
 
 _NUMERIC_KINDS = "iuf"
 
@@ -247,3 +260,54 @@ def infer_placement(arrays: list[Any], backend: str | None, dtype: str | None, d
     if device is None and source == backend:
         device = _device_of(arrays[0])
     return backend, dtype, device
+
+
+class Placement(NamedTuple):
+    """Where a network lives: its backend's name and namespace, its dtype (the namespace's object) and device."""
+
+    backend: str
+    xp: Any
+    dtype: Any
+    device: Any
+
+    @property
+    def dtype_name(self) -> str:
+        return next(name for name in DTYPE_NAMES if getattr(self.xp, name) == self.dtype)
+
+
+def placement(backend: Any, dtype: Any, device: Any) -> Placement:
+    """A new network's placement from the names it was given: the backend known and usable here (:func:`placed`)."""
+    check_usable(check_backend_name(backend), device)
+    return placed(backend, dtype, device)
+
+
+def placed(backend: str, dtype: Any, device: Any) -> Placement:
+    """The placement a network's names say (a known backend: an unpickled network's): dtype and device resolved in
+    the backend's namespace."""
+    xp = namespace(backend)
+    return Placement(backend, xp, resolve_dtype(xp, dtype), resolve_device(xp, device))
+
+
+def parameters(weights: Sequence[Any], biases: Sequence[Any] | None, *, layer_sizes: tuple[int, ...], xp: Any,
+               device: Any, dtype: Any, float_name: str) -> tuple[list[Any], list[Any] | None, Any]:
+    """``(weights, biases, device)``: copies of the arrays (never sharing the caller's memory), checked — finite,
+    the shapes ``layer_sizes`` asks for — on the network's namespace, dtype and device; the device is the first
+    weight's when ``device`` is None."""
+    def copy(array: Any, name: str, device: Any) -> Any:
+        moved = to_network(array, name=name, xp=xp, device=device, dtype=dtype, float_name=float_name)
+        check_finite(moved, name=name, xp=xp)
+        return xp.asarray(moved, copy=True)
+
+    W = [copy(w, f"weights[{i}]", device) for i, w in enumerate(weights)]
+    for i, W_i in enumerate(W):
+        if tuple(W_i.shape) != layer_sizes[i:i + 2]:
+            raise ValueError(f"`weights[{i}]` has shape {tuple(W_i.shape)}, expected {layer_sizes[i:i + 2]} "
+                             f"(n_in, n_out)")
+    device = _device_of(W[0]) if device is None else device
+    if biases is None:
+        return W, None, device
+    b = [copy(b_i, f"biases[{i}]", device) for i, b_i in enumerate(biases)]
+    for i, b_i in enumerate(b):
+        if tuple(b_i.shape) != (layer_sizes[i + 1],):
+            raise ValueError(f"`biases[{i}]` has shape {tuple(b_i.shape)}, expected ({layer_sizes[i + 1]},)")
+    return W, b, device
