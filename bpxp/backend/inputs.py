@@ -245,8 +245,17 @@ def layer_sizes_of(weights: Sequence[Any]) -> tuple[int, ...]:
     return (shapes[0][0], *(s[1] for s in shapes))
 
 
-def infer_placement(arrays: list[Any], backend: str | None, dtype: str | None, device: Any):
-    """Backend, dtype and device of ``from_weights`` from the arrays where the caller named none."""
+def infer_placement(weights: Sequence[Any], biases: Sequence[Any] | None, backend: str | None, dtype: str | None,
+                    device: Any):
+    """Backend, dtype and device of ``from_weights`` from its arrays (a list of weights, and None or a list of as
+    many biases) where the caller named none."""
+    if isinstance(weights, str) or not isinstance(weights, Sequence) or len(weights) == 0:
+        raise TypeError(f"`weights` must be a non-empty list of 2-D arrays, got {type(weights).__name__}")
+    if biases is not None and (isinstance(biases, str) or not isinstance(biases, Sequence)
+                               or len(biases) != len(weights)):
+        raise ValueError(f"`biases` must be None or a list of {len(weights)} arrays (one per layer), "
+                         f"got {biases!r:.80}")
+    arrays = [*weights, *(biases or ())]
     found = {array_backend(a) for a in arrays} - {None}
     if len(found) > 1:
         raise TypeError(f"`weights` and `biases` mix arrays of backends {sorted(found)}; convert them to one "
