@@ -29,7 +29,7 @@ def kernels_per_step(hidden_layers: int, hidden: str, output: str, loss: str, op
     X = xp.asarray(rng.normal(size=(64, 16)).astype(np.float32))
     Y = xp.asarray(np.eye(outputs, dtype=np.float32)[rng.integers(0, outputs, 64)])
     rule = bpxp.optimizers.get_optimizer(optimizer)
-    step = make_step(net._activations, net._loss, rule, 0.1, xp=xp)
+    step = make_step(net.spec.activations, net.spec.loss_function, rule, 0.1, xp=xp)
     weights, biases = tuple(net.weights), tuple(net.biases)
     state = rule.init((*weights, *biases), xp=xp)
     total = xp.zeros(())

@@ -19,9 +19,14 @@ several outputs, identity and mse for one). The seeds' settings stay one argumen
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
+
+from . import checks
+from .backend.namespaces import array_backend, check_precision, to_numpy
+from .spec import Spec
 
 HIDDEN = "relu"
 EPOCHS = 200
@@ -45,6 +50,15 @@ def output_and_loss(output: str | None, loss: str | None, n_outputs: int) -> tup
     return output, loss
 
 
+def initial_spec(layer_sizes: Any, hidden: Any, output: Any, loss: Any, *, bias: Any, precision: Any) -> Spec:
+    """The description ``bpxp.MLP(layer_sizes, ...)`` asks for, every option checked, the output activation and loss
+    that were not named filled in (:func:`output_and_loss`; with neither named, the first fit chooses them again)."""
+    sizes = checks.check_layer_sizes(layer_sizes)
+    checks.check_bool(bias, "bias")
+    output, loss = output_and_loss(output, loss, sizes[-1])
+    return Spec.checked(sizes, hidden, output, loss, bias=bias, precision=check_precision(precision))
+
+
 def output_and_loss_for_targets(y: Any, n_outputs: int) -> tuple[str, str] | None:
     """(output, loss) that suit the targets ``y`` (host data), per the table above; None if y is unreadable."""
     try:
@@ -64,6 +78,17 @@ def output_and_loss_for_targets(y: Any, n_outputs: int) -> tuple[str, str] | Non
         one_hot = bool(np.all(y.sum(axis=1) == 1))
         return ("softmax", "cross_entropy") if one_hot else ("sigmoid", "binary_cross_entropy")
     return "identity", "mse"
+
+
+def spec_for_targets(spec: Spec, y: Any) -> Spec:
+    """The description with the output activation and loss that suit the targets ``y`` (any backend's array or
+    host data), chosen once, at the first ``fit``: ``spec`` itself when they are the same or y is unreadable. The
+    output layer's initial weights are Glorot's for softmax, sigmoid and identity alike: they stand."""
+    chosen = output_and_loss_for_targets(y if array_backend(y) is None else to_numpy(y), spec.layer_sizes[-1])
+    if chosen is None or chosen == (spec.output, spec.loss):
+        return spec
+    return dataclasses.replace(Spec.checked(spec.layer_sizes, spec.hidden, *chosen, bias=spec.bias,
+                                            precision=spec.precision), dtype=spec.dtype)
 
 
 def learning_rate(optimizer_name: str) -> float:

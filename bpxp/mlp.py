@@ -1,111 +1,87 @@
-"""``bpxp.MLP``: a multi-layer perceptron that holds its parameters on one backend and device.
-
-The class is the user-facing edge: it checks arguments and inputs once per call, then hands arrays to the pure
-math of ``bpxp.backprop``, ``bpxp.optimizers`` and ``bpxp.training.loop``. This module owns construction (from a
-description, ``bpxp.spec.Spec``, or from given weights), the parameters, input checks, the forward/backward
-façade, pickling and saving; training lives in ``bpxp.fitting`` and predictions in ``bpxp.predicting``, both base
-classes of ``MLP``.
-"""
+"""``bpxp.MLP``: a multi-layer perceptron that holds its parameters on one backend and device. Its methods are what
+a user calls; each keeps the network's own state (its ``bpxp.spec.Spec``, placement and parameters) and hands the
+work to functions of the floors below: ``bpxp.backend.inputs``, ``bpxp.math``, ``bpxp.training``, ``bpxp.dask``."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import array_api_compat
 
 from . import checks, defaults
-from .backend import inputs as _inputs
-from .backend import namespaces as _backend
-from .backend import randomness as _random
+from .backend import inputs, namespaces, randomness
 from .dask import chunks as dask_chunks
-from .fitting import Fitting
+from .dask import training as dask_training
+from .math import predictions
 from .math.backprop import Gradients, dataset_loss, forward_pass, gradients
-from .predicting import Predicting
 from .spec import Spec
-from .training import checkpoint, session
+from .training import checkpoint, lbfgs, progress, recovery, session
+from .training.config import TrainingConfig, check_callback
+from .training.history import History
 
 
-class MLP(Fitting, Predicting):
+class MLP:
     """A multi-layer perceptron trained by backpropagation, on any Array API backend.
 
     Parameters
     ----------
     layer_sizes : sequence of int
         Units per layer, input first: ``(6, 2, 1)`` is 6 inputs, one hidden layer of 2, one output.
-    hidden : str
-        Activation of the hidden layers: 'relu' (default), 'sigmoid', 'tanh', 'leaky_relu' or 'identity'.
+    hidden : {'relu', 'sigmoid', 'tanh', 'leaky_relu', 'identity'}
+        Activation of the hidden layers.
     output : str, optional
-        Activation of the output layer: any hidden one, 'softmax', or 'exp' (for loss 'poisson'). With
-        neither ``output`` nor ``loss`` given, the first ``fit`` chooses both from its targets
-        (``bpxp.defaults``): softmax + cross-entropy for class labels, sigmoid + binary cross-entropy for 0/1
-        targets of one output or multi-label rows, identity + mse for real values. With one given, the other follows it.
-    loss : str, optional
-        'mse' (½·mean of squared errors), 'binary_cross_entropy' (sigmoid output), 'cross_entropy'
-        (softmax output) or 'poisson' (½ Poisson deviance, 'exp' output).
+        Activation of the output layer: a hidden one, 'softmax', or 'exp' (for loss 'poisson').
+    loss : {'mse', 'binary_cross_entropy', 'cross_entropy', 'poisson'}, optional
+        Given one of ``output`` and ``loss``, the other follows it; given neither, the first ``fit`` chooses both
+        from its targets (``bpxp.defaults``): softmax + cross-entropy for class labels, sigmoid + binary
+        cross-entropy for 0/1 targets of one output or multi-label rows, identity + mse for real values.
     bias : bool
         Whether layers have biases bˡ.
     dtype : {'float32', 'float64'}
-        Floating dtype of parameters and computation.
-    backend : str
-        'numpy', 'cupy', 'torch', 'jax' or 'array_api_strict'.
+    backend : {'numpy', 'cupy', 'torch', 'jax', 'array_api_strict'}
     device : str or device, optional
         Where the parameters live, e.g. 'cuda:0' or a device object; the backend's default when None.
     precision : {'float32', 'tf32'}
-        Float32 matrix products: 'float32' is IEEE float32 on every backend and device (JAX pinned to its highest
-        precision, torch's TF32 off, CuPy's default compute type), so all backends agree; 'tf32' opts into
-        tensor-core TF32 products on CUDA GPUs (CuPy, torch, JAX) — faster on wide layers, ~1e-3 relative
-        products — and changes nothing elsewhere (said once). Part of the network's description: ``fit``,
-        ``forward`` and ``predict`` follow it, checkpoints record it. float64 is never affected.
+        Float32 matrix products: IEEE float32 on every backend, so all agree; or TF32 tensor cores on CUDA GPUs
+        (faster, ~1e-3 relative products; elsewhere a no-op, said once). float64 is never affected.
     random_state : int or numpy.random.Generator, optional
-        Seed of the host ``numpy.random.default_rng`` that draws initial weights (Glorot uniform before
-        sigmoid/tanh/identity/softmax, He normal before relu/leaky_relu; zero biases). The same seed gives the
-        same initial weights on every backend.
+        Seeds the host draw of the initial weights (``bpxp.backend.randomness``): the same on every backend.
 
     Notes
     -----
-    What ``predict`` and ``score`` do follows from the output layer:
-
-    - sigmoid, 1 unit → binary classifier: labels ``ŷ > ½``, score = accuracy;
-    - softmax, or sigmoid with several units and loss 'mse' (the Iris tutorial) → multi-class: labels
-      ``argmax ŷ``, score = accuracy;
-    - sigmoid with several units and 'binary_cross_entropy' → multi-label, score = subset accuracy;
-    - any other output → regression: ``predict`` returns ŷ, score = R².
+    ``predict`` and ``score`` follow the output layer (``bpxp.math.predictions``): one sigmoid unit → binary
+    (labels ``ŷ > ½``, accuracy); softmax, or several sigmoid units under 'mse' (the Iris tutorial) →
+    multi-class (``argmax ŷ``, accuracy); several sigmoid units under 'binary_cross_entropy' → multi-label
+    (subset accuracy); any other output → regression (``predict`` returns ŷ, score = R²).
 
     Examples
     --------
     >>> import bpxp, numpy as np
     >>> net = bpxp.MLP([2, 3, 1], dtype="float64", random_state=0)
-    >>> X, y = np.array([[0., 1.], [1., 0.]]), np.array([1., 0.])
-    >>> [w.shape for w in net.weights]
-    [(2, 3), (3, 1)]
-    >>> net.backward(X, y).deltas[-1].shape
-    (2, 1)
+    >>> [w.shape for w in net.weights], net.backward(np.array([[0., 1.]]), np.array([1.])).deltas[-1].shape
+    ([(2, 3), (3, 1)], (1, 1))
     """
 
     def __init__(self, layer_sizes: Sequence[int], *, hidden: str = defaults.HIDDEN, output: str | None = None,
                  loss: str | None = None, bias: bool = True, dtype: str = "float32", backend: str = "numpy",
                  device: Any = None, random_state: Any = None, precision: str = "float32") -> None:
-        sizes = checks.check_layer_sizes(layer_sizes)
-        checks.check_bool(bias, "bias")
-        # neither named: the first fit chooses them from its targets (bpxp.defaults); until then, by output size
-        self._output_from_targets = output is None and loss is None
-        output, loss = defaults.output_and_loss(output, loss, sizes[-1])
-        self._configure(sizes, hidden, output, loss, bias, backend, dtype, device, precision)
-        names = [hidden] * (len(sizes) - 2) + [output]
-        host_weights, host_biases = _random.initial_parameters(
-            sizes, names, bias=bias, dtype=self.dtype_name, random_state=checks.check_seed(random_state))
-        self._set_parameters(host_weights, host_biases)
+        self._output_from_targets = output is None and loss is None  # the first fit chooses them (bpxp.defaults)
+        self._configure(defaults.initial_spec(layer_sizes, hidden, output, loss, bias=bias, precision=precision),
+                        backend, dtype, device)
+        self._set_parameters(*randomness.initial_parameters(
+            self.layer_sizes, [f.name for f in self._spec.activations], bias=bias, dtype=self.dtype_name,
+            random_state=checks.check_seed(random_state)))
 
     @classmethod
     def from_weights(cls, weights: Sequence[Any], biases: Sequence[Any] | None = None, *,
                      hidden: str = "sigmoid", output: str = "sigmoid", loss: str = "mse",
                      backend: str | None = None, dtype: str | None = None, device: Any = None,
                      precision: str = "float32") -> MLP:
-        """A network with the given parameters (NumPy arrays, lists, or one backend's arrays).
+        """A network holding copies of the given parameters (NumPy arrays, lists, or one backend's arrays).
 
         Parameters
         ----------
@@ -113,37 +89,15 @@ class MLP(Fitting, Predicting):
             W¹ … Wᴸ; consecutive shapes must chain.
         biases : list of arrays, shapes (nₗ,), optional
             b¹ … bᴸ, or None for a network without biases.
-        hidden, output, loss : str
+        hidden, output, loss, precision : str
             As for :class:`MLP`.
         backend, dtype, device : optional
-            Follow the arrays when not named: their backend and device (NumPy for host data), float32 for
-            float32 arrays, else float64.
-        precision : {'float32', 'tf32'}
-            As for :class:`MLP`.
-
-        Returns
-        -------
-        MLP
-            Holding copies of the arrays: training never changes the caller's.
-
-        Examples
-        --------
-        >>> import bpxp, numpy as np
-        >>> net = bpxp.MLP.from_weights([np.ones((4, 2)), np.ones((2, 3))])
-        >>> net.layer_sizes, net.dtype_name, net.biases
-        ((4, 2, 3), 'float64', None)
+            The arrays' backend and device (NumPy for host data), float32 for float32 arrays, else float64.
         """
-        if isinstance(weights, str) or not isinstance(weights, Sequence) or len(weights) == 0:
-            raise TypeError(f"`weights` must be a non-empty list of 2-D arrays, got {type(weights).__name__}")
-        if biases is not None and (isinstance(biases, str) or not isinstance(biases, Sequence)
-                                   or len(biases) != len(weights)):
-            raise ValueError(f"`biases` must be None or a list of {len(weights)} arrays (one per layer), "
-                             f"got {biases!r:.80}")
-        arrays = [*weights, *(biases or ())]
-        backend, dtype, device = _inputs.infer_placement(arrays, backend, dtype, device)
+        backend, dtype, device = inputs.infer_placement(weights, biases, backend, dtype, device)
         net = cls.__new__(cls)
-        sizes = _inputs.layer_sizes_of(weights)
-        net._configure(sizes, hidden, output, loss, biases is not None, backend, dtype, device, precision)
+        net._configure(Spec.checked(inputs.layer_sizes_of(weights), hidden, output, loss, bias=biases is not None,
+                                    precision=namespaces.check_precision(precision)), backend, dtype, device)
         net._set_parameters(list(weights), None if biases is None else list(biases))
         return net
 
@@ -154,98 +108,39 @@ class MLP(Fitting, Predicting):
         spec = saved.spec
         net = cls.from_weights(saved.weights, saved.biases, hidden=spec.hidden, output=spec.output, loss=spec.loss,
                                backend=backend, device=device, dtype=dtype, precision=spec.precision)
-        if saved.optimizer is not None:
-            flat = [net.xp.asarray(a, device=net.device) for a in saved.state_arrays]
-            net._hold(net.weights, net.biases, optimizer=saved.optimizer,
-                      optimizer_state=checkpoint.unflatten(flat, saved.state_structure))
+        net.set_parameters(net.weights, net.biases, optimizer=saved.optimizer,
+                           optimizer_state=saved.optimizer_state(xp=net.xp, device=net.device))
         net.checkpoint_metadata_ = saved.metadata
         return net
 
-    # -- configuration -------------------------------------------------------------------------------------
-    def _configure(self, sizes, hidden, output, loss, bias, backend, dtype, device, precision):
-        precision = _backend.check_precision(precision)
-        spec = Spec.checked(sizes, hidden, output, loss, bias=bias, precision=precision)  # dtype follows below
-        self.backend = _backend.check_backend_name(backend)
-        _backend.check_usable(backend, device)
-        self._xp = _backend.namespace(backend)
-        self.dtype = _backend.resolve_dtype(self._xp, dtype)
-        self.device = _backend.resolve_device(self._xp, device)
-        self._describe(dataclasses.replace(
-            spec, dtype=next(n for n in _backend.DTYPE_NAMES if getattr(self._xp, n) == self.dtype)))
-
-    def _describe(self, spec: Spec) -> None:
-        """Hold ``spec`` as this network's description, with the activation and loss objects it names."""
-        self._spec = spec
-        self._activations = spec.activations
-        self._loss = spec.loss_function
-
     _output_from_targets = False  # networks made by from_weights, bpxp.load or unpickling keep their output
 
-    def _choose_output(self, y: Any) -> None:
-        """Once, at the first fit: the output activation and loss that suit the targets (``bpxp.defaults``)."""
-        host = y if _backend.array_backend(y) is None else _backend.to_numpy(y)
-        chosen = defaults.output_and_loss_for_targets(host, self.layer_sizes[-1])
-        if chosen is not None and chosen != (self.output, self.loss):
-            # the output layer's initial weights are Glorot's for softmax, sigmoid and identity alike: unchanged
-            spec = self._spec
-            self._describe(dataclasses.replace(Spec.checked(spec.layer_sizes, spec.hidden, *chosen, bias=spec.bias,
-                                                            precision=spec.precision), dtype=spec.dtype))
-        self._output_from_targets = False
+    def _configure(self, spec: Spec, backend: Any, dtype: Any, device: Any) -> None:
+        self.backend, self._xp, self.dtype, self.device = placement = inputs.placement(backend, dtype, device)
+        self._spec = dataclasses.replace(spec, dtype=placement.dtype_name)
 
     def _set_parameters(self, weights: list[Any], biases: list[Any] | None) -> None:
-        names = [f"weights[{i}]" for i in range(len(weights))] + [f"biases[{i}]" for i in range(len(biases or ()))]
-        moved = _inputs.parameters([*weights, *(biases or ())], names, xp=self._xp, device=self.device,
-                                   dtype=self.dtype, float_name=self.dtype_name)
-        expected = [self.layer_sizes[i:i + 2] for i in range(len(weights))] + \
-            [(self.layer_sizes[i + 1],) for i in range(len(biases or ()))]
-        for name, array, shape in zip(names, moved, expected):
-            if tuple(array.shape) != shape:
-                raise ValueError(f"`{name}` has shape {tuple(array.shape)}, expected {shape}"
-                                 + (" (n_in, n_out)" if name.startswith("weights") else ""))
-        if self.device is None:
-            self.device = array_api_compat.device(moved[0])
-        self.weights, self.biases = moved[:len(weights)], None if biases is None else moved[len(weights):]
+        self.weights, self.biases, self.device = inputs.parameters(
+            weights, biases, layer_sizes=self.layer_sizes, xp=self._xp, device=self.device, dtype=self.dtype,
+            float_name=self.dtype_name)
 
-    # -- properties ------------------------------------------------------------------------------------------
-    @property
-    def spec(self) -> Spec:
-        """The network's description (``bpxp.spec.Spec``): sizes, activations, loss, bias, dtype, precision."""
-        return self._spec
-
+    spec = property(lambda self: self._spec, doc="The network's description (``bpxp.spec.Spec``).")
     layer_sizes = property(lambda self: self._spec.layer_sizes, doc="Units per layer, input first.")
     hidden = property(lambda self: self._spec.hidden, doc="Activation of the hidden layers.")
     output = property(lambda self: self._spec.output, doc="Activation of the output layer.")
     loss = property(lambda self: self._spec.loss, doc="Name of the loss.")
     dtype_name = property(lambda self: self._spec.dtype, doc="'float32' or 'float64'.")
     precision = property(lambda self: self._spec.precision, doc="'float32' or 'tf32' (see the class docstring).")
-    task = property(lambda self: self._spec.task,
-                    doc="'multiclass', 'binary', 'multilabel' or 'regression' (see the class Notes).")
-
-    @property
-    def xp(self) -> Any:
-        """The Array API namespace the parameters live in."""
-        return self._xp
-
-    @property
-    def n_layers(self) -> int:
-        """Number of weight layers L (hidden layers + output)."""
-        return len(self.weights)
+    task = property(lambda self: self._spec.task, doc="'multiclass', 'binary', 'multilabel' or 'regression'.")
+    xp = property(lambda self: self._xp, doc="The Array API namespace the parameters live in.")
+    n_layers = property(lambda self: len(self.weights), doc="Number of weight layers L (hidden layers + output).")
 
     def __repr__(self) -> str:
         return (f"MLP({list(self.layer_sizes)}, hidden={self.hidden!r}, output={self.output!r}, "
                 f"loss={self.loss!r}, bias={self.biases is not None}, dtype={self.dtype_name!r}, "
-                f"backend={self.backend!r}, device={_backend.device_label(self.device)!r}"
+                f"backend={self.backend!r}, device={namespaces.device_label(self.device)!r}"
                 + (f", precision={self.precision!r})" if self.precision != "float32" else ")"))
 
-    def _precision(self):
-        """``follows_precision``'s context (``bpxp.backend.namespaces``), for the training loops' ``with`` blocks."""
-        return _backend.network_precision(self)
-
-    @property
-    def _parameters(self) -> tuple[tuple, tuple | None]:
-        return tuple(self.weights), None if self.biases is None else tuple(self.biases)
-
-    # -- the parameters, read and set by whole sets ------------------------------------------------------------
     def copy_parameters(self) -> tuple[tuple, tuple | None]:
         """Copies of (weights, biases): training updates the network's arrays in place, the copies stay."""
         copy = lambda arrays: None if arrays is None else tuple(self._xp.asarray(a, copy=True) for a in arrays)  # noqa: E731
@@ -255,18 +150,13 @@ class MLP(Fitting, Predicting):
                        optimizer_state: Any = None) -> None:
         """Hold these arrays (the network's backend, device and shapes, e.g. from :meth:`copy_parameters`) and,
         when given, the optimizer rule (``optimizer_``) and its state (``optimizer_state_``) that trained them."""
-        self._hold(weights, biases, optimizer=optimizer, optimizer_state=optimizer_state)
-
-    def _hold(self, weights, biases, *, optimizer=None, optimizer_state=None) -> None:
-        self.weights = list(weights)
-        self.biases = None if biases is None else list(biases)
+        self.weights, self.biases = list(weights), None if biases is None else list(biases)
         if optimizer is not None:
             self.optimizer_ = optimizer
         if optimizer is not None or optimizer_state is not None:
             self.optimizer_state_ = optimizer_state
 
-    # -- the math: each method that multiplies follows the precision policy ---------------------------------
-    @_backend.follows_precision
+    @namespaces.follows_precision  # each method that multiplies follows the precision policy
     def forward(self, X: Any) -> Any:
         """Run the network forward: Ŷ = Aᴸ.
 
@@ -277,21 +167,21 @@ class MLP(Fitting, Predicting):
         Returns
         -------
         array, shape (n_samples, layer_sizes[-1])
-            The outputs, in the network's namespace and on its device.
+            In the network's namespace and on its device (for a Dask X, lazily, chunk by chunk).
         """
         if dask_chunks.is_dask(X):
-            return dask_chunks.outputs(self, X)  # lazy, chunk by chunk
-        A, _ = forward_pass(session.features(self, X), *self._parameters, self._activations, xp=self._xp)
-        return A[-1]
+            return dask_chunks.outputs(self, X)
+        X = session.features(self, X)
+        return forward_pass(X, *session.parameters(self), self._spec.activations, xp=self._xp)[0][-1]
 
-    @_backend.follows_precision
+    @namespaces.follows_precision
     def logits(self, X: Any) -> Any:
         """Zᴸ = Aᴸ⁻¹·Wᴸ + bᴸ, the output layer's pre-activation (Ŷ = fᴸ(Zᴸ), :meth:`forward`), shape (n_samples,
         layer_sizes[-1]), on the network's device: probabilities computed from it keep what a rounded Ŷ loses."""
-        _, Z = forward_pass(session.features(self, X), *self._parameters, self._activations, xp=self._xp, output=False)
-        return Z
+        X = session.features(self, X)
+        return forward_pass(X, *session.parameters(self), self._spec.activations, xp=self._xp, output=False)[1]
 
-    @_backend.follows_precision
+    @namespaces.follows_precision
     def backward(self, X: Any, y: Any) -> Gradients:
         """One forward and backward pass; nothing is updated.
 
@@ -306,11 +196,10 @@ class MLP(Fitting, Predicting):
             ``.weights`` ∂L/∂Wˡ (shapes of ``net.weights``), ``.biases`` ∂L/∂bˡ or None, ``.deltas`` the
             per-sample δˡ (n_samples, nₗ), ``.activations`` A⁰ … Aᴸ and ``.loss`` L (0-d array).
         """
-        X = session.features(self, X)
-        Y = session.targets(self, y, X.shape[0])
-        return gradients(X, Y, *self._parameters, self._activations, self._loss, xp=self._xp)
+        return gradients(*session.data(self, X, y), *session.parameters(self), self._spec.activations,
+                         self._spec.loss_function, xp=self._xp)
 
-    @_backend.follows_precision
+    @namespaces.follows_precision
     def loss_value(self, X: Any, y: Any) -> float:
         """The loss L of the current weights on (X, y).
 
@@ -323,43 +212,188 @@ class MLP(Fitting, Predicting):
         -------
         float
         """
-        X = session.features(self, X)
-        Y = session.targets(self, y, X.shape[0])
-        return float(dataset_loss(X, Y, *self._parameters, self._activations, self._loss, xp=self._xp))
+        return float(dataset_loss(*session.data(self, X, y), *session.parameters(self), self._spec.activations,
+                                  self._spec.loss_function, xp=self._xp))
 
-    # -- pickling, saving --------------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any, *, epochs: int = defaults.EPOCHS, learning_rate: float | None = None,
+            batch_size: int | str | None = "auto", optimizer: Any = "adam", shuffle: bool = True,
+            validation_data: tuple | None = None, early_stopping: int | None = None, random_state: Any = None,
+            callback: Callable[[int, History], None] | None = None, l2: float = 0.0,
+            optimizer_state: Any = None, clip_norm: float | None = None, on_divergence: str = "raise",
+            snapshot: bool = True, checkpoint: Any = None, checkpoint_every: int = 1, resume: Any = None,
+            verbose: bool = False, learning_rate_schedule: Any = None) -> History:
+        """Train by backpropagation; return the per-epoch :class:`~bpxp.training.loop.History`.
+
+        Ctrl-C returns the History so far (``history.interrupted``, an :class:`bpxp.InterruptedWarning`). Dask arrays
+        chunked along rows train per chunk on the Dask workers (``bpxp.dask.training``).
+
+        Parameters
+        ----------
+        X : array, shape (n_samples, layer_sizes[0])
+        y : array, shape (n_samples, layer_sizes[-1]), or (n_samples,) for one output or class labels
+        epochs : int
+            Passes over the data (in all: a resumed fit runs those its checkpoint had not reached).
+        learning_rate : float, optional
+            η: with 'sgd' each step is exactly ``W ← W − η·∂L/∂W``. Default: ``bpxp.defaults.LEARNING_RATES``.
+        batch_size : int, 'auto' or None
+            Rows per step: 'auto' is min(32, n_samples); None (or ≥ n_samples) full-batch, as the seed tutorials.
+        optimizer : {'adam', 'sgd', 'momentum', 'nesterov'} or bpxp.optimizers.Optimizer
+            'momentum' and 'nesterov' are μ = 0.9: ``bpxp.optimizers.Momentum(0.5)`` etc. for other settings.
+        shuffle, random_state : bool, and int or numpy.random.Generator (optional)
+            Mini-batches from a fresh host permutation each epoch, seeded by ``random_state``; in order if False.
+        validation_data : (X_val, y_val), optional
+            Scored after every epoch into ``History.val_loss``.
+        early_stopping : int, optional
+            Patience: stop when ``val_loss`` has not improved for that many epochs; keep the best epoch's weights.
+        callback : callable(epoch, history), optional
+            Called after each epoch, once its loss is read.
+        l2 : float
+            L2 penalty α (scikit-learn's ``alpha``): each batch's loss gains (α/2m)·Σ‖Wˡ‖².
+        optimizer_state : optional
+            ``net.optimizer_state_`` of an earlier ``fit`` with the same optimizer, to continue from.
+        clip_norm : float, optional
+            Rescale each batch's gradients to a joint L2 norm of at most this (``torch.nn.utils.clip_grad_norm_``).
+        on_divergence : {'raise', 'warn'}
+            When an epoch's loss or weights are not finite: raise :class:`bpxp.TrainingDiverged` or warn
+            (:class:`bpxp.DivergenceWarning`). The network keeps the last finite (or the best) epoch's weights.
+        snapshot : bool
+            Each epoch's first step writes new arrays (later ones update in place where the backend allows), so a
+            divergence or Ctrl-C returns to the last finite epoch without a copy; else to the faulty step's weights.
+        checkpoint, checkpoint_every : str or path (optional), int
+            Write a training checkpoint to ``checkpoint`` (atomically) every ``checkpoint_every`` epochs and when
+            training stops: parameters, optimizer state, History, epoch, the shuffling Generator's state.
+        resume : str or path, optional
+            Continue from such a checkpoint with the same network and settings, to exactly an uninterrupted run.
+        verbose : bool
+            Show a progress bar with the losses (on a terminal).
+        learning_rate_schedule : {'constant', 'invscaling', 'adaptive'} or a schedule, optional
+            How η changes between epochs, as scikit-learn's ``learning_rate`` (``bpxp.optimizers.InverseScaling``,
+            ``Adaptive``); an adaptive η at its floor ends training (``history.schedule_ended``).
+        """
+        config = TrainingConfig.checked(
+            epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, optimizer=optimizer, shuffle=shuffle,
+            random_state=random_state, l2=l2, clip_norm=clip_norm, early_stopping=early_stopping,
+            on_divergence=on_divergence, snapshot=snapshot, checkpoint_every=checkpoint_every,
+            learning_rate_schedule=learning_rate_schedule)
+        checks.check_bool(verbose, "verbose")
+        session.check_optimizer_state(self, optimizer_state, config.optimizer)
+        callback = check_callback(callback)
+        start = session.Start(optimizer_state, checkpoint, resume)
+        if dask_chunks.is_dask(X):  # per chunk on the Dask workers; called from here, its warnings point at the caller
+            return dask_training.fit(self, X, y, config, start=start, callback=callback, verbose=verbose,
+                                     validation_data=validation_data)
+        if self._output_from_targets:
+            self._spec, self._output_from_targets = defaults.spec_for_targets(self._spec, y), False
+        run = session.prepared(self, X, y, config, start, validation_data=validation_data)
+        with progress.shown(callback, config.epochs, verbose) as callback:  # the inputs checked: a bar may show
+            history = session.fit(self, run, callback).history
+        recovery.report(history, on_divergence=config.on_divergence, snapshot=config.snapshot, stacklevel=3)
+        return history
+
+    @namespaces.follows_precision
+    def fit_lbfgs(self, X: Any, y: Any, *, max_iter: int = 200, max_fun: int = 15000, tol: float = 1e-4,
+                  l2: float = 0.0, sample_weight: Any = None, block_rows: int = 4096,
+                  callback: Callable[[int, float], None] | None = None) -> lbfgs.LbfgsResult:
+        """Train full-batch by L-BFGS-B (``scipy.optimize.minimize``), from the current parameters.
+
+        Parameters
+        ----------
+        X : array, or a scipy.sparse matrix, shape (n_samples, layer_sizes[0])
+        y : array, shape (n_samples, layer_sizes[-1]), or (n_samples,)
+        max_iter, max_fun, tol : int, int, float
+            At most ``max_iter`` iterations, about ``max_fun`` evaluations; stop at a projected gradient < ``tol``.
+        l2 : float
+            L2 penalty α: J gains (α/2Σw)·Σ‖Wˡ‖².
+        sample_weight : array, shape (n_samples,), optional
+            J is the weighted mean of the per-sample losses.
+        block_rows : int
+            A sparse X is densified on the device this many rows at a time, in every evaluation.
+        callback : callable(iteration, loss), optional
+
+        Returns
+        -------
+        bpxp.training.lbfgs.LbfgsResult
+            The loss, iterations, evaluations and whether it converged; the network holds the parameters found.
+        """
+        blocks = lbfgs.blocks_of(self, X, y, sample_weight=sample_weight, block_rows=block_rows)
+        options = lbfgs.LbfgsOptions.checked(l2=l2, max_iter=max_iter, max_fun=max_fun, tol=tol)
+        result = lbfgs.minimize(*session.parameters(self), blocks, self._spec.activations, self._spec.loss_function,
+                                xp=self._xp, options=options, callback=callback)
+        self.set_parameters(result.weights, result.biases)
+        return result
+
+    def predict(self, X: Any) -> Any:
+        """Class labels for classifiers, outputs for regressors (see the class Notes).
+
+        Parameters
+        ----------
+        X : array or array-like, shape (n_samples, layer_sizes[0])
+
+        Returns
+        -------
+        array
+            Integer labels, shape (n_samples,) (multi-label: (n_samples, k) of 0/1); for a regressor Ŷ, shape
+            (n_samples,) with one output, as scikit-learn, else (n_samples, k). In the network's namespace.
+        """
+        P = self.forward(X)  # a Dask X: lazy outputs, lazy labels on Dask's namespace
+        integers = self._xp.__array_namespace_info__().default_dtypes(device=self.device)["integral"]
+        return predictions.labels(P, task=self.task, xp=array_api_compat.array_namespace(P), integers=integers)
+
+    def predict_proba(self, X: Any) -> Any:
+        """Class probabilities, as scikit-learn's ``predict_proba``, of a classifier with probability outputs: a
+        ValueError for a regressor and for sigmoid outputs trained under mse (the Iris tutorial), which are scores.
+
+        Parameters
+        ----------
+        X : array or array-like, shape (n_samples, layer_sizes[0])
+
+        Returns
+        -------
+        array, shape (n_samples, n_classes)
+            Softmax outputs; [1 − ŷ, ŷ] for one sigmoid unit; each label's probability for several sigmoid units
+            under binary cross-entropy (multi-label). In the network's namespace.
+        """
+        predictions.check_probabilities(task=self.task, output=self.output, loss=self.loss)
+        P = self.forward(X)
+        return predictions.probabilities(P, task=self.task, xp=array_api_compat.array_namespace(P))
+
+    @namespaces.follows_precision
+    def score(self, X: Any, y: Any) -> float:
+        """Accuracy for classifiers, R² for regressors (see the class Notes).
+
+        Parameters
+        ----------
+        X : array or array-like, shape (n_samples, layer_sizes[0])
+        y : array or array-like, shape (n_samples,) labels or values, or (n_samples, layer_sizes[-1])
+
+        Returns
+        -------
+        float, or a lazy 0-d Dask array for a Dask X
+        """
+        return dask_chunks.score(self, X, y) if dask_chunks.is_dask(X) else session.score(self, X, y)
+
     def __getstate__(self) -> dict:
         """Pickle with NumPy copies of every array and the backend by name (modules do not pickle)."""
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_xp", "weights", "biases", "device",
-                                                                      "dtype", "optimizer_state_")}
-        state["weights"] = [_backend.to_numpy(w) for w in self.weights]
-        state["biases"] = None if self.biases is None else [_backend.to_numpy(b) for b in self.biases]
-        state["device"] = _backend.device_label(self.device)
-        flat, structure = checkpoint.flatten(getattr(self, "optimizer_state_", None))
-        state["optimizer_state_"] = ([_backend.to_numpy(a) for a in flat], structure)
+        host = lambda arrays: None if arrays is None else [namespaces.to_numpy(a) for a in arrays]  # noqa: E731
+        state = {k: v for k, v in vars(self).items() if k not in ("_xp", "dtype")}
+        state.update(weights=host(self.weights), biases=host(self.biases), device=namespaces.device_label(self.device),
+                     optimizer_state_=checkpoint.on_host(getattr(self, "optimizer_state_", None)))
         return state
 
     def __setstate__(self, state: dict) -> None:
         """Unpickle onto the same backend and device label (a different machine must have them)."""
         state = dict(state)
-        weights, biases = state.pop("weights"), state.pop("biases")
-        flat, structure = state.pop("optimizer_state_")
+        weights, biases, (flat, structure) = state.pop("weights"), state.pop("biases"), state.pop("optimizer_state_")
         self.__dict__.update(state)
-        self._xp = _backend.namespace(self.backend)
-        self.dtype = _backend.resolve_dtype(self._xp, self.dtype_name)
-        self.device = _backend.resolve_device(self._xp, self.device)
+        self.backend, self._xp, self.dtype, self.device = inputs.placed(self.backend, self.dtype_name, self.device)
         self._set_parameters(weights, biases)
         if structure is not None:
-            moved = [self._xp.asarray(a, device=self.device) for a in flat]
-            self.optimizer_state_ = checkpoint.unflatten(moved, structure)
+            self.optimizer_state_ = checkpoint.on_device(flat, structure, xp=self._xp, device=self.device)
 
     def save(self, path: str | os.PathLike[str], *, extra: dict[str, Any] | None = None) -> Path:
-        """Write the network to ``path`` (``.npz`` + JSON metadata, atomically); load it with :func:`bpxp.load`.
-
-        The parameters, the configuration and the optimizer state of the last ``fit`` are saved; ``extra`` adds
-        JSON-serialisable entries to the metadata. Returns the path.
-        """
+        """Write the network to ``path`` (``.npz`` + JSON metadata, atomically) and return the path; load it with
+        :func:`bpxp.load`. The parameters, configuration and optimizer state of the last ``fit`` are saved;
+        ``extra`` adds JSON-serialisable entries to the metadata."""
         return checkpoint.save(path, self._spec, (self.weights, self.biases), backend=self.backend, device=self.device,
                                optimizer=getattr(self, "optimizer_", None),
                                state=getattr(self, "optimizer_state_", None), extra=extra)
-

@@ -87,16 +87,17 @@ def jax_epochs(step: Callable, checked_step: Callable, check: Callable, batches:
                per_call: int) -> tuple[Callable, ...]:
     """``(one_epoch, many_epochs)``: one epoch, and up to ``per_call`` epochs, of ``step`` compiled with ``jax.jit``.
 
-    ``one_epoch(weights, biases, state, X, Y, order, probes, zero) → (weights, biases, state, total, check)``
-    runs ``batches.scanned`` unchecked steps (``lax.scan``) and the checked step on the rest of the rows; ``order``
-    is the epoch's permutation (rows are gathered from it on the device) or None for batches in order (slices).
+    ``parameters`` is ``(weights, biases, state)`` and ``data`` is ``(X, Y)``, each passed as one argument.
+    ``one_epoch(parameters, data, order, probes, zero) → (parameters, total, check)`` runs ``batches.scanned``
+    unchecked steps (``lax.scan``) and the checked step on the rest of the rows; ``order`` is the epoch's
+    permutation (rows are gathered from it on the device) or None for batches in order (slices).
 
-    ``many_epochs(weights, biases, state, X, Y, orders, count, probes, zero)`` runs ``count`` (≤ ``per_call``, a
-    traced number: one compilation serves every count) epochs of unchecked steps, epoch e on row e of ``orders``
-    (shape (per_call, n); ignored for batches in order), and returns ``(weights, biases, state, totals, check)``:
-    the loss sum of every epoch (shape (per_call,), the first ``count`` filled) and ``check(zero, ...)`` of the
-    final parameters (``bpxp.training.recovery.finite_check``). The chunk is finite iff that check and every total are:
-    a parameter that turns NaN or infinite stays so in every later step (θ − η·d, d from a loss through it).
+    ``many_epochs(parameters, data, orders, count, probes, zero) → (parameters, totals, check)`` runs ``count``
+    (≤ ``per_call``, a traced number: one compilation serves every count) epochs of unchecked steps, epoch e on row
+    e of ``orders`` (shape (per_call, n); ignored for batches in order), and returns the loss sum of every epoch
+    (shape (per_call,), the first ``count`` filled) and ``check(zero, ...)`` of the final parameters
+    (``bpxp.training.recovery.finite_check``). The chunk is finite iff that check and every total are: a parameter
+    that turns NaN or infinite stays so in every later step (θ − η·d, d from a loss through it).
     Both are cached per step and split (:func:`_jax_epochs`) and compiled once per shape.
     """
     return _jax_epochs(step, checked_step, check, batches, in_order, per_call)
@@ -116,41 +117,45 @@ def _jax_epochs(step, checked_step, check, batches: Batches, in_order: bool, per
             return lax.dynamic_slice_in_dim(data, first, count, axis=0)
         return jnp.take(data, lax.dynamic_slice_in_dim(order, first, count, axis=0), axis=0)
 
-    def as_the_step_returns(weights, biases, state, zero, X, Y):
+    def as_the_step_returns(parameters, zero, data):
         """The carry in the nesting the step returns (a resumed state may hold lists; lax.scan needs equal trees)."""
-        shapes = jax.eval_shape(step, weights, biases, state, zero, X[:size], Y[:size])
-        leaves = jax.tree_util.tree_leaves((weights, biases, state, zero))
-        return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(shapes), leaves)
+        X, Y = data
+        shapes = jax.eval_shape(step, *parameters, zero, X[:size], Y[:size])
+        leaves = jax.tree_util.tree_leaves((*parameters, zero))
+        *parameters, zero = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(shapes), leaves)
+        return tuple(parameters), zero
 
-    def epoch(weights, biases, state, total, X, Y, order, last_step, *extra):
-        """The epoch's full batches (scanned), then ``last_step`` on the rest of the rows."""
+    def epoch(parameters, total, data, order, last_step, *extra):
+        """The epoch's full batches (scanned), then ``last_step`` on the rest of the rows: (*parameters, total, *…)."""
+        X, Y = data
+
         def one_step(carry, i):
-            weights, biases, state, total = carry
             X_batch, Y_batch = rows(X, order, i * size, size), rows(Y, order, i * size, size)
-            return step(weights, biases, state, total, X_batch, Y_batch), None
+            return step(*carry, X_batch, Y_batch), None
 
-        carry = (weights, biases, state, total)
+        carry = (*parameters, total)
         if batches.scanned:
             carry, _ = lax.scan(one_step, carry, jnp.arange(batches.scanned))
         last = batches.n - start
         return last_step(*carry, rows(X, order, start, last), rows(Y, order, start, last), *extra)
 
-    def one_epoch(weights, biases, state, X, Y, order, probes, zero):
-        weights, biases, state, zero = as_the_step_returns(weights, biases, state, zero, X, Y)
-        return epoch(weights, biases, state, zero, X, Y, order, checked_step, probes)
+    def one_epoch(parameters, data, order, probes, zero):
+        parameters, zero = as_the_step_returns(parameters, zero, data)
+        *parameters, total, check = epoch(parameters, zero, data, order, checked_step, probes)
+        return tuple(parameters), total, check
 
-    def many_epochs(weights, biases, state, X, Y, orders, count, probes, zero):
-        weights, biases, state, zero = as_the_step_returns(weights, biases, state, zero, X, Y)
+    def many_epochs(parameters, data, orders, count, probes, zero):
+        parameters, zero = as_the_step_returns(parameters, zero, data)
 
         def body(e, carry):
-            weights, biases, state, totals = carry
-            order = None if in_order else orders[e]
-            weights, biases, state, total = epoch(weights, biases, state, zero, X, Y, order, step)
-            return weights, biases, state, totals.at[e].set(total)
+            parameters, totals = carry
+            *parameters, total = epoch(parameters, zero, data, None if in_order else orders[e], step)
+            return tuple(parameters), totals.at[e].set(total)
 
         totals = jnp.zeros((per_call,), dtype=zero.dtype)
-        weights, biases, state, totals = lax.fori_loop(0, count, body, (weights, biases, state, totals))
-        return weights, biases, state, totals, check(zero, weights, biases, probes, xp=jnp)
+        parameters, totals = lax.fori_loop(0, count, body, (parameters, totals))
+        weights, biases, _ = parameters
+        return parameters, totals, check(zero, weights, biases, probes, xp=jnp)
 
     return jax.jit(one_epoch), jax.jit(many_epochs)
 

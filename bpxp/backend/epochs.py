@@ -144,9 +144,7 @@ class CompiledEpochs(EagerEpochs):
     def epoch(self, parameters, learning_rate):
         one_epoch, _ = self.compiled(learning_rate)
         order = None if self.orders is None else self.xp.asarray(next(self.orders), device=self.device)
-        *parameters, total, check = one_epoch(*parameters, self.batches.X, self.batches.Y, order, self.probes,
-                                              self.zero)
-        return tuple(parameters), total, check
+        return one_epoch(parameters, (self.batches.X, self.batches.Y), order, self.probes, self.zero)
 
     def epochs(self, parameters: tuple, learning_rate: float, count: int) -> tuple:
         """(parameters, each epoch's loss, whether all is finite) after ``count`` ≤ ``per_call`` epochs in one
@@ -157,8 +155,8 @@ class CompiledEpochs(EagerEpochs):
             padding = np.zeros((self.per_call, self.rows), dtype=np.int64)
             padding[:count] = self.orders.take(count)
             orders = self.xp.asarray(padding, device=self.device)
-        *parameters, totals, check = many_epochs(*parameters, self.batches.X, self.batches.Y, orders, count,
-                                                 self.probes, self.zero)
+        parameters, totals, check = many_epochs(parameters, (self.batches.X, self.batches.Y), orders, count,
+                                                self.probes, self.zero)
         values = (to_numpy(totals)[:count] / self.rows).tolist()
         finite = math.isfinite(float(check)) and all(math.isfinite(v) for v in values)
         return tuple(parameters), values, finite

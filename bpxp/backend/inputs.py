@@ -4,14 +4,15 @@
 per call. An array of another backend, or on another device, is refused with an error that says how to fix it:
 nothing is mixed, broadcast, truncated or cast silently. Every check here runs once per public call, never in
 the training loop. Validation of values (finiteness, label range) runs with the network's own namespace, so a
-GPU network checks its data on the GPU and reads back one boolean.
+GPU network checks its data on the GPU and reads back one boolean. A network's own placement (:func:`placement`,
+from the names it is given) and parameters (:func:`parameters`, copies of the given arrays) are checked here too.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 from array_api_compat import array_namespace
@@ -19,11 +20,17 @@ from array_api_compat import device as _device_of
 
 from . import namespaces
 from .namespaces import (
+    DTYPE_NAMES,
     array_backend,
     arrays_are_immutable,
     backend_name,
+    check_backend_name,
+    check_usable,
     compile_step,
     device_label,
+    namespace,
+    resolve_device,
+    resolve_dtype,
     shareable_host_array,
 )
 
@@ -129,8 +136,8 @@ def check_finite(x: Any, *, name: str, xp: Any) -> None:
         raise ValueError(f"`{name}` contains NaN or infinite values; remove or impute them first")
 
 
-def parameters(arrays: Sequence[Any], names: Sequence[str], *, xp: Any, device: Any, dtype: Any,
-               float_name: str) -> list:
+def _copies(arrays: Sequence[Any], names: Sequence[str], *, xp: Any, device: Any, dtype: Any,
+            float_name: str) -> list:
     """A network's own copies of its parameter arrays: moved, cast, checked finite, never sharing memory with the
     caller's. Host data is checked on the host, before the move — no device read — and moved all at once
     (``namespaces.moved``: one transfer on JAX, its arrays committed to the device)."""
@@ -262,8 +269,17 @@ def layer_sizes_of(weights: Sequence[Any]) -> tuple[int, ...]:
     return (shapes[0][0], *(s[1] for s in shapes))
 
 
-def infer_placement(arrays: list[Any], backend: str | None, dtype: str | None, device: Any):
-    """Backend, dtype and device of ``from_weights`` from the arrays where the caller named none."""
+def infer_placement(weights: Sequence[Any], biases: Sequence[Any] | None, backend: str | None, dtype: str | None,
+                    device: Any):
+    """Backend, dtype and device of ``from_weights`` from its arrays (a list of weights, and None or a list of as
+    many biases) where the caller named none."""
+    if isinstance(weights, str) or not isinstance(weights, Sequence) or len(weights) == 0:
+        raise TypeError(f"`weights` must be a non-empty list of 2-D arrays, got {type(weights).__name__}")
+    if biases is not None and (isinstance(biases, str) or not isinstance(biases, Sequence)
+                               or len(biases) != len(weights)):
+        raise ValueError(f"`biases` must be None or a list of {len(weights)} arrays (one per layer), "
+                         f"got {biases!r:.80}")
+    arrays = [*weights, *(biases or ())]
     found = {array_backend(a) for a in arrays} - {None}
     if len(found) > 1:
         raise TypeError(f"`weights` and `biases` mix arrays of backends {sorted(found)}; convert them to one "
@@ -277,3 +293,46 @@ def infer_placement(arrays: list[Any], backend: str | None, dtype: str | None, d
     if device is None and source == backend:
         device = _device_of(arrays[0])
     return backend, dtype, device
+
+
+class Placement(NamedTuple):
+    """Where a network lives: its backend's name and namespace, its dtype (the namespace's object) and device."""
+
+    backend: str
+    xp: Any
+    dtype: Any
+    device: Any
+
+    @property
+    def dtype_name(self) -> str:
+        return next(name for name in DTYPE_NAMES if getattr(self.xp, name) == self.dtype)
+
+
+def placement(backend: Any, dtype: Any, device: Any) -> Placement:
+    """A new network's placement from the names it was given: the backend known and usable here (:func:`placed`)."""
+    check_usable(check_backend_name(backend), device)
+    return placed(backend, dtype, device)
+
+
+def placed(backend: str, dtype: Any, device: Any) -> Placement:
+    """The placement a network's names say (a known backend: an unpickled network's): dtype and device resolved in
+    the backend's namespace."""
+    xp = namespace(backend)
+    return Placement(backend, xp, resolve_dtype(xp, dtype), resolve_device(xp, device))
+
+
+def parameters(weights: Sequence[Any], biases: Sequence[Any] | None, *, layer_sizes: tuple[int, ...], xp: Any,
+               device: Any, dtype: Any, float_name: str) -> tuple[list[Any], list[Any] | None, Any]:
+    """``(weights, biases, device)``: copies of the arrays (never sharing the caller's memory), checked — finite,
+    the shapes ``layer_sizes`` asks for — on the network's namespace, dtype and device; the device is the first
+    weight's when ``device`` is None. Host arrays are moved all at once (:func:`_copies`)."""
+    n_biases = 0 if biases is None else len(biases)
+    names = [f"weights[{i}]" for i in range(len(weights))] + [f"biases[{i}]" for i in range(n_biases)]
+    copies = _copies([*weights, *(biases or ())], names, xp=xp, device=device, dtype=dtype, float_name=float_name)
+    expected = [layer_sizes[i:i + 2] for i in range(len(weights))] + [(layer_sizes[i + 1],) for i in range(n_biases)]
+    for name, array, shape in zip(names, copies, expected):
+        if tuple(array.shape) != shape:
+            raise ValueError(f"`{name}` has shape {tuple(array.shape)}, expected {shape}"
+                             + (" (n_in, n_out)" if name.startswith("weights") else ""))
+    W = copies[:len(weights)]
+    return W, None if biases is None else copies[len(weights):], _device_of(W[0]) if device is None else device

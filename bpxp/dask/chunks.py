@@ -256,3 +256,10 @@ def targets(net, y: Any, X: Any):
     drop = {} if y.ndim == 2 else {"new_axis": 1}
     return X, y.map_blocks(_block_targets, net.spec, chunks=(y.chunks[0], (k,)), dtype=net.dtype_name,
                            meta=np.empty((0, 0), dtype=net.dtype_name), **drop)
+
+
+def score(net, X: Any, y: Any):
+    """The network's score (``bpxp.math.metrics.score``) on Dask arrays: a lazy 0-d Dask array, from its outputs
+    (``net.forward``) and the targets encoded chunk by chunk, on Dask's namespace."""
+    X, Y = targets(net, y, X)
+    return metrics.score(Y, net.forward(X), task=net.task, xp=array_api_compat.array_namespace(X))

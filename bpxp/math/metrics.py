@@ -1,4 +1,5 @@
-"""Scores, written once for every Array API namespace: accuracy for classifiers, R² for regressors."""
+"""Scores, written once for every Array API namespace: accuracy for classifiers, R² for regressors, and the one
+that suits a task (:func:`score`)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,11 @@ def r2_of_sums(residual: Any, total: Any, varies: Any, *, xp: Any) -> Any:
     safe_total = xp.where(varies, total, 1.0)
     per_output = xp.where(varies, 1.0 - residual / safe_total, xp.astype(residual == 0, residual.dtype))
     return xp.mean(per_output)
+
+
+def score(Y: Any, P: Any, *, task: str, xp: Any, weights: Any = None) -> Any:
+    """A network's score on targets Y from its outputs P: R² (:func:`r2`) for a regressor, else the accuracy of
+    its ``task`` (:func:`accuracy`); weighted by ``weights`` (m,) when given. A 0-d array."""
+    if task == "regression":
+        return r2(Y, P, xp=xp, weights=weights)
+    return accuracy(Y, P, task=task, xp=xp, weights=weights)

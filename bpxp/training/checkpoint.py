@@ -175,6 +175,11 @@ class Saved:
     state_arrays: list
     state_structure: Any
 
+    def optimizer_state(self, *, xp: Any, device: Any) -> Any:
+        """The optimizer's state on ``device`` (:func:`on_device`), or None without an optimizer."""
+        return None if self.optimizer is None else on_device(self.state_arrays, self.state_structure, xp=xp,
+                                                             device=device)
+
 
 def read_network(path: str | os.PathLike) -> Saved:
     """The network a checkpoint holds (see :class:`Saved`); the errors of :func:`read`."""
@@ -307,3 +312,14 @@ def unflatten(flat: list, structure: Any) -> Any:
     if isinstance(structure, list):
         return tuple(unflatten(flat, child) for child in structure)
     return flat[structure]
+
+
+def on_host(state: Any) -> tuple[list, Any]:
+    """An optimizer state as (NumPy copies of its arrays, its structure), as a pickle holds it (:func:`flatten`)."""
+    flat, structure = flatten(state)
+    return [_backend.to_numpy(a) for a in flat], structure
+
+
+def on_device(flat: list, structure: Any, *, xp: Any, device: Any) -> Any:
+    """The optimizer state that :func:`on_host` or a checkpoint left, its arrays moved to ``device``; None if none."""
+    return unflatten([xp.asarray(a, device=device) for a in flat], structure)

@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize as _scipy_minimize
 
+from .. import checks
+from ..backend import inputs as _inputs
 from ..backend.namespaces import to_numpy
 from ..math.activations import Activation
 from ..math.backprop import Terms, batch_gradients
 from ..math.losses import Loss, l2_penalty
+from . import session
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,12 @@ class LbfgsOptions:
     max_fun: int = 15000
     tol: float = 1e-4
 
+    @classmethod
+    def checked(cls, *, l2: Any, max_iter: Any, max_fun: Any, tol: Any) -> LbfgsOptions:
+        """The options of ``MLP.fit_lbfgs``, checked (``bpxp.checks``): errors name the option."""
+        return cls(l2=float(l2), max_iter=checks.positive_int(max_iter, "max_iter"),
+                   max_fun=checks.positive_int(max_fun, "max_fun"), tol=float(tol))
+
 
 def minimize(weights, biases, blocks: Callable[[], Iterable[tuple[Any, Any, Any]]],
              activations: tuple[Activation, ...], loss: Loss, *, xp: Any, options: LbfgsOptions = LbfgsOptions(),
@@ -152,14 +160,44 @@ def minimize(weights, biases, blocks: Callable[[], Iterable[tuple[Any, Any, Any]
         if callback is not None:
             callback(iterations[0], float(intermediate_result.fun))
 
-    result = _scipy_minimize(value_and_gradient, pack(weights, biases), method="L-BFGS-B", jac=True,
-                             callback=each_iteration,
-                             options={"maxiter": int(options.max_iter), "maxfun": int(options.max_fun),
-                                      "gtol": float(options.tol)})
+    from scipy.optimize import minimize as scipy_minimize  # SciPy, an optional dependency: imported when used
+
+    result = scipy_minimize(value_and_gradient, pack(weights, biases), method="L-BFGS-B", jac=True,
+                            callback=each_iteration,
+                            options={"maxiter": int(options.max_iter), "maxfun": int(options.max_fun),
+                                     "gtol": float(options.tol)})
     W, b = split(result.x)
     return LbfgsResult(tuple(W), None if b is None else tuple(b), float(result.fun),
                        min(int(result.nit), options.max_iter),
                        int(result.nfev), bool(result.success), str(result.message))
+
+
+def blocks_of(net: Any, X: Any, y: Any, *, sample_weight: Any = None,
+              block_rows: int = 4096) -> Callable[[], Iterable[tuple[Any, Any, Any]]]:
+    """``MLP.fit_lbfgs``'s blocks of rows (:func:`minimize`) for a network (``bpxp.training.session``): y and the
+    sample weights (as w of shape (m, 1)) checked and moved once; X too, or, for a scipy.sparse X, densified on the
+    device ``block_rows`` rows at a time in every evaluation."""
+    n_rows = int(X.shape[0])
+    sparse = hasattr(X, "tocsr") and hasattr(X, "toarray")  # scipy.sparse, checked without importing scipy
+    Y = session.targets(net, y, n_rows)
+    w = None
+    if sample_weight is not None:
+        w = _inputs.to_network(sample_weight, name="sample_weight", xp=net.xp, device=net.device, dtype=net.dtype,
+                               float_name=net.spec.dtype)
+        if tuple(w.shape) != (n_rows,):
+            raise ValueError(f"`sample_weight` must have shape ({n_rows},), got {tuple(w.shape)}")
+        w = net.xp.reshape(w, (n_rows, 1))
+    if not sparse:
+        X = session.features(net, X)
+        return lambda: [(X, Y, w)]
+    X = X.tocsr()
+    bounds = [(a, min(a + block_rows, n_rows)) for a in range(0, n_rows, block_rows)]
+
+    def densified():
+        for a, b in bounds:
+            yield session.features(net, X[a:b].toarray()), Y[a:b, ...], None if w is None else w[a:b, ...]
+
+    return densified
 
 
 def _device(x):

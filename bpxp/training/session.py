@@ -4,7 +4,8 @@
 with the public description of a ``bpxp.MLP``: ``spec``, ``xp``, ``device``, ``dtype``, ``weights``, ``biases`` —
 the batches, the configuration (``bpxp.training.config.TrainingConfig``) and the monitor's rules. The inputs are
 checked and moved to the network's device once per call by :func:`features`, :func:`targets` and
-:func:`validation_pair`; nothing in the loop checks again.
+:func:`validation_pair`; nothing in the loop checks again. ``MLP.fit`` checks its whole run first
+(:func:`prepared`, a :class:`Run`), then trains it (:func:`fit`); ``MLP.score`` scores through :func:`score`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from .. import checks
 from ..backend import compiled, epochs
 from ..backend import inputs as _inputs
-from ..backend.namespaces import arrays_are_immutable, network_precision
+from ..backend.namespaces import array_backend, arrays_are_immutable, network_precision
 from ..math import metrics
 from ..math.backprop import dataset_loss, forward_pass
 from . import checkpoint as _checkpoint
@@ -30,6 +31,11 @@ from .recovery import exactly_finite, finite_check, finite_probes
 from .step import StepOptions, make_step
 
 
+def parameters(net: Any) -> tuple[tuple, tuple | None]:
+    """The network's (weights, biases) as tuples (biases None without them), as the loop and the math take them."""
+    return tuple(net.weights), None if net.biases is None else tuple(net.biases)
+
+
 def features(net: Any, X: Any, name: str = "X") -> Any:
     """X checked (2-D, ``layer_sizes[0]`` columns, finite numbers) in the network's namespace, dtype and device."""
     return _inputs.features(X, n_features=net.spec.layer_sizes[0], xp=net.xp, device=net.device, dtype=net.dtype,
@@ -39,6 +45,12 @@ def features(net: Any, X: Any, name: str = "X") -> Any:
 def targets(net: Any, y: Any, n_rows: int, name: str = "y", rows_of: str = "X") -> Any:
     """y checked against ``n_rows`` rows and the task, as the loss reads it (one-hot labels), on the device."""
     return _inputs.targets(y, n_rows=n_rows, spec=net.spec, xp=net.xp, device=net.device, name=name, rows_of=rows_of)
+
+
+def data(net: Any, X: Any, y: Any) -> tuple[Any, Any]:
+    """``(X, Y)`` checked and moved by :func:`features` and :func:`targets`."""
+    X = features(net, X)
+    return X, targets(net, y, X.shape[0])
 
 
 def validation_pair(net: Any, validation_data: Any) -> tuple | None:
@@ -65,11 +77,70 @@ def validation(net: Any, X_val: Any, Y_val: Any, *, sample_weight: Any = None) -
 
     def score(weights, biases) -> float:
         P = outputs(weights, biases)[0][-1]
-        if spec.task == "regression":
-            return float(metrics.r2(Y_val, P, xp=xp, weights=sample_weight))
-        return float(metrics.accuracy(Y_val, P, task=spec.task, xp=xp, weights=sample_weight))
+        return float(metrics.score(Y_val, P, task=spec.task, xp=xp, weights=sample_weight))
 
     return Validation(loss, score)
+
+
+def score(net: Any, X: Any, y: Any) -> float:
+    """The network's score on (X, y) (``bpxp.math.metrics.score``), the inputs checked as :func:`features` and
+    :func:`targets` do."""
+    return validation(net, *data(net, X, y)).score(*parameters(net))
+
+
+def check_optimizer_state(net: Any, state: Any, rule: Any) -> None:
+    """Refuse an optimizer state that is not ``rule``'s for the network's parameters (nesting, shapes, dtypes,
+    backend)."""
+    if state is None:
+        return
+    if not isinstance(state, tuple):
+        raise TypeError(f"`optimizer_state` must be a tuple of arrays (net.optimizer_state_ of an earlier fit), "
+                        f"got {type(state).__name__}")
+    expected_arrays, expected = _checkpoint.flatten(rule.init((*net.weights, *(net.biases or ())), xp=net.xp))
+    given_arrays, given = _checkpoint.flatten(state)
+    same = expected == given and all(
+        array_backend(a) in (net.backend, None)  # None: a NumPy scalar (NumPy's 0-d results)
+        and tuple(getattr(a, "shape", ())) == tuple(b.shape) and getattr(a, "dtype", None) == b.dtype
+        for a, b in zip(given_arrays, expected_arrays))
+    if not same:
+        raise ValueError(f"`optimizer_state` does not match optimizer {rule.name!r} on this network: it must be "
+                         f"net.optimizer_state_ of an earlier fit with the same optimizer, layer sizes, dtype "
+                         f"and backend")
+
+
+@dataclass
+class Run:
+    """One in-memory fit with its inputs checked (:func:`prepared`): its configuration, the outcome it starts from,
+    its batches, what it validates on and how it writes checkpoints. :func:`fit` trains it."""
+
+    config: TrainingConfig
+    outcome: Outcome
+    batches: epochs.DenseBatches
+    validation: Validation | None = None
+    checkpoint: Callable[[Outcome], None] | None = None
+
+
+def prepared(net: Any, X: Any, y: Any, config: TrainingConfig, start: Start, *, validation_data: Any = None) -> Run:
+    """``MLP.fit``'s run on (X, y), every input checked and moved once, before anything trains, from ``start``."""
+    X = features(net, X)
+    Y, pair = targets(net, y, X.shape[0]), validation_pair(net, validation_data)
+    if config.early_stopping is not None and pair is None:
+        raise ValueError("`early_stopping` needs `validation_data` to watch: pass validation_data=(X_val, y_val)")
+    outcome, write = start.outcome(net, config, X.shape[0])
+    batches = epochs.DenseBatches(X, Y, config.batch_size or X.shape[0], xp=net.xp)
+    return Run(config, outcome, batches, None if pair is None else validation(net, *pair), write)
+
+
+def fit(net: Any, run: Run, callback: Callable | None = None) -> Outcome:
+    """Train ``run`` (:func:`train`, the rules of its configuration as the monitor, ``callback`` after each epoch);
+    however it ends, the network then holds the parameters, optimizer rule and state it ended with."""
+    config, outcome = run.config, run.outcome
+    try:
+        train(net, outcome, run.batches, config, plan(net, config, monitor=config.monitor(), callback=callback,
+                                                      checkpoint=run.checkpoint, validation=run.validation))
+    finally:
+        net.set_parameters(outcome.weights, outcome.biases, optimizer=config.optimizer, optimizer_state=outcome.state)
+    return outcome
 
 
 def plan(net: Any, config: TrainingConfig, *, monitor: Monitor, validation: Validation | None = None,
