@@ -21,16 +21,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..math.optimizers import Constant
 from .history import Outcome
 
 
-@dataclass(frozen=True)
-class EpochReport:
+class EpochReport(NamedTuple):
     """The figures of one settled (finite) epoch: its training loss, validation loss and score (when watched),
-    and the samples trained on so far."""
+    and the samples trained on so far. (A tuple: one is made per epoch, and a tuple is made fastest.)"""
 
     epoch: int
     loss: float
