@@ -27,9 +27,13 @@ from ..backend import namespaces as _backend
 from ..loading import load
 from ..mlp import MLP
 from ..training.recovery import InterruptedWarning, TrainingDiverged
-from . import datasets, targets
+from .datasets import NAMES as BUNDLED
+from .datasets import check_source, read_table, standardizer
+from .datasets import load as load_bundled
+from .datasets import split as split_rows
 from .parser import hidden_sizes
 from .parser import parser as _parser
+from .targets import encoded as encoded_targets
 
 
 def _data(name: str, target: str | None, feature_names: list[str] | None = None, *, labelled: bool = True):
@@ -37,13 +41,13 @@ def _data(name: str, target: str | None, feature_names: list[str] | None = None,
 
     Without ``labelled`` (predict) a file may lack the target column: new data, features only.
     """
-    datasets.check_source(name)
-    if name in datasets.NAMES:
-        data = datasets.load(name)
+    check_source(name)
+    if name in BUNDLED:
+        data = load_bundled(name)
         return data.X, data.y, data.feature_names, "class", data.class_names
     if target is None and feature_names is None:
         raise ValueError(f"--target COLUMN is required with a data file ({name!r})")
-    table = datasets.read_table(name, target=target, feature_names=feature_names, target_required=labelled)
+    table = read_table(name, target=target, feature_names=feature_names, target_required=labelled)
     return table.X, table.y, table.feature_names, table.target, None
 
 
@@ -60,7 +64,7 @@ def _check_writable(path: str | None, option: str) -> None:
 
 def _no_target_for_bundled(args) -> None:
     """``--target`` names a column of a data file; a bundled dataset's target is built in (not silently ignored)."""
-    if getattr(args, "target", None) is not None and args.data in datasets.NAMES:
+    if getattr(args, "target", None) is not None and args.data in BUNDLED:
         raise ValueError(f"--target applies to data files only: the bundled dataset {args.data!r} has its target "
                          f"built in (its class labels); drop --target {args.target!r}")
 
@@ -126,10 +130,10 @@ def _check_train_options(args) -> None:
 def _training_data(args) -> _TrainingData:
     """``args.data`` read, its target checked and encoded, split (stratified for classes) and standardised."""
     X, y, feature_names, target, class_names = _data(args.data, args.target)
-    classes, y = targets.encoded(y, target=target, data=args.data, task=args.task, class_names=class_names)
-    train_rows, val_rows = datasets.split(y, test_fraction=args.validation_split, random_state=args.seed,
-                                          stratify=classes is not None)
-    mean, spread = datasets.standardizer(X[train_rows])
+    classes, y = encoded_targets(y, target=target, data=args.data, task=args.task, class_names=class_names)
+    train_rows, val_rows = split_rows(y, test_fraction=args.validation_split, random_state=args.seed,
+                                      stratify=classes is not None)
+    mean, spread = standardizer(X[train_rows])
     return _TrainingData((X - mean) / spread, y, feature_names, target, classes, train_rows, val_rows, mean, spread)
 
 
@@ -225,7 +229,7 @@ def _saved(args):
         raise ValueError(f"{args.model!r} was not saved by `bpxp train`: it has no preprocessing to apply")
     _no_target_for_bundled(args)
     target = getattr(args, "target", None) or meta.get("target")
-    bundled = args.data in datasets.NAMES
+    bundled = args.data in BUNDLED
     X, y, names, _, _ = _data(args.data, target if not bundled else None,
                               None if bundled else meta["feature_names"], labelled=args.command != "predict")
     if bundled and names != meta["feature_names"]:
@@ -264,7 +268,7 @@ def evaluate(args) -> int:
     if classes is not None:
         index = {c: i for i, c in enumerate(classes)}
         labels = [index.get(v.item() if hasattr(v, "item") else v) for v in
-                  (np.asarray(classes)[y] if args.data in datasets.NAMES else y)]
+                  (np.asarray(classes)[y] if args.data in BUNDLED else y)]
         if None in labels:
             unseen = sorted({str(v) for v, i in zip(y, labels) if i is None})[:5]
             raise ValueError(f"the target column {meta.get('target') if args.target is None else args.target!r} "
@@ -283,7 +287,7 @@ def evaluate(args) -> int:
 
 def _data_identity(data: str) -> str:
     """A bundled dataset's name, or a data file's resolved path: what `evaluate` compares to find the split."""
-    return data if data in datasets.NAMES else os.path.realpath(data)
+    return data if data in BUNDLED else os.path.realpath(data)
 
 
 def _held_out_rows(data: str, meta: dict, y: np.ndarray) -> np.ndarray | None:
@@ -291,8 +295,8 @@ def _held_out_rows(data: str, meta: dict, y: np.ndarray) -> np.ndarray | None:
     split = meta.get("split")
     if not split or split["data"] != _data_identity(data) or split["n_rows"] != len(y):
         return None
-    _, rows = datasets.split(y, test_fraction=split["validation_fraction"], random_state=split["seed"],
-                             stratify=split["stratified"])
+    _, rows = split_rows(y, test_fraction=split["validation_fraction"], random_state=split["seed"],
+                         stratify=split["stratified"])
     return rows
 
 

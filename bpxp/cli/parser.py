@@ -8,7 +8,7 @@ import argparse
 from .. import checks
 from ..backend import namespaces as _backend
 from ..math.optimizers import OPTIMIZERS, SCHEDULES
-from . import datasets
+from .datasets import NAMES as BUNDLED
 
 
 def _option(rule: checks.Rule):
@@ -78,7 +78,7 @@ def _add_train(train: argparse.ArgumentParser) -> None:
 def _add_training_data(train: argparse.ArgumentParser) -> None:
     """The data to train on, its target column, and whether that target is classes or numbers."""
     train.add_argument("data", nargs="?", default="iris",
-                       help=f"a bundled dataset ({', '.join(datasets.NAMES)}) or a .csv/.parquet file")
+                       help=f"a bundled dataset ({', '.join(BUNDLED)}) or a .csv/.parquet file")
     train.add_argument("--target", help="the target column (required with a data file)")
     train.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
                        help="auto: classification for text or whole-number targets with few values")

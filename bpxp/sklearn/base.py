@@ -28,7 +28,7 @@ from ..math import optimizers
 from ..mlp import MLP
 from ..training import recovery, session
 from ..training.monitor import Tolerance
-from . import on_dask as _sklearn_dask
+from .on_dask import fit as fit_on_dask
 from .training import StochasticTraining, bpxp_to_numpy, is_sparse
 
 ACTIVATIONS = {"logistic": "sigmoid", "sigmoid": "sigmoid", "tanh": "tanh", "relu": "relu",
@@ -246,7 +246,7 @@ class BaseMLP(StochasticTraining, BaseEstimator):
     def _fit(self, X, y, *, sample_weight=None, validation_data=None, incremental: bool, classes=None):
         self._check_parameters()
         if dask_chunks.is_dask(X):  # per chunk on the Dask workers, the same run on the Dask driver
-            return _sklearn_dask.fit(self, X, y, sample_weight=sample_weight, validation_data=validation_data,
+            return fit_on_dask(self, X, y, sample_weight=sample_weight, validation_data=validation_data,
                                      incremental=incremental)
         if incremental and self.early_stopping and validation_data is None and \
                 getattr(self, "_user_validation", None) is None:

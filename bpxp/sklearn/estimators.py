@@ -33,8 +33,10 @@ from .. import checks
 from ..backend import namespaces as _backend
 from ..dask import chunks as dask_chunks
 from ..math.activations import log_softmax
-from . import on_dask as _sklearn_dask
 from .base import BaseMLP, bpxp_to_numpy, is_sparse, stochastic
+from .on_dask import predict as predict_on_dask
+from .on_dask import predict_proba as predict_proba_on_dask
+from .on_dask import score as score_on_dask
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
@@ -134,7 +136,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes) (multi-label: per label), in X's namespace."""
         if dask_chunks.is_dask(X):  # lazily, chunk by chunk
-            return _sklearn_dask.predict_proba(self, X)
+            return predict_proba_on_dask(self, X)
         P, backend = self._probabilities(X, "predict_proba")
         return P if backend is not None else _backend.to_numpy(P)
 
@@ -153,7 +155,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def predict(self, X):
         """The most probable class of each sample, from ``classes_`` (multi-label: the indicator matrix)."""
         if dask_chunks.is_dask(X):  # lazy labels, chunk by chunk
-            return _sklearn_dask.predict(self, X)
+            return predict_on_dask(self, X)
         P, backend = self._forward(X, "predict")
         xp = self.network_.xp
         if self._label_binarizer.y_type_ == "multilabel-indicator":
@@ -174,7 +176,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def score(self, X, y, sample_weight=None):
         """Mean accuracy on (X, y) (subset accuracy for multi-label)."""
         if dask_chunks.is_dask(X):
-            return _sklearn_dask.score(self, X, y, sample_weight)
+            return score_on_dask(self, X, y, sample_weight)
         if _backend.array_backend(X) is None and _backend.array_backend(y) is None:
             return super().score(X, y, sample_weight=sample_weight)
         predicted = bpxp_to_numpy(self.predict(X))
@@ -256,7 +258,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def predict(self, X):
         """Predicted targets, shape (n_samples,) for a 1-D target, else (n_samples, n_outputs)."""
         if dask_chunks.is_dask(X):  # lazily, chunk by chunk
-            return _sklearn_dask.predict(self, X)
+            return predict_on_dask(self, X)
         P, backend = self._forward(X, "predict")
         if self._y_1d:
             P = P[:, 0]
@@ -265,7 +267,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def score(self, X, y, sample_weight=None):
         """R² of the prediction."""
         if dask_chunks.is_dask(X):
-            return _sklearn_dask.score(self, X, y, sample_weight)
+            return score_on_dask(self, X, y, sample_weight)
         if _backend.array_backend(X) is None and _backend.array_backend(y) is None:
             return super().score(X, y, sample_weight=sample_weight)
         from sklearn.metrics import r2_score
