@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -91,31 +92,35 @@ def check_source(name: str) -> None:
 
 @dataclass(frozen=True)
 class Table:
-    """A data file read for training or prediction: numeric features, and the target column if asked for."""
+    """A data file read for training or prediction: its feature columns (a pandas DataFrame, as read: numbers,
+    text, missing values — ``bpxp.cli.encoding`` turns them into X), and the target column if asked for."""
 
-    X: np.ndarray
+    features: Any
     y: np.ndarray | None
     feature_names: list[str]
     target: str | None
 
 
 def read_table(path: str, *, target: str | None, feature_names: list[str] | None = None,
-               target_required: bool = True) -> Table:
-    """Read a CSV or Parquet file with pandas: the ``target`` column and the numeric feature columns.
+               target_required: bool = True, text_columns: list[str] = ()) -> Table:
+    """Read a CSV or Parquet file with pandas: the ``target`` column and the feature columns.
 
     ``feature_names`` (from a trained model) selects and orders the features; otherwise every column but the
-    target is a feature and each must be numeric. Without ``target_required`` a file lacking the target column
-    (new, unlabelled data to predict on) reads with ``y`` None. Errors name the file and the columns.
+    target is a feature. ``text_columns`` of a CSV are read as text, as they were in training (a column of
+    categories that happen to look like numbers stays text). Without ``target_required`` a file lacking the target
+    column (new, unlabelled data to predict on) reads with ``y`` None. Errors name the file and the columns.
     """
     import pandas
 
     suffix = Path(path).suffix.lower()
     if not Path(path).is_file():
         check_source(path)
+    parquet = suffix in (".parquet", ".pq")
     try:
-        frame = pandas.read_parquet(path) if suffix in (".parquet", ".pq") else pandas.read_csv(path)
+        frame = (pandas.read_parquet(path) if parquet
+                 else pandas.read_csv(path, dtype=dict.fromkeys(text_columns, str) or None))
     except Exception as error:
-        raise ValueError(f"cannot read {path!r} as {'Parquet' if suffix in ('.parquet', '.pq') else 'CSV'}: "
+        raise ValueError(f"cannot read {path!r} as {'Parquet' if parquet else 'CSV'}: "
                          f"{str(error).splitlines()[0]}") from None
     if target is not None and target not in frame.columns and not target_required:
         target = None
@@ -131,16 +136,5 @@ def read_table(path: str, *, target: str | None, feature_names: list[str] | None
                          + f" (the model expects {len(feature_names)} columns: {_abridged(feature_names)})")
     if len(frame) == 0:
         raise ValueError(f"{path!r} has no rows")
-    features = frame[feature_names]
-    text = [c for c in feature_names if not pandas.api.types.is_numeric_dtype(features[c])]
-    if text:
-        raise ValueError(f"feature columns {text} of {path!r} are not numeric; encode them as numbers first")
-    X = features.to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(X)
-    if bad.any():
-        columns = [c for c, b in zip(feature_names, bad.any(axis=0)) if b]
-        row = int(np.flatnonzero(bad.any(axis=1))[0]) + 1
-        raise ValueError(f"feature columns {columns} of {path!r} hold {int(bad.sum())} missing or infinite "
-                         f"value(s) (first at row {row}); drop or fill them first")
     y = None if target is None else frame[target].to_numpy()
-    return Table(X, y, list(feature_names), target)
+    return Table(frame[feature_names], y, list(feature_names), target)

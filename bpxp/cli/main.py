@@ -31,13 +31,19 @@ from .datasets import NAMES as BUNDLED
 from .datasets import check_source, read_table, standardizer
 from .datasets import load as load_bundled
 from .datasets import split as split_rows
+from .encoding import Encoding, drop_incomplete, summary
+from .encoding import described as described_encoding
+from .encoding import fit as fit_encoding
 from .parser import hidden_sizes
 from .parser import parser as _parser
+from .targets import check_no_missing
 from .targets import encoded as encoded_targets
 
 
-def _data(name: str, target: str | None, feature_names: list[str] | None = None, *, labelled: bool = True):
-    """(X, y or None, feature names, target name, class names or None) from a bundled name or a file.
+def _data(name: str, target: str | None, feature_names: list[str] | None = None, *, labelled: bool = True,
+          text_columns: list[str] = ()):
+    """(features, y or None, feature names, target name, class names or None) from a bundled name or a file: a
+    bundled dataset's features as X, a file's feature columns as read (a DataFrame, for ``bpxp.cli.encoding``).
 
     Without ``labelled`` (predict) a file may lack the target column: new data, features only.
     """
@@ -47,8 +53,9 @@ def _data(name: str, target: str | None, feature_names: list[str] | None = None,
         return data.X, data.y, data.feature_names, "class", data.class_names
     if target is None and feature_names is None:
         raise ValueError(f"--target COLUMN is required with a data file ({name!r})")
-    table = read_table(name, target=target, feature_names=feature_names, target_required=labelled)
-    return table.X, table.y, table.feature_names, table.target, None
+    table = read_table(name, target=target, feature_names=feature_names, target_required=labelled,
+                       text_columns=text_columns)
+    return table.features, table.y, table.feature_names, table.target, None
 
 
 def _check_writable(path: str | None, option: str) -> None:
@@ -83,6 +90,7 @@ class _TrainingData:
     val_rows: np.ndarray
     mean: np.ndarray
     spread: np.ndarray
+    encoding: Encoding | None  # how a data file's columns became X (None for a bundled dataset)
 
     @property
     def classification(self) -> bool:
@@ -128,13 +136,22 @@ def _check_train_options(args) -> None:
 
 
 def _training_data(args) -> _TrainingData:
-    """``args.data`` read, its target checked and encoded, split (stratified for classes) and standardised."""
-    X, y, feature_names, target, class_names = _data(args.data, args.target)
+    """``args.data`` read, its target checked and encoded, split (stratified for classes), its feature columns
+    encoded (a data file's: text one-hot encoded, missing values per --missing) and standardised."""
+    features, y, feature_names, target, class_names = _data(args.data, args.target)
+    encode, dropped = args.data not in BUNDLED, 0
+    if encode and args.missing == "drop":
+        features, y, dropped = drop_incomplete(features, y)
     classes, y = encoded_targets(y, target=target, data=args.data, task=args.task, class_names=class_names)
     train_rows, val_rows = split_rows(y, test_fraction=args.validation_split, random_state=args.seed,
                                       stratify=classes is not None)
+    encoding = fit_encoding(features, missing=args.missing, fit_rows=train_rows, data=args.data) if encode else None
+    X = encoding.apply(features, data=args.data) if encode else features
+    if encode and summary(encoding, features, dropped=dropped):
+        print(f"{args.data}: {summary(encoding, features, dropped=dropped)}", file=sys.stderr)
     mean, spread = standardizer(X[train_rows])
-    return _TrainingData((X - mean) / spread, y, feature_names, target, classes, train_rows, val_rows, mean, spread)
+    return _TrainingData((X - mean) / spread, y, feature_names, target, classes, train_rows, val_rows, mean, spread,
+                         encoding)
 
 
 def _network(args, data: _TrainingData) -> MLP:
@@ -187,6 +204,7 @@ def _save(net: MLP, data: _TrainingData, history, args) -> None:
     """--save: the model, with what ``predict`` and ``evaluate`` need (features, target, classes, scaling, split)."""
     extra = {"feature_names": data.feature_names, "target": data.target, "classes": data.classes,
              "preprocessing": {"mean": data.mean.tolist(), "scale": data.spread.tolist()},
+             **({} if data.encoding is None else {"encoding": data.encoding.to_metadata()}),
              "history": {"loss": history.loss, "val_loss": history.val_loss, "best_epoch": history.best_epoch},
              "trained_on_data": args.data,
              "split": {"data": _data_identity(args.data), "n_rows": len(data.y), "seed": args.seed,
@@ -222,7 +240,8 @@ def _stopped(args, history) -> str:
 
 
 def _saved(args):
-    """A saved model, its metadata, and its inputs X (standardised as in training) from ``args.data``."""
+    """A saved model, its metadata, and its inputs X (encoded and standardised as in training) and y (None when
+    ``args.data`` has no target column) from ``args.data``."""
     net = load(args.model, backend=args.backend, device=args.device)
     meta = net.checkpoint_metadata_
     if "preprocessing" not in meta:
@@ -230,16 +249,29 @@ def _saved(args):
     _no_target_for_bundled(args)
     target = getattr(args, "target", None) or meta.get("target")
     bundled = args.data in BUNDLED
+    encoding = Encoding.from_metadata(meta.get("encoding"), meta["feature_names"])
     X, y, names, _, _ = _data(args.data, target if not bundled else None,
-                              None if bundled else meta["feature_names"], labelled=args.command != "predict")
+                              None if bundled else meta["feature_names"], labelled=args.command != "predict",
+                              text_columns=encoding.text_columns)
     if bundled and names != meta["feature_names"]:
         raise ValueError(f"{args.model!r} was trained on other features than those of {args.data!r} "
                          f"({meta['feature_names'][:3]}… vs {names[:3]}…); give it data with its feature columns")
-    if X.shape[1] != len(meta["feature_names"]):
-        raise ValueError(f"{args.data!r} has {X.shape[1]} features but the model expects "
-                         f"{len(meta['feature_names'])}")
+    if not bundled:
+        X, y = _encoded(X, y, encoding, args)
     mean, scale = (np.asarray(meta["preprocessing"][k]) for k in ("mean", "scale"))
     return net, meta, (X - mean) / scale, y
+
+
+def _encoded(features, y, encoding: Encoding, args) -> tuple[np.ndarray, np.ndarray | None]:
+    """A data file's feature columns encoded as in training: with --missing drop, ``evaluate`` drops the
+    incomplete rows as training did (``predict``, which answers every row, refuses them in ``apply``)."""
+    dropped = 0
+    if encoding.missing == "drop" and args.command == "evaluate":
+        features, y, dropped = drop_incomplete(features, y)
+    X = encoding.apply(features, data=args.data)
+    if summary(encoding, features, dropped=dropped, categories=False):
+        print(f"{args.data}: {summary(encoding, features, dropped=dropped, categories=False)}", file=sys.stderr)
+    return X, y
 
 
 def predict(args) -> int:
@@ -264,6 +296,7 @@ def evaluate(args) -> int:
     net, meta, X, y = _saved(args)
     if y is None:
         raise ValueError(f"{args.data!r} has no target column to evaluate against; pass --target")
+    check_no_missing(y, target=args.target or meta.get("target"), data=args.data)
     classes = meta.get("classes")
     if classes is not None:
         index = {c: i for i, c in enumerate(classes)}
@@ -318,6 +351,7 @@ def info(args) -> int:
                      + (" …" if len(meta["feature_names"]) > 6 else "")))
     if meta.get("classes"):
         rows.append(("classes", ", ".join(map(str, meta["classes"]))))
+    rows += described_encoding(meta)
     for key, value in rows:
         print(f"{key:13s} {value}")
     return 0

@@ -9,6 +9,7 @@ from .. import checks
 from ..backend import namespaces as _backend
 from ..math.optimizers import OPTIMIZERS, SCHEDULES
 from .datasets import NAMES as BUNDLED
+from .encoding import DEFAULT_MISSING, MISSING
 
 
 def _option(rule: checks.Rule):
@@ -67,6 +68,7 @@ def parser() -> argparse.ArgumentParser:
 def _add_train(train: argparse.ArgumentParser) -> None:
     """``bpxp train``'s arguments, in the order ``--help`` lists them."""
     _add_training_data(train)
+    _add_missing_values(train)
     _add_network_shape(train)
     _add_optimizer_options(train)
     _add_validation(train)
@@ -82,6 +84,15 @@ def _add_training_data(train: argparse.ArgumentParser) -> None:
     train.add_argument("--target", help="the target column (required with a data file)")
     train.add_argument("--task", choices=["auto", "classification", "regression"], default="auto",
                        help="auto: classification for text or whole-number targets with few values")
+
+
+def _add_missing_values(train: argparse.ArgumentParser) -> None:
+    """What a data file's missing feature values become (text columns are one-hot encoded, needing no option)."""
+    train.add_argument("--missing", choices=MISSING, default=DEFAULT_MISSING,
+                       help="missing values in a data file's feature columns: mean fills each with its column's "
+                            "training mean (a text column's most frequent category), and predict/evaluate fill "
+                            "new data the same way; drop drops the incomplete rows (rows without a target too; "
+                            "predict then refuses missing values); error refuses them")
 
 
 def _add_network_shape(train: argparse.ArgumentParser) -> None:

@@ -15,7 +15,7 @@ def encoded(y: np.ndarray, *, target: str, data: str, task: str,
     ``class_names``, a bundled dataset's, make it classification. ``target`` and ``data`` name the column and
     its data in the errors.
     """
-    _check_no_missing(y, target, data)
+    check_no_missing(y, target=target, data=data)
     if class_names is None and not _is_classification(y, task):
         return None, _numeric(y, target, data)
     classes, indices = np.unique(y, return_inverse=True)
@@ -34,7 +34,7 @@ def _is_classification(y: np.ndarray, task: str) -> bool:
     return bool(whole and len(np.unique(y)) <= 50)
 
 
-def _check_no_missing(y: np.ndarray, target: str, data: str) -> None:
+def check_no_missing(y: np.ndarray, *, target: str, data: str) -> None:
     """A target column with missing values is named here, before it could reach the network as NaN labels."""
     import pandas
 
