@@ -926,7 +926,7 @@ def _set(column: str, row: int, value):
 
 
 FIX_PARSER = "the parser checks the option and errs on one line (cli._number, cli._Parser)"
-FIX_COLUMNS = "missing or infinite values named by column (datasets.read_table, cli.targets._check_no_missing)"
+FIX_COLUMNS = "missing or infinite values named by column (cli.encoding, cli.targets.check_no_missing)"
 
 
 # How CLI messages name what was wrong: the option, the API argument it becomes, the file or the column.
@@ -987,12 +987,16 @@ CLI_CASES = [
     _command("--target", "missing column", ["train", "{tmp}/d.csv", "--target", "nope", *QUIET],
              r"--target 'nope' is not a column", csv=("d.csv",)),
     _command("data", "a missing file", ["train", "{tmp}/none.csv", "--target", "kind"], r"no such data file"),
-    _command("data", "NaN in a feature column", ["train", "{tmp}/n.csv", "--target", "kind", *QUIET],
-             r"feature columns \['b'\] of .* hold 1 missing or infinite value\(s\) \(first at row 4\)",
+    _command("data", "NaN in a feature column with --missing error", ["train", "{tmp}/n.csv", "--target", "kind",
+                                                                       "--missing", "error", *QUIET],
+             r"feature column 'b' of .* has 1 missing value\(s\) \(first at row 4\); --missing error refuses",
              csv=("n.csv", _set("b", 3, np.nan)), fixed=FIX_COLUMNS),
+    _command("data", "NaN in a feature column", ["train", "{tmp}/n.csv", "--target", "kind", *QUIET], "",
+             csv=("n.csv", _set("b", 3, np.nan)), expect=WORKS,
+             check=lambda e, out: "validation accuracy" in out),  # --missing mean (the default) fills it
     _command("data", "inf in a feature column", ["train", "{tmp}/i.csv", "--target", "kind", *QUIET],
-             r"feature columns \['c'\] .* missing or infinite", csv=("i.csv", _set("c", 5, np.inf)),
-             fixed=FIX_COLUMNS),
+             r"feature column 'c' of .* holds 1 infinite value\(s\) \(first at row 6\)",
+             csv=("i.csv", _set("c", 5, np.inf)), fixed=FIX_COLUMNS),
     _command("data", "a text feature column", ["train", "{tmp}/t.csv", "--target", "kind", *QUIET],
              r"feature columns \['b'\] .* are not numeric", csv=("t.csv", _set("b", 2, "x"))),
     _command("data", "no rows", ["train", "{tmp}/e.csv", "--target", "kind", *QUIET], r"has no rows",
@@ -1021,15 +1025,15 @@ CLI_CASES = [
 ]
 
 
-def _trained(e: Env) -> None:
+def _trained(e: Env, *options: str) -> None:
     _csv(e, "train.csv")
-    _cli(e, "train", "{tmp}/train.csv", "--target", "kind", "--save", "{tmp}/m.npz", *QUIET)
+    _cli(e, "train", "{tmp}/train.csv", "--target", "kind", "--save", "{tmp}/m.npz", *options, *QUIET)
 
 
 def _with_model(option: str, bad: str, argv: list[str], regex: str, *, csv: tuple | None = None, fixed="",
-                names: str = FILE) -> Case:
+                names: str = FILE, trained_with: tuple[str, ...] = ()) -> Case:
     def call(e: Env):
-        _trained(e)
+        _trained(e, *trained_with)
         if csv is not None:
             _csv(e, *csv)
         return _cli(e, *argv)
@@ -1046,9 +1050,9 @@ CLI_CASES += [
                 r"the target column 'kind' of .* holds classes the model never saw: \['7'\]",
                 csv=("u.csv", _set("kind", 0, 7)), names=COLUMN,
                 fixed="the message named neither the column nor the file (cli.evaluate)"),
-    _with_model("data", "NaN in a feature column", ["evaluate", "{tmp}/m.npz", "{tmp}/n.csv"],
-                r"feature columns \['a'\] .* missing or infinite", csv=("n.csv", _set("a", 0, np.nan)),
-                fixed=FIX_COLUMNS),
+    _with_model("data", "NaN in a feature column, trained with --missing error",
+                ["evaluate", "{tmp}/m.npz", "{tmp}/n.csv"], r"feature column 'a' of .* has 1 missing value\(s\)",
+                csv=("n.csv", _set("a", 0, np.nan)), fixed=FIX_COLUMNS, trained_with=("--missing", "error")),
 ]
 
 ONCE_CASES = CONSTRUCTOR_CASES + LOAD_CASES + ESTIMATOR_CASES + CLI_CASES

@@ -216,7 +216,7 @@ def drop_incomplete(frame, y):
 
     incomplete = frame.isna().any(axis=1).to_numpy()
     if y is not None:
-        incomplete |= pandas.isna(y)
+        incomplete = incomplete | pandas.isna(y)
     keep = ~incomplete
     return frame[keep], (None if y is None else y[keep]), int(incomplete.sum())
 

@@ -15,7 +15,7 @@ def encoded(y: np.ndarray, *, target: str, data: str, task: str,
     ``class_names``, a bundled dataset's, make it classification. ``target`` and ``data`` name the column and
     its data in the errors.
     """
-    check_no_missing(y, target=target, data=data)
+    check_no_missing(y, target=target, data=data, hint=" (or train with --missing drop, which drops them)")
     if class_names is None and not _is_classification(y, task):
         return None, _numeric(y, target, data)
     classes, indices = np.unique(y, return_inverse=True)
@@ -34,14 +34,14 @@ def _is_classification(y: np.ndarray, task: str) -> bool:
     return bool(whole and len(np.unique(y)) <= 50)
 
 
-def check_no_missing(y: np.ndarray, *, target: str, data: str) -> None:
+def check_no_missing(y: np.ndarray, *, target: str, data: str, hint: str = "") -> None:
     """A target column with missing values is named here, before it could reach the network as NaN labels."""
     import pandas
 
     missing = np.flatnonzero(pandas.isna(y))
     if missing.size:
         raise ValueError(f"the target column {target!r} of {data!r} has {missing.size} missing value(s) (first at "
-                         f"row {missing[0] + 1}); drop or fill those rows first")
+                         f"row {missing[0] + 1}); drop or fill those rows first{hint}")
 
 
 def _numeric(y: np.ndarray, target: str, data: str) -> np.ndarray:
