@@ -9,8 +9,8 @@ and pytest's ``filterwarnings = error`` turns any warning that leaks out into a 
 
 Tally of the last full run (every backend); ``test_report_how_many_cases_were_tried`` prints it again:
 
-- 589 cases (rows of the tables below: 433 run on each backend variant, 156 once), 2256 runs in all;
-- 488 raised a clear error naming the argument, or worked correctly, as the code was;
+- 590 cases (rows of the tables below: 433 run on each backend variant, 157 once), 2257 runs in all;
+- 489 raised a clear error naming the argument, or worked correctly, as the code was;
 - 101 needed a fix (their ``fixed=`` field names it), of 27 kinds: bool arrays are numbers (were refused); object
   arrays of numbers are read as numbers; float64 beyond float32 says "exceeds the float32 range" (was a
   RuntimeWarning, then "NaN or infinite values"); read-only arrays are copied before torch shares them (it warned);
