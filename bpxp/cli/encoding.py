@@ -209,16 +209,29 @@ def _fill(column: Column, series, gaps: np.ndarray, missing: str | None, data: s
     }.get(missing, "; the model recorded no values to fill them with: fill them, or retrain it with --missing mean"))
 
 
-def drop_incomplete(frame, y):
+def drop_incomplete(frame, y, *, data: str):
     """(frame, y, the number of rows dropped): the rows of ``frame`` (and ``y``, if not None) without a missing
-    value among the features or the target (``--missing drop``)."""
+    value among the features or the target (``--missing drop``); refused when none is left."""
     import pandas
 
     incomplete = frame.isna().any(axis=1).to_numpy()
     if y is not None:
         incomplete = incomplete | pandas.isna(y)
     keep = ~incomplete
+    if not keep.any():
+        raise ValueError(f"every row of {data!r} has a missing value: --missing drop leaves none; fill them, or use "
+                         f"--missing mean")
     return frame[keep], (None if y is None else y[keep]), int(incomplete.sum())
+
+
+def encoded_new_data(encoding: Encoding, frame, y, *, data: str,
+                     drop: bool) -> tuple[np.ndarray, np.ndarray | None, str | None]:
+    """(X, y, a note on what it took) of new data read from ``data``: with ``drop`` (``evaluate``) and
+    ``--missing drop``, the incomplete rows dropped as in training first; else ``apply`` fills or refuses them."""
+    dropped = 0
+    if drop and encoding.missing == "drop":
+        frame, y, dropped = drop_incomplete(frame, y, data=data)
+    return encoding.apply(frame, data=data), y, summary(encoding, frame, dropped=dropped, categories=False)
 
 
 def filled(frame, encoding: Encoding) -> int:

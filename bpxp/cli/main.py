@@ -31,7 +31,7 @@ from .datasets import NAMES as BUNDLED
 from .datasets import check_source, read_table, standardizer
 from .datasets import load as load_bundled
 from .datasets import split as split_rows
-from .encoding import Encoding, drop_incomplete, summary
+from .encoding import Encoding, drop_incomplete, encoded_new_data, summary
 from .encoding import described as described_encoding
 from .encoding import fit as fit_encoding
 from .parser import hidden_sizes
@@ -141,17 +141,22 @@ def _training_data(args) -> _TrainingData:
     features, y, feature_names, target, class_names = _data(args.data, args.target)
     encode, dropped = args.data not in BUNDLED, 0
     if encode and args.missing == "drop":
-        features, y, dropped = drop_incomplete(features, y)
+        features, y, dropped = drop_incomplete(features, y, data=args.data)
     classes, y = encoded_targets(y, target=target, data=args.data, task=args.task, class_names=class_names)
     train_rows, val_rows = split_rows(y, test_fraction=args.validation_split, random_state=args.seed,
                                       stratify=classes is not None)
     encoding = fit_encoding(features, missing=args.missing, fit_rows=train_rows, data=args.data) if encode else None
     X = encoding.apply(features, data=args.data) if encode else features
-    if encode and summary(encoding, features, dropped=dropped):
-        print(f"{args.data}: {summary(encoding, features, dropped=dropped)}", file=sys.stderr)
+    _note(args.data, encode and summary(encoding, features, dropped=dropped))
     mean, spread = standardizer(X[train_rows])
     return _TrainingData((X - mean) / spread, y, feature_names, target, classes, train_rows, val_rows, mean, spread,
                          encoding)
+
+
+def _note(data: str, note: str | None) -> None:
+    """A line on stderr about how ``data`` was read (rows dropped, columns one-hot encoded, gaps filled)."""
+    if note:
+        print(f"{data}: {note}", file=sys.stderr)
 
 
 def _network(args, data: _TrainingData) -> MLP:
@@ -256,22 +261,11 @@ def _saved(args):
     if bundled and names != meta["feature_names"]:
         raise ValueError(f"{args.model!r} was trained on other features than those of {args.data!r} "
                          f"({meta['feature_names'][:3]}… vs {names[:3]}…); give it data with its feature columns")
-    if not bundled:
-        X, y = _encoded(X, y, encoding, args)
+    if not bundled:  # with --missing drop, evaluate drops incomplete rows as training did; predict refuses them
+        X, y, note = encoded_new_data(encoding, X, y, data=args.data, drop=args.command == "evaluate")
+        _note(args.data, note)
     mean, scale = (np.asarray(meta["preprocessing"][k]) for k in ("mean", "scale"))
     return net, meta, (X - mean) / scale, y
-
-
-def _encoded(features, y, encoding: Encoding, args) -> tuple[np.ndarray, np.ndarray | None]:
-    """A data file's feature columns encoded as in training: with --missing drop, ``evaluate`` drops the
-    incomplete rows as training did (``predict``, which answers every row, refuses them in ``apply``)."""
-    dropped = 0
-    if encoding.missing == "drop" and args.command == "evaluate":
-        features, y, dropped = drop_incomplete(features, y)
-    X = encoding.apply(features, data=args.data)
-    if summary(encoding, features, dropped=dropped, categories=False):
-        print(f"{args.data}: {summary(encoding, features, dropped=dropped, categories=False)}", file=sys.stderr)
-    return X, y
 
 
 def predict(args) -> int:
