@@ -38,11 +38,6 @@ class Column:
     categories: tuple[str, ...] | None = None
     fill: float | str | None = None
 
-    @property
-    def inputs(self) -> list[str]:
-        """The network inputs this column becomes: its name, or ``name=category`` per category."""
-        return [self.name] if self.categories is None else [f"{self.name}={c}" for c in self.categories]
-
 
 @dataclass(frozen=True)
 class Encoding:
@@ -56,13 +51,10 @@ class Encoding:
     def text_columns(self) -> list[str]:
         return [c.name for c in self.columns if c.categories is not None]
 
-    @property
-    def input_names(self) -> list[str]:
-        return [name for column in self.columns for name in column.inputs]
-
     def apply(self, frame, *, data: str) -> np.ndarray:
-        """X (n_rows, len(input_names)), float64, from the feature columns of ``frame`` (a pandas DataFrame read
-        from ``data``): missing values filled or refused, unseen categories refused, each naming the column."""
+        """X (n_rows, a column per number column and per category), float64, from the feature columns of
+        ``frame`` (a pandas DataFrame read from ``data``): missing values filled or refused, unseen categories
+        refused, each naming the column."""
         blocks = [_one_hot(column, frame[column.name], self.missing, data) if column.categories is not None
                   else _numbers(column, frame[column.name], self.missing, data)[:, None] for column in self.columns]
         return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0))
@@ -189,9 +181,10 @@ def _one_hot(column: Column, series, missing: str | None, data: str) -> np.ndarr
     unseen = codes < 0
     if unseen.any():
         values = list(dict.fromkeys(texts[unseen]))
-        raise ValueError(f"feature column {column.name!r} of {data!r} holds {_quoted(values)}, a category the model "
-                         f"never saw (first at row {int(series.index[np.flatnonzero(unseen)[0]]) + 1}); it knows "
-                         f"{_quoted(column.categories)}")
+        what = "a category" if len(values) == 1 else "categories"
+        raise ValueError(f"feature column {column.name!r} of {data!r} holds {what} the model never saw: "
+                         f"{_quoted(values)} (first at row {int(series.index[np.flatnonzero(unseen)[0]]) + 1}); "
+                         f"it knows {_quoted(column.categories)}")
     return (codes[:, None] == np.arange(len(column.categories))).astype(np.float64)
 
 
