@@ -3,6 +3,7 @@
     bpxp train                                  # Iris (bundled), 4-16-3 relu/softmax, Adam, 200 epochs
     bpxp train wine --backend torch --save wine.npz --plot wine.png
     bpxp train data.csv --target price --hidden-layers 64,64 --epochs 50
+    bpxp train penguins.csv --target species --missing drop   # text columns one-hot encoded
     bpxp predict wine.npz wine [--out predictions.csv]
     bpxp evaluate wine.npz wine
     bpxp info wine.npz

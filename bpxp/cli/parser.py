@@ -91,8 +91,8 @@ def _add_missing_values(train: argparse.ArgumentParser) -> None:
     train.add_argument("--missing", choices=MISSING, default=DEFAULT_MISSING,
                        help="missing values in a data file's feature columns: mean fills each with its column's "
                             "training mean (a text column's most frequent category), and predict/evaluate fill "
-                            "new data the same way; drop drops the incomplete rows (rows without a target too; "
-                            "predict then refuses missing values); error refuses them")
+                            "new data the same way; drop drops incomplete rows (also those without a target), as "
+                            "evaluate does later, while predict refuses them; error refuses them")
 
 
 def _add_network_shape(train: argparse.ArgumentParser) -> None:
