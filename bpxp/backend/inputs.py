@@ -238,9 +238,9 @@ def _check_range_of_loss(Y: Any, *, loss: str, float_name: str, name: str, xp: A
         # (ŷ − y)² overflows beyond √max: 1.8e19 in float32; better said here than as an inf loss after training
         largest, limit = float(xp.max(xp.abs(Y))), float(xp.finfo(Y.dtype).max) ** 0.5
         if largest >= limit:
+            wider = " or use dtype='float64'" if float_name != "float64" else ""  # float64 is the widest there is
             raise ValueError(f"`{name}` holds values up to {largest:.3g}, too large for loss 'mse' in {float_name}: "
-                             f"their squares overflow (|{name}| must stay below {limit:.2g}); rescale it or use "
-                             "dtype='float64'")
+                             f"their squares overflow (|{name}| must stay below {limit:.2g}); rescale it{wider}")
 
 
 def one_hot(labels: Any, n_classes: int, *, xp: Any, dtype: Any, name: str = "y") -> Any:
