@@ -20,6 +20,12 @@ from typing import Any
 import numpy as np
 
 
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters: an error quoting a 100,000-entry list stays one short line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 @dataclass(frozen=True)
 class Rule:
     """What a numeric option must be.
@@ -44,7 +50,7 @@ class Rule:
     def message(self, name: str, value: Any) -> tuple[type[Exception], str]:
         """(the error class, the message) for ``value`` of option ``name``, or (None, '') when it is acceptable."""
         if isinstance(value, bool | np.bool_) or not isinstance(value, self.kind):
-            return TypeError, f"`{name}` must {self.expected}, got {value!r} ({type(value).__name__})"
+            return TypeError, f"`{name}` must {self.expected}, got {shown(value)} ({type(value).__name__})"
         if not self.accept(value):
             return ValueError, f"`{name}` must {self.in_range}, got {value}"
         return None, ""
@@ -104,7 +110,7 @@ def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
     """``value`` if it is one of ``choices``, else a ValueError naming ``name`` and listing them."""
     choices = list(choices)
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"`{name}` must be one of {choices}, got {value!r}")
+        raise ValueError(f"`{name}` must be one of {choices}, got {shown(value)}")
     return value
 
 
@@ -140,13 +146,13 @@ def check_layer_sizes(layer_sizes: Any) -> tuple[int, ...]:
     """``layer_sizes`` as a tuple of at least two positive ints, else a TypeError/ValueError."""
     if isinstance(layer_sizes, str | bytes) or not isinstance(layer_sizes, Iterable):
         raise TypeError(f"`layer_sizes` must be a sequence of positive integers such as (4, 8, 3), "
-                        f"got {layer_sizes!r}")
+                        f"got {shown(layer_sizes)}")
     layer_sizes = list(layer_sizes)
     if len(layer_sizes) < 2:
-        raise ValueError(f"`layer_sizes` needs at least an input and an output size, got {list(layer_sizes)}")
+        raise ValueError(f"`layer_sizes` needs at least an input and an output size, got {shown(layer_sizes)}")
     for size in layer_sizes:
         if isinstance(size, bool) or not isinstance(size, Integral) or size < 1:
-            raise ValueError(f"`layer_sizes` must hold positive integers, got {list(layer_sizes)}")
+            raise ValueError(f"`layer_sizes` must hold positive integers, got {shown(layer_sizes)}")
     return tuple(int(s) for s in layer_sizes)
 
 

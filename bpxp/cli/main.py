@@ -13,6 +13,7 @@ Every user mistake (a bad path, column or option) ends in one line on stderr and
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shlex
@@ -26,6 +27,8 @@ import numpy as np
 from ..backend import namespaces as _backend
 from ..loading import load
 from ..mlp import MLP
+from ..training.checkpoint import read
+from ..training.metadata import check_saved_by_train
 from ..training.recovery import InterruptedWarning, TrainingDiverged
 from .datasets import NAMES as BUNDLED
 from .datasets import check_source, read_table, standardizer
@@ -198,9 +201,7 @@ def _announce_resume(checkpoint: str | None, epochs: int) -> int:
     """Say where a resumed run starts ("resuming from epoch N of M", or that it had finished); return N."""
     if checkpoint is None:
         return 0
-    from ..training.checkpoint import read
-
-    done = read(checkpoint)[0].get("training", {}).get("epoch", -1) + 1
+    done = read(checkpoint, parts=())[0].get("training", {}).get("epoch", -1) + 1
     if done >= epochs:
         print(f"{checkpoint} holds a run that had already completed its {done} epochs (of --epochs {epochs}): "
               f"nothing left to train", file=sys.stderr)
@@ -227,6 +228,7 @@ def _saved(args):
     meta = net.checkpoint_metadata_
     if "preprocessing" not in meta:
         raise ValueError(f"{args.model!r} was not saved by `bpxp train`: it has no preprocessing to apply")
+    check_saved_by_train(meta, args.model)
     _no_target_for_bundled(args)
     target = getattr(args, "target", None) or meta.get("target")
     bundled = args.data in BUNDLED
@@ -301,15 +303,17 @@ def _held_out_rows(data: str, meta: dict, y: np.ndarray) -> np.ndarray | None:
 
 
 def info(args) -> int:
-    from ..training.checkpoint import read
-
-    meta, arrays = read(args.model)
-    parameters = sum(a.size for name, a in arrays.items() if name.startswith(("weights_", "biases_")))
+    meta, _ = read(args.model, parts=())  # every member's header checked against the metadata; no data read
+    check_saved_by_train(meta, args.model, required=False)
+    sizes = meta["layer_sizes"]
+    parameters = sum(n_in * n_out + (n_out if meta.get("bias") else 0) for n_in, n_out in itertools.pairwise(sizes))
     history = meta.get("history") or {}
-    rows = [("layers", "-".join(map(str, meta["layer_sizes"]))), ("parameters", f"{parameters:,}"),
+    rows = [("layers", "-".join(map(str, sizes))), ("parameters", f"{parameters:,}"),
             ("activations", f"{meta['hidden']} (hidden), {meta['output']} (output)"), ("loss", meta["loss"]),
-            ("dtype", meta["dtype"]), ("trained on", f"{meta['backend']} ({meta['device']})"),
-            ("optimizer", json.dumps(meta.get("optimizer"))), ("bpxp version", meta["bpxp_version"])]
+            ("dtype", meta["dtype"]),
+            ("trained on", f"{meta.get('backend', 'not recorded')} ({meta.get('device') or 'default device'})"),
+            ("optimizer", json.dumps(meta.get("optimizer"))),
+            ("bpxp version", meta.get("bpxp_version", "not recorded"))]
     if history.get("loss"):
         rows.append(("epochs", f"{len(history['loss'])}, final loss {history['loss'][-1]:.6g}"
                      + (f", validation loss {history['val_loss'][-1]:.6g}" if history.get("val_loss") else "")))
