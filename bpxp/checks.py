@@ -121,6 +121,34 @@ def check_path(value: Any, name: str) -> Path:
     return Path(value)
 
 
+def destination_problem(path: str | os.PathLike) -> str | None:
+    """Why no file can be written at ``path`` — empty, a folder, or under no writable folder — or None. Asked before
+    training, so that a run does not end, an hour later, with nowhere to put its model."""
+    if os.fspath(path) == "":
+        return "is empty: give a file path such as 'model.npz'"
+    path = Path(path)
+    if path.is_dir():
+        return f"is a folder: give a file path inside it, such as {str(path / 'model.npz')!r}"
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:  # the folders to be made: the nearest one there is
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"cannot be written: {str(folder)!r} is a file, not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot be written: the folder {str(folder)!r} is not writable"
+    return None
+
+
+def check_destination(value: Any, name: str) -> Path:
+    """``value`` as a Path where a file can be written (:func:`destination_problem`), else a TypeError/ValueError
+    naming ``name``."""
+    path = check_path(value, name)
+    problem = destination_problem(value)
+    if problem is not None:
+        raise ValueError(f"`{name}` {shown(os.fspath(value), 200)} {problem}")
+    return path
+
+
 def check_seed(random_state: Any, name: str = "random_state") -> Any:
     """``random_state`` if NumPy can seed a Generator with it, else a TypeError/ValueError naming ``name``."""
     try:

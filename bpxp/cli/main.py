@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..backend import namespaces as _backend
+from ..checks import destination_problem
 from ..loading import load
 from ..mlp import MLP
 from ..training.checkpoint import read
@@ -55,14 +56,11 @@ def _data(name: str, target: str | None, feature_names: list[str] | None = None,
 
 
 def _check_writable(path: str | None, option: str) -> None:
-    """Refuse, before training, an output path whose folder cannot be made or written (not after an hour's run)."""
-    if path is None:
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    while not os.path.exists(folder):
-        folder = os.path.dirname(folder)
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise ValueError(f"{option} {path!r}: cannot write there ({folder!r} is not a writable folder)")
+    """Refuse, before training, an output path that names a folder or whose folder cannot be made or written (not
+    after an hour's run)."""
+    problem = None if path is None else destination_problem(path)
+    if problem is not None:
+        raise ValueError(f"{option} {path!r} {problem}")
 
 
 def _no_target_for_bundled(args) -> None:
@@ -194,7 +192,12 @@ def _save(net: MLP, data: _TrainingData, history, args) -> None:
              "trained_on_data": args.data,
              "split": {"data": _data_identity(args.data), "n_rows": len(data.y), "seed": args.seed,
                        "validation_fraction": args.validation_split, "stratified": data.classification}}
-    print(f"saved {net.save(args.save, extra=extra)}", file=sys.stderr)
+    try:
+        saved = net.save(args.save, extra=extra)
+    except OSError as error:  # the disk failed after the check before training (full, gone read-only)
+        reason = getattr(error.__cause__, "strerror", None) or error.strerror or error  # the system's own words
+        raise type(error)(f"--save {args.save!r}: cannot write the model there ({reason})") from None
+    print(f"saved {saved}", file=sys.stderr)
 
 
 def _announce_resume(checkpoint: str | None, epochs: int) -> int:

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import checks
 from ..backend import namespaces as _backend
 from ..math import optimizers
 from ..spec import Spec
@@ -44,6 +45,7 @@ def save(path: str | os.PathLike, spec: Spec, parameters: tuple, *, backend: str
     Parameters
     ----------
     path : str or path
+        A file that can be written: not a folder, not empty (checked first; errors name ``path``).
     spec : bpxp.spec.Spec
     parameters : (weights, biases)
         Sequences of arrays (biases None without biases), any backend.
@@ -53,13 +55,13 @@ def save(path: str | os.PathLike, spec: Spec, parameters: tuple, *, backend: str
         The optimizer rule and its state of the last fit.
     extra : dict, optional
         JSON-serialisable entries added to the metadata.
-
     Returns
     -------
     pathlib.Path
     """
+    path = checks.check_destination(path, "path")  # errors name MLP.save's argument
     arrays, metadata = _contents(spec, parameters, backend=backend, device=device, rule=optimizer, state=state)
-    return _write(Path(path), arrays, {**metadata, **(extra or {})})
+    return _write(path, arrays, {**metadata, **(extra or {})}, "path")
 
 
 def _contents(spec: Spec, parameters: tuple, *, backend: str, device: Any, rule, state) -> tuple[dict, dict]:
@@ -84,14 +86,21 @@ def _contents(spec: Spec, parameters: tuple, *, backend: str, device: Any, rule,
     return arrays, metadata
 
 
-def _write(path: Path, arrays: dict[str, np.ndarray], metadata: dict) -> Path:
-    """Write ``arrays`` and ``metadata`` (as the JSON string ``metadata``) to ``path`` atomically; return it."""
-    _write_atomically(path, {**arrays, "metadata": np.array(json.dumps(metadata))})
+def _write(path: Path, arrays: dict[str, np.ndarray], metadata: dict, argument: str) -> Path:
+    """Write ``arrays`` and ``metadata`` (as the JSON string ``metadata``) to ``path`` atomically; return it.
+
+    A failing disk (read-only, full, gone) is an OSError of the same kind naming ``argument`` and ``path`` — not
+    the temporary file the write went to."""
+    try:
+        _write_atomically(path, {**arrays, "metadata": np.array(json.dumps(metadata))})
+    except OSError as error:
+        message = f"`{argument}` {str(path)!r}: cannot write the checkpoint there ({error.strerror or error})"
+        raise (type(error)(message) if error.errno is None else type(error)(error.errno, message)) from error
     return path
 
 
 def save_training(path: str | os.PathLike, spec: Spec, outcome, *, backend: str, device: Any, optimizer,
-                  settings: dict) -> Path:
+                  settings: dict, argument: str = "checkpoint") -> Path:
     """Write a training checkpoint: the outcome's parameters and optimizer state, its History, epoch and
     shuffling state, the best epoch's parameters under early stopping, and the fit's ``settings``.
 
@@ -107,7 +116,7 @@ def save_training(path: str | os.PathLike, spec: Spec, outcome, *, backend: str,
                 "settings": settings, "rate": None if outcome.rate is None else outcome.rate.record()}
     arrays, metadata = _contents(spec, (outcome.weights, outcome.biases), backend=backend, device=device,
                                  rule=optimizer, state=outcome.state)
-    return _write(Path(path), {**best_arrays, **arrays}, {**metadata, "training": training})
+    return _write(Path(path), {**best_arrays, **arrays}, {**metadata, "training": training}, argument)
 
 
 def read_training(path: str | os.PathLike, spec: Spec, *, xp: Any, device: Any) -> tuple[dict, Any]:
