@@ -10,6 +10,7 @@ from .loading import load
 from .math import metrics
 from .math.backprop import Gradients
 from .mlp import MLP
+from .training.archive import CheckpointError
 from .training.history import History
 from .training.recovery import DivergenceWarning, InterruptedWarning, TrainingDiverged
 
@@ -17,6 +18,7 @@ __all__ = [
     "MLP",
     "BackendInfo",
     "BackendUnusable",
+    "CheckpointError",
     "DivergenceWarning",
     "Gradients",
     "History",

@@ -20,6 +20,12 @@ from typing import Any
 import numpy as np
 
 
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters: an error quoting a 100,000-entry list stays one short line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 @dataclass(frozen=True)
 class Rule:
     """What a numeric option must be.
@@ -44,7 +50,7 @@ class Rule:
     def message(self, name: str, value: Any) -> tuple[type[Exception], str]:
         """(the error class, the message) for ``value`` of option ``name``, or (None, '') when it is acceptable."""
         if isinstance(value, bool | np.bool_) or not isinstance(value, self.kind):
-            return TypeError, f"`{name}` must {self.expected}, got {value!r} ({type(value).__name__})"
+            return TypeError, f"`{name}` must {self.expected}, got {shown(value)} ({type(value).__name__})"
         if not self.accept(value):
             return ValueError, f"`{name}` must {self.in_range}, got {value}"
         return None, ""
@@ -104,7 +110,7 @@ def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
     """``value`` if it is one of ``choices``, else a ValueError naming ``name`` and listing them."""
     choices = list(choices)
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"`{name}` must be one of {choices}, got {value!r}")
+        raise ValueError(f"`{name}` must be one of {choices}, got {shown(value)}")
     return value
 
 
@@ -113,6 +119,34 @@ def check_path(value: Any, name: str) -> Path:
     if not isinstance(value, str | os.PathLike):
         raise TypeError(f"`{name}` must be a file path (str or os.PathLike), got {type(value).__name__}")
     return Path(value)
+
+
+def destination_problem(path: str | os.PathLike) -> str | None:
+    """Why no file can be written at ``path`` — empty, a folder, or under no writable folder — or None. Asked before
+    training, so that a run does not end, an hour later, with nowhere to put its model."""
+    if os.fspath(path) == "":
+        return "is empty: give a file path such as 'model.npz'"
+    path = Path(path)
+    if path.is_dir():
+        return f"is a folder: give a file path inside it, such as {str(path / 'model.npz')!r}"
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:  # the folders to be made: the nearest one there is
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"cannot be written: {str(folder)!r} is a file, not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot be written: the folder {str(folder)!r} is not writable"
+    return None
+
+
+def check_destination(value: Any, name: str) -> Path:
+    """``value`` as a Path where a file can be written (:func:`destination_problem`), else a TypeError/ValueError
+    naming ``name``."""
+    path = check_path(value, name)
+    problem = destination_problem(value)
+    if problem is not None:
+        raise ValueError(f"`{name}` {shown(os.fspath(value), 200)} {problem}")
+    return path
 
 
 def check_seed(random_state: Any, name: str = "random_state") -> Any:
@@ -140,13 +174,13 @@ def check_layer_sizes(layer_sizes: Any) -> tuple[int, ...]:
     """``layer_sizes`` as a tuple of at least two positive ints, else a TypeError/ValueError."""
     if isinstance(layer_sizes, str | bytes) or not isinstance(layer_sizes, Iterable):
         raise TypeError(f"`layer_sizes` must be a sequence of positive integers such as (4, 8, 3), "
-                        f"got {layer_sizes!r}")
+                        f"got {shown(layer_sizes)}")
     layer_sizes = list(layer_sizes)
     if len(layer_sizes) < 2:
-        raise ValueError(f"`layer_sizes` needs at least an input and an output size, got {list(layer_sizes)}")
+        raise ValueError(f"`layer_sizes` needs at least an input and an output size, got {shown(layer_sizes)}")
     for size in layer_sizes:
         if isinstance(size, bool) or not isinstance(size, Integral) or size < 1:
-            raise ValueError(f"`layer_sizes` must hold positive integers, got {list(layer_sizes)}")
+            raise ValueError(f"`layer_sizes` must hold positive integers, got {shown(layer_sizes)}")
     return tuple(int(s) for s in layer_sizes)
 
 

@@ -34,8 +34,9 @@ def load(path: str | os.PathLike[str], *, backend: str | None = None, device: An
     ------
     FileNotFoundError
         No file at ``path``.
-    ValueError
-        A truncated, corrupt or foreign file, or one from a newer format.
+    bpxp.CheckpointError
+        (a ValueError) A truncated, corrupt, tampered or foreign file, or one from a newer format: the message
+        names the file and what is wrong. Each member's declared size is checked before it is read.
 
     Examples
     --------

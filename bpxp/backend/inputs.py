@@ -57,6 +57,8 @@ def to_network(x: Any, *, name: str, xp: Any, device: Any, dtype: Any = None, fl
             host = _narrowed(host, np.dtype(float_name), name=name, xp=array_namespace(host))
         elif host.dtype.kind == "b":
             host = host.astype(np.int64)
+        else:
+            host = _integers_that_fit(host, xp=xp, device=device)
         return xp.asarray(shareable_host_array(host, target), device=device)
     if source != target:
         raise TypeError(
@@ -90,6 +92,21 @@ def _host_numbers(x: Any, *, name: str) -> np.ndarray:
         what = type(x).__name__ if host.ndim == 0 and host.dtype == object else f"dtype {host.dtype}"
         raise TypeError(f"`{name}` must hold real numbers (integer or floating), got {what}")
     return host
+
+
+def _integers_that_fit(host: np.ndarray, *, xp: Any, device: Any) -> np.ndarray:
+    """Host integers as the network's namespace can hold them: unchanged when its default integer dtype takes them
+    all, else as float64 (on the host), so that no value wraps on the way to the device and every backend sees the
+    same numbers. JAX without 64-bit mode reads int64 as int32: a label 2³² + 1 would arrive as 1 and train.
+    """
+    if host.dtype.kind not in "iu" or host.size == 0:
+        return host
+    limits = xp.iinfo(xp.__array_namespace_info__().default_dtypes(device=device)["integral"])
+    if np.iinfo(host.dtype).min >= limits.min and np.iinfo(host.dtype).max <= limits.max:
+        return host  # every value of the dtype fits: no scan
+    if int(host.min()) >= limits.min and int(host.max()) <= limits.max:
+        return host
+    return host.astype(np.float64)
 
 
 def _narrowed(x: Any, dtype: Any, *, name: str, xp: Any) -> Any:
@@ -238,9 +255,9 @@ def _check_range_of_loss(Y: Any, *, loss: str, float_name: str, name: str, xp: A
         # (ŷ − y)² overflows beyond √max: 1.8e19 in float32; better said here than as an inf loss after training
         largest, limit = float(xp.max(xp.abs(Y))), float(xp.finfo(Y.dtype).max) ** 0.5
         if largest >= limit:
+            wider = " or use dtype='float64'" if float_name != "float64" else ""  # float64 is the widest there is
             raise ValueError(f"`{name}` holds values up to {largest:.3g}, too large for loss 'mse' in {float_name}: "
-                             f"their squares overflow (|{name}| must stay below {limit:.2g}); rescale it or use "
-                             "dtype='float64'")
+                             f"their squares overflow (|{name}| must stay below {limit:.2g}); rescale it{wider}")
 
 
 def one_hot(labels: Any, n_classes: int, *, xp: Any, dtype: Any, name: str = "y") -> Any:

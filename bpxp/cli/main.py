@@ -14,6 +14,7 @@ Every user mistake (a bad path, column or option) ends in one line on stderr and
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shlex
@@ -25,8 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..backend import namespaces as _backend
+from ..checks import destination_problem
 from ..loading import load
 from ..mlp import MLP
+from ..training.checkpoint import read
+from ..training.metadata import check_saved_by_train
 from ..training.recovery import InterruptedWarning, TrainingDiverged
 from .datasets import NAMES as BUNDLED
 from .datasets import check_source, read_table, standardizer
@@ -60,14 +64,11 @@ def _data(name: str, target: str | None, feature_names: list[str] | None = None,
 
 
 def _check_writable(path: str | None, option: str) -> None:
-    """Refuse, before training, an output path whose folder cannot be made or written (not after an hour's run)."""
-    if path is None:
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    while not os.path.exists(folder):
-        folder = os.path.dirname(folder)
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise ValueError(f"{option} {path!r}: cannot write there ({folder!r} is not a writable folder)")
+    """Refuse, before training, an output path that names a folder or whose folder cannot be made or written (not
+    after an hour's run)."""
+    problem = None if path is None else destination_problem(path)
+    if problem is not None:
+        raise ValueError(f"{option} {path!r} {problem}")
 
 
 def _no_target_for_bundled(args) -> None:
@@ -215,16 +216,19 @@ def _save(net: MLP, data: _TrainingData, history, args) -> None:
              "trained_on_data": args.data,
              "split": {"data": _data_identity(args.data), "n_rows": len(data.y), "seed": args.seed,
                        "validation_fraction": args.validation_split, "stratified": data.classification}}
-    print(f"saved {net.save(args.save, extra=extra)}", file=sys.stderr)
+    try:
+        saved = net.save(args.save, extra=extra)
+    except OSError as error:  # the disk failed after the check before training (full, gone read-only)
+        reason = getattr(error.__cause__, "strerror", None) or error.strerror or error  # the system's own words
+        raise type(error)(f"--save {args.save!r}: cannot write the model there ({reason})") from None
+    print(f"saved {saved}", file=sys.stderr)
 
 
 def _announce_resume(checkpoint: str | None, epochs: int) -> int:
     """Say where a resumed run starts ("resuming from epoch N of M", or that it had finished); return N."""
     if checkpoint is None:
         return 0
-    from ..training.checkpoint import read
-
-    done = read(checkpoint)[0].get("training", {}).get("epoch", -1) + 1
+    done = read(checkpoint, parts=())[0].get("training", {}).get("epoch", -1) + 1
     if done >= epochs:
         print(f"{checkpoint} holds a run that had already completed its {done} epochs (of --epochs {epochs}): "
               f"nothing left to train", file=sys.stderr)
@@ -252,6 +256,7 @@ def _saved(args):
     meta = net.checkpoint_metadata_
     if "preprocessing" not in meta:
         raise ValueError(f"{args.model!r} was not saved by `bpxp train`: it has no preprocessing to apply")
+    check_saved_by_train(meta, args.model)
     _no_target_for_bundled(args)
     target = getattr(args, "target", None) or meta.get("target")
     bundled = args.data in BUNDLED
@@ -329,15 +334,17 @@ def _held_out_rows(data: str, meta: dict, y: np.ndarray) -> np.ndarray | None:
 
 
 def info(args) -> int:
-    from ..training.checkpoint import read
-
-    meta, arrays = read(args.model)
-    parameters = sum(a.size for name, a in arrays.items() if name.startswith(("weights_", "biases_")))
+    meta, _ = read(args.model, parts=())  # every member's header checked against the metadata; no data read
+    check_saved_by_train(meta, args.model, required=False)
+    sizes = meta["layer_sizes"]
+    parameters = sum(n_in * n_out + (n_out if meta.get("bias") else 0) for n_in, n_out in itertools.pairwise(sizes))
     history = meta.get("history") or {}
-    rows = [("layers", "-".join(map(str, meta["layer_sizes"]))), ("parameters", f"{parameters:,}"),
+    rows = [("layers", "-".join(map(str, sizes))), ("parameters", f"{parameters:,}"),
             ("activations", f"{meta['hidden']} (hidden), {meta['output']} (output)"), ("loss", meta["loss"]),
-            ("dtype", meta["dtype"]), ("trained on", f"{meta['backend']} ({meta['device']})"),
-            ("optimizer", json.dumps(meta.get("optimizer"))), ("bpxp version", meta["bpxp_version"])]
+            ("dtype", meta["dtype"]),
+            ("trained on", f"{meta.get('backend', 'not recorded')} ({meta.get('device') or 'default device'})"),
+            ("optimizer", json.dumps(meta.get("optimizer"))),
+            ("bpxp version", meta.get("bpxp_version", "not recorded"))]
     if history.get("loss"):
         rows.append(("epochs", f"{len(history['loss'])}, final loss {history['loss'][-1]:.6g}"
                      + (f", validation loss {history['val_loss'][-1]:.6g}" if history.get("val_loss") else "")))

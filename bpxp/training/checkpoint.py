@@ -22,19 +22,20 @@ import json
 import os
 import secrets
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .. import checks
 from ..backend import namespaces as _backend
 from ..math import optimizers
 from ..spec import Spec
+from . import archive
+from . import metadata as _metadata_checks
+from .archive import CheckpointError
 from .history import History, Outcome
-
-FORMAT = "bpxp-checkpoint"
-FORMAT_VERSION = 1
+from .metadata import FORMAT, FORMAT_VERSION
 
 
 def save(path: str | os.PathLike, spec: Spec, parameters: tuple, *, backend: str, device: Any,
@@ -44,6 +45,7 @@ def save(path: str | os.PathLike, spec: Spec, parameters: tuple, *, backend: str
     Parameters
     ----------
     path : str or path
+        A file that can be written: not a folder, not empty (checked first; errors name ``path``).
     spec : bpxp.spec.Spec
     parameters : (weights, biases)
         Sequences of arrays (biases None without biases), any backend.
@@ -53,13 +55,13 @@ def save(path: str | os.PathLike, spec: Spec, parameters: tuple, *, backend: str
         The optimizer rule and its state of the last fit.
     extra : dict, optional
         JSON-serialisable entries added to the metadata.
-
     Returns
     -------
     pathlib.Path
     """
+    path = checks.check_destination(path, "path")  # errors name MLP.save's argument
     arrays, metadata = _contents(spec, parameters, backend=backend, device=device, rule=optimizer, state=state)
-    return _write(Path(path), arrays, {**metadata, **(extra or {})})
+    return _write(path, arrays, {**metadata, **(extra or {})}, "path")
 
 
 def _contents(spec: Spec, parameters: tuple, *, backend: str, device: Any, rule, state) -> tuple[dict, dict]:
@@ -84,14 +86,21 @@ def _contents(spec: Spec, parameters: tuple, *, backend: str, device: Any, rule,
     return arrays, metadata
 
 
-def _write(path: Path, arrays: dict[str, np.ndarray], metadata: dict) -> Path:
-    """Write ``arrays`` and ``metadata`` (as the JSON string ``metadata``) to ``path`` atomically; return it."""
-    _write_atomically(path, {**arrays, "metadata": np.array(json.dumps(metadata))})
+def _write(path: Path, arrays: dict[str, np.ndarray], metadata: dict, argument: str) -> Path:
+    """Write ``arrays`` and ``metadata`` (as the JSON string ``metadata``) to ``path`` atomically; return it.
+
+    A failing disk (read-only, full, gone) is an OSError of the same kind naming ``argument`` and ``path`` — not
+    the temporary file the write went to."""
+    try:
+        _write_atomically(path, {**arrays, "metadata": np.array(json.dumps(metadata))})
+    except OSError as error:
+        message = f"`{argument}` {str(path)!r}: cannot write the checkpoint there ({error.strerror or error})"
+        raise (type(error)(message) if error.errno is None else type(error)(error.errno, message)) from error
     return path
 
 
 def save_training(path: str | os.PathLike, spec: Spec, outcome, *, backend: str, device: Any, optimizer,
-                  settings: dict) -> Path:
+                  settings: dict, argument: str = "checkpoint") -> Path:
     """Write a training checkpoint: the outcome's parameters and optimizer state, its History, epoch and
     shuffling state, the best epoch's parameters under early stopping, and the fit's ``settings``.
 
@@ -107,7 +116,7 @@ def save_training(path: str | os.PathLike, spec: Spec, outcome, *, backend: str,
                 "settings": settings, "rate": None if outcome.rate is None else outcome.rate.record()}
     arrays, metadata = _contents(spec, (outcome.weights, outcome.biases), backend=backend, device=device,
                                  rule=optimizer, state=outcome.state)
-    return _write(Path(path), {**best_arrays, **arrays}, {**metadata, "training": training})
+    return _write(Path(path), {**best_arrays, **arrays}, {**metadata, "training": training}, argument)
 
 
 def read_training(path: str | os.PathLike, spec: Spec, *, xp: Any, device: Any) -> tuple[dict, Any]:
@@ -183,7 +192,7 @@ class Saved:
 
 def read_network(path: str | os.PathLike) -> Saved:
     """The network a checkpoint holds (see :class:`Saved`); the errors of :func:`read`."""
-    metadata, arrays = read(path)
+    metadata, arrays = read(path, parts=("weights_", "biases_", "optimizer_"))
     spec = Spec.from_metadata(metadata)
     n_layers = len(spec.layer_sizes) - 1
     weights = [arrays[f"weights_{i}"] for i in range(n_layers)]
@@ -246,44 +255,60 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
-    """The metadata and arrays of a checkpoint, checked; a clear ValueError for anything else."""
+PARTS = ("weights_", "biases_", "optimizer_", "best_")  # the members :func:`read` reads, by default all
+_METADATA_LIMIT = 256 * 2**20  # bytes of JSON metadata (as a .npy of UCS-4 text): a long History is a few MB
+
+
+def read(path: str | os.PathLike, *, parts: tuple[str, ...] = PARTS) -> tuple[dict, dict[str, np.ndarray]]:
+    """The metadata and arrays of a checkpoint, checked; a :class:`~bpxp.training.archive.CheckpointError` (a
+    ValueError) naming the file and what is wrong for anything else.
+
+    The metadata is checked field by field (``bpxp.training.metadata``); each member's ``.npy`` header — its
+    shape and dtype, read without its data — against what the metadata says the file holds, before any data is
+    read. Only the members whose names start with one of ``parts`` are read (``()``: none; ``bpxp info``).
+    """
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"`path` must be a str or os.PathLike naming a checkpoint file, got {type(path).__name__}")
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {str(path)!r}")
-    if not zipfile.is_zipfile(path):  # e.g. a CSV: np.load would answer with advice about allow_pickle
-        raise ValueError(f"{str(path)!r} is not a readable bpxp checkpoint (truncated or corrupt?): not a .npz "
-                         f"(zip) archive, as `bpxp train --save` and MLP.save write")
-    try:
-        # opened here, not by np.load(path): NumPy leaves its own handle open when the zip is damaged
-        with open(path, "rb") as file, np.load(file, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
-        raise ValueError(f"{str(path)!r} is not a readable bpxp checkpoint (truncated or corrupt?): {error}") from None
-    if "metadata" not in arrays:
-        raise ValueError(f"{str(path)!r} is a .npz file but not a bpxp checkpoint: it has no 'metadata'")
-    try:
-        metadata = json.loads(str(arrays.pop("metadata")))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{str(path)!r} has corrupt metadata: {error}") from None
-    if not isinstance(metadata, dict):
-        raise ValueError(f"{str(path)!r} is not a bpxp checkpoint: its metadata is a JSON {type(metadata).__name__}, "
-                         f"not an object")
-    if metadata.get("format") != FORMAT:
-        raise ValueError(f"{str(path)!r} is not a bpxp checkpoint (format {metadata.get('format')!r})")
-    if metadata.get("format_version", 0) > FORMAT_VERSION:
-        raise ValueError(f"{str(path)!r} was written by a newer bpxp ({metadata.get('bpxp_version')}, format "
-                         f"{metadata['format_version']}); this bpxp reads format {FORMAT_VERSION} — upgrade bpxp")
-    lacking = [key for key in ("layer_sizes", "hidden", "output", "loss", "dtype") if key not in metadata]
-    if lacking:
-        raise ValueError(f"{str(path)!r} is incomplete: its metadata lacks {lacking}")
-    n_layers = len(metadata["layer_sizes"]) - 1
-    missing = [f"weights_{i}" for i in range(n_layers) if f"weights_{i}" not in arrays]
-    if missing:
-        raise ValueError(f"{str(path)!r} is incomplete: missing {missing}")
+    with archive.open_archive(path) as files:
+        metadata = _metadata(files)
+        expected = _metadata_checks.expected_members(metadata, path)
+        _check_members(files, expected)
+        arrays = {name: files.read(name) for name in expected if name.startswith(parts)}
     return metadata, arrays
+
+
+def _metadata(files: archive.Archive) -> dict:
+    """The JSON metadata of an open checkpoint, checked (:func:`bpxp.training.metadata.checked`)."""
+    member = files.members.get("metadata")
+    if member is None:
+        raise CheckpointError(files.path, "is a .npz file but not a bpxp checkpoint: it has no 'metadata'")
+    if member.dtype.kind != "U" or member.shape != () or member.nbytes > _METADATA_LIMIT:
+        raise CheckpointError(files.path, f"is not a bpxp checkpoint: its metadata is a {member.dtype} array of "
+                                          f"shape {archive.shown(member.shape)}, not one JSON text up to "
+                                          f"{_METADATA_LIMIT // 2**20} MiB")
+    try:
+        metadata = json.loads(str(files.read("metadata")))
+    except json.JSONDecodeError as error:
+        raise CheckpointError(files.path, f"has corrupt metadata: {error}") from None
+    return _metadata_checks.checked(metadata, files.path)
+
+
+def _check_members(files: archive.Archive, expected: dict[str, tuple[int, ...] | None]) -> None:
+    """Refuse a checkpoint whose members are not those its metadata says: missing, unknown, or of another shape
+    or dtype than float32/float64 (headers only: no member's data has been read)."""
+    missing = [name for name in expected if name not in files.members]
+    if missing:
+        raise CheckpointError(files.path, f"is incomplete: missing {archive.shown(missing)}")
+    unknown = [name for name in files.members if name not in expected and name != "metadata"]
+    if unknown:
+        raise CheckpointError(files.path, f"holds members its metadata does not account for: "
+                                          f"{archive.shown(unknown)}")
+    for name, shape in expected.items():
+        member = files.members[name]
+        if member.dtype not in _metadata_checks.FLOATS or (shape is not None and member.shape != shape):
+            raise CheckpointError(files.path, f"member {name!r} is a {member.dtype} array of shape "
+                                              f"{archive.shown(member.shape)}; its metadata says float32 or "
+                                              f"float64" + (f" of shape {shape}" if shape is not None else ""))
 
 
 def _count(arrays: dict) -> int:

@@ -220,12 +220,12 @@ class Start:
 
 
 def checkpointer(net: Any, path: str | os.PathLike, rule: Any, settings: dict) -> Callable[[Outcome], None]:
-    """``write(outcome)``: a training checkpoint of the network at ``path``."""
-    path = checks.check_path(path, "checkpoint")
+    """``write(outcome)``: a training checkpoint of the network at ``path`` (checked writable now, before training)."""
+    path = checks.check_destination(path, "checkpoint")
 
     def write(outcome: Outcome) -> None:
         _checkpoint.save_training(path, net.spec, outcome, backend=net.backend, device=net.device, optimizer=rule,
-                                  settings=settings)
+                                  settings=settings, argument="checkpoint")
 
     return write
 
