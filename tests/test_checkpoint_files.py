@@ -177,7 +177,14 @@ def test_the_command_says_what_is_wrong_in_one_short_line(saved, tmp_path, capsy
 
 SAVED_BY_TRAIN_TAMPERED = [
     Tampered("feature_names a number", _set("feature_names", 5), r"`feature_names` must be a list of strings"),
-    Tampered("fewer feature names than inputs", _set("feature_names", ["a"]), r"for a network of 4 inputs"),
+    Tampered("fewer feature names than inputs", _set("feature_names", ["a"]), r"1 `feature_names` for 4 feature"),
+    Tampered("encoding not an object", _set("encoding", "one-hot"), r"`encoding` must be an object"),
+    Tampered("encoding into more inputs than the network's",
+             _set("encoding", {"missing": "mean", "columns": [{"name": "a", "categories": ["x", "y"]}] * 4}),
+             r"an encoding into 8 inputs for a network of 4 inputs"),
+    Tampered("encoding with categories of numbers",
+             _set("encoding", {"missing": "mean", "columns": [{"name": "a", "categories": [1]}] * 4}),
+             r"`encoding.columns\[0\].categories` must be a list of strings"),
     Tampered("classes fewer than outputs", _set("classes", ["setosa"]), r"1 `classes` for 3 outputs"),
     Tampered("preprocessing of strings", _set("preprocessing", {"mean": "0", "scale": [1, 1, 1, 1]}),
              r"`preprocessing.mean` must be a list of numbers"),

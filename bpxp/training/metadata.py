@@ -142,6 +142,29 @@ def _split(value: Any, name: str) -> dict:
     return value
 
 
+def _encoding(value: Any, name: str) -> dict:
+    """``bpxp train``'s encoding of its feature columns: {"missing": mode or null, "columns": [{"name": text,
+    "categories": [texts] or null, "fill": number, text or null}, …]}."""
+    _of_type(dict, "an object")(value, name)
+    _of_type((str, type(None)), "a string or null")(value.get("missing"), f"{name}.missing")
+    _of_type(list, "a list")(value.get("columns"), f"{name}.columns")
+    for i, column in enumerate(value["columns"]):
+        _of_type(dict, "an object")(column, f"{name}.columns[{i}]")
+        _TEXT(column.get("name"), f"{name}.columns[{i}].name")
+        if column.get("categories") is not None:
+            _list_of(str, "strings")(column["categories"], f"{name}.columns[{i}].categories")
+        _of_type((Real, str, type(None)), "a number, a string or null")(column.get("fill"), f"{name}.columns[{i}].fill")
+    return value
+
+
+def _encoded_width(metadata: dict) -> int | None:
+    """How many inputs the recorded encoding makes of the feature columns (one per number, one per category)."""
+    encoding = metadata.get("encoding")
+    if encoding is None:
+        return None
+    return sum(1 if c.get("categories") is None else len(c["categories"]) for c in encoding["columns"])
+
+
 FIELDS: dict[str, Field] = {
     "format": Field(lambda v, n: v, required=True),  # compared to FORMAT first, with its own message
     "format_version": Field(lambda v, n: checks.check(v, n, checks.NON_NEGATIVE_INT)),
@@ -167,6 +190,7 @@ SAVED_BY_TRAIN: dict[str, Field] = {
     "preprocessing": Field(_scaling, required=True),
     "history": Field(_losses),
     "split": Field(_split),
+    "encoding": Field(_encoding),
 }
 
 
@@ -255,9 +279,16 @@ def check_saved_by_train(metadata: dict, path: Any, *, required: bool = True) ->
     are as declared and fit the network: as many features and scalings as inputs, a class per output."""
     apply(SAVED_BY_TRAIN, metadata, path, required=required)
     n_inputs, n_outputs = metadata["layer_sizes"][0], metadata["layer_sizes"][-1]
-    counts = {"feature_names": len(metadata.get("feature_names", [None] * n_inputs)),
-              **{f"preprocessing.{key}": len(metadata.get("preprocessing", {}).get(key, [None] * n_inputs))
-                 for key in ("mean", "scale")}}
+    width = _encoded_width(metadata)
+    n_columns = n_inputs if width is None else len(metadata["encoding"]["columns"])
+    if width is not None and width != n_inputs:
+        raise CheckpointError(path, f"has invalid metadata: an encoding into {width} inputs for a network of "
+                                    f"{n_inputs} inputs")
+    n_names = len(metadata.get("feature_names", [None] * n_columns))
+    if n_names != n_columns:
+        raise CheckpointError(path, f"has invalid metadata: {n_names} `feature_names` for {n_columns} feature columns")
+    counts = {f"preprocessing.{key}": len(metadata.get("preprocessing", {}).get(key, [None] * n_inputs))
+              for key in ("mean", "scale")}
     counts = {key: count for key, count in counts.items() if count != n_inputs}
     if counts:
         raise CheckpointError(path, f"has invalid metadata: {counts} entries for a network of {n_inputs} inputs")
