@@ -312,16 +312,19 @@ class BaseMLP(StochasticTraining, BaseEstimator):
         X, _, backend = self._validate_X(X, reset=False)
         return X, backend
 
-    def _forward(self, X, method: str):
-        """Ŷ of checked X in the network's namespace (a sparse X densified in blocks), and X's backend."""
+    def _outputs(self, X, method: str, *, logits: bool = False):
+        """Ŷ (with ``logits``, the output layer's Zᴸ) of X in the network's namespace, dtype and device, and X's
+        backend: the one way in of every prediction method. X is checked for ``method`` and then cast and moved
+        by the network (``MLP.forward``/``MLP.logits``), so an X of another float dtype than the network's gives
+        the network's dtype; a sparse X is densified in blocks of rows."""
         X, backend = self._checked_input(X, method)
         net = self.network_
+        run = net.logits if logits else net.forward
         if is_sparse(X):
             X = X.tocsr()
-            blocks = [net.forward(X[a:a + BLOCK_ROWS].toarray()) for a in range(0, X.shape[0], BLOCK_ROWS)]
+            blocks = [run(X[a:a + BLOCK_ROWS].toarray()) for a in range(0, X.shape[0], BLOCK_ROWS)]
             return (blocks[0] if len(blocks) == 1 else net.xp.concat(blocks, axis=0)), backend
-        X = X if backend is not None else np.asarray(X, dtype=net.dtype_name)
-        return net.forward(X), backend
+        return run(X if backend is not None else np.asarray(X, dtype=net.dtype_name)), backend
 
     def _check_same_namespace(self, X, method: str) -> None:
         """Everything follows X, and X must follow fit: a different namespace or device is an error."""

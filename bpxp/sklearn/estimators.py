@@ -33,7 +33,7 @@ from .. import checks
 from ..backend import namespaces as _backend
 from ..dask import chunks as dask_chunks
 from ..math.activations import log_softmax
-from .base import BaseMLP, bpxp_to_numpy, is_sparse, stochastic
+from .base import BaseMLP, bpxp_to_numpy, stochastic
 from .on_dask import predict as predict_on_dask
 from .on_dask import predict_proba as predict_proba_on_dask
 from .on_dask import score as score_on_dask
@@ -117,21 +117,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         """
         check_is_fitted(self, "network_")
         if self.network_.output == "softmax":
-            return self._forward(X, method)
-        Z, backend = self._logits(X, method)
+            return self._outputs(X, method)
+        Z, backend = self._outputs(X, method, logits=True)
         xp = self.network_.xp
         P = xp.exp(-xp.logaddexp(0.0, -Z))
         if self.n_outputs_ == 1:
             P = xp.concat([xp.exp(-xp.logaddexp(0.0, Z)), P], axis=1)
         return P, backend
-
-    def _logits(self, X, method):
-        """The output layer's Zᴸ for checked X (``MLP.logits``); and X's backend."""
-        X, backend = self._checked_input(X, method)
-        net = self.network_
-        if is_sparse(X):
-            X = X.toarray()
-        return net.logits(X if backend is not None else np.asarray(X, dtype=net.dtype_name)), backend
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes) (multi-label: per label), in X's namespace."""
@@ -145,7 +137,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         finite where a probability rounds to 0."""
         check_is_fitted(self, "network_")
         if self.network_.output == "softmax":
-            Z, backend = self._logits(X, "predict_log_proba")
+            Z, backend = self._outputs(X, "predict_log_proba", logits=True)
             log_P = log_softmax(Z, xp=self.network_.xp)
         else:
             P, backend = self._probabilities(X, "predict_log_proba")
@@ -156,7 +148,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         """The most probable class of each sample, from ``classes_`` (multi-label: the indicator matrix)."""
         if dask_chunks.is_dask(X):  # lazy labels, chunk by chunk
             return predict_on_dask(self, X)
-        P, backend = self._forward(X, "predict")
+        P, backend = self._outputs(X, "predict")
         xp = self.network_.xp
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             labels = xp.astype(P > 0.5, xp.int64)
@@ -259,7 +251,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         """Predicted targets, shape (n_samples,) for a 1-D target, else (n_samples, n_outputs)."""
         if dask_chunks.is_dask(X):  # lazily, chunk by chunk
             return predict_on_dask(self, X)
-        P, backend = self._forward(X, "predict")
+        P, backend = self._outputs(X, "predict")
         if self._y_1d:
             P = P[:, 0]
         return P if backend is not None else _backend.to_numpy(P)
