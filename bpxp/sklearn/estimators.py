@@ -33,7 +33,7 @@ from .. import checks
 from ..backend import namespaces as _backend
 from ..dask import chunks as dask_chunks
 from ..math.activations import log_softmax
-from .base import BaseMLP, bpxp_to_numpy, stochastic
+from .base import BaseMLP, bpxp_to_numpy, keep_parameters, stochastic
 from .on_dask import predict as predict_on_dask
 from .on_dask import predict_proba as predict_proba_on_dask
 from .on_dask import score as score_on_dask
@@ -199,15 +199,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, backend="numpy", device=None,
-                 dtype=None):
-        super().__init__(
-            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
-            learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose, warm_start=warm_start,
-            momentum=momentum, nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change, max_fun=max_fun, backend=backend, device=device, dtype=dtype)
-        self.loss = loss
+                 dtype=None, precision="float32"):
+        keep_parameters(self, locals())  # the classifier's parameters (BaseMLP's), and loss
 
     def _check_parameters(self) -> None:
         super()._check_parameters()
