@@ -52,7 +52,7 @@ def test_every_prediction_method_casts_x_to_the_networks_dtype(backend, task, fi
 
 def test_the_regressor_casts_x_to_the_networks_dtype(backend):
     X, _ = load_iris(return_X_y=True)
-    reg = MLPRegressor((6,), max_iter=5, random_state=0).fit(backend.asarray(X[:, 1:], "float32"),
+    reg = MLPRegressor(hidden_layer_sizes=(6,), max_iter=5, random_state=0).fit(backend.asarray(X[:, 1:], "float32"),
                                                               backend.asarray(X[:, 0], "float32"))
     got = reg.predict(backend.asarray(X[:, 1:], "float64"))
     expected = reg.predict(backend.asarray(X[:, 1:], "float32"))
@@ -65,7 +65,8 @@ COMBINATIONS = [pytest.param(namespace, device, dtype, id=f"{namespace}-{device}
 FIXED_DTYPE_ESTIMATORS = [
     pytest.param(MLPClassifier((8,), max_iter=20, dtype="float32"), id="MLPClassifier(dtype='float32')"),
     pytest.param(MLPClassifier((8,), max_iter=20, dtype="float64"), id="MLPClassifier(dtype='float64')"),
-    pytest.param(MLPRegressor((8,), max_iter=20, dtype="float32"), id="MLPRegressor(dtype='float32')"),
+    pytest.param(MLPRegressor(hidden_layer_sizes=(8,), max_iter=20, dtype="float32"),
+                 id="MLPRegressor(dtype='float32')"),
 ]
 
 

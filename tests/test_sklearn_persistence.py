@@ -69,8 +69,8 @@ def _partial_fit(estimator, X, y, classes, **kwargs):
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 def test_a_loaded_estimator_predicts_and_continues_as_the_saved_one(backend, kind, solver, persist):
     estimator, X, y, validation, classes = _problem(backend, kind)
-    saved = estimator((6,), solver=solver, batch_size=50, learning_rate_init=0.05, early_stopping=True,
-                      n_iter_no_change=50, random_state=0)
+    saved = estimator(hidden_layer_sizes=(6,), solver=solver, batch_size=50, learning_rate_init=0.05,
+                      early_stopping=True, n_iter_no_change=50, random_state=0)
     _partial_fit(saved, X, y, classes, validation_data=validation)  # keeps the validation set and the best epoch
     _partial_fit(saved, X, y, classes)
     assert saved._optimizer_state is not None and saved._best_parameters is not None
@@ -89,7 +89,8 @@ def test_a_loaded_estimator_predicts_and_continues_as_the_saved_one(backend, kin
 @pytest.mark.parametrize("persist", PERSISTERS)
 def test_an_estimator_fitted_with_early_stopping_persists_its_best_epoch(backend, persist):
     estimator, X, y, _, _ = _problem(backend, "classifier")
-    saved = estimator((6,), max_iter=8, learning_rate_init=0.05, early_stopping=True, random_state=0).fit(X, y)
+    saved = estimator(hidden_layer_sizes=(6,), max_iter=8, learning_rate_init=0.05, early_stopping=True,
+                      random_state=0).fit(X, y)
     loaded = persist(saved)
     np.testing.assert_array_equal(_outputs(loaded, X), _outputs(saved, X))
     weights, _, _ = loaded._best_parameters
@@ -108,7 +109,7 @@ def _leaves(value):
 def test_the_persisted_state_holds_no_backend_arrays(backend):
     """What pickle, joblib and skops.io write of a fitted estimator: NumPy arrays, never a backend's."""
     estimator, X, y, validation, classes = _problem(backend, "classifier")
-    fitted = estimator((6,), early_stopping=True, random_state=0)
+    fitted = estimator(hidden_layer_sizes=(6,), early_stopping=True, random_state=0)
     _partial_fit(fitted, X, y, classes, validation_data=validation)
     backend_arrays = [type(leaf).__name__ for leaf in _leaves(fitted.__getstate__())
                       if bpxp.backend.namespaces.array_backend(leaf) is not None]

@@ -38,6 +38,9 @@ from .on_dask import predict as predict_on_dask
 from .on_dask import predict_proba as predict_proba_on_dask
 from .on_dask import score as score_on_dask
 
+LOSSES = {"squared_error": ("identity", "mse"), "poisson": ("exp", "poisson")}  # the regressor's loss → the
+# network's output activation and loss: ½·mean squared error, or half the Poisson deviance with a log link
+
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
     """Multi-layer perceptron classifier trained by bpxp's backpropagation on any backend.
@@ -182,19 +185,22 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
 class MLPRegressor(RegressorMixin, BaseMLP):
     """Multi-layer perceptron regressor on any backend: identity output and ½·mean squared error, or with
-    ``loss='poisson'`` an exponential output and half the Poisson deviance (for counts).
+    ``loss='poisson'`` an exponential output and half the Poisson deviance (for counts). Its positional
+    parameters are scikit-learn's (≥ 1.7): ``loss``, ``hidden_layer_sizes``, ``activation``, as in
+    ``MLPRegressor("poisson", (8,))``.
 
     Examples
     --------
     >>> import numpy as np
     >>> from bpxp.sklearn import MLPRegressor
     >>> X = np.linspace(-1, 1, 50)[:, None]
-    >>> reg = MLPRegressor((16,), activation="tanh", batch_size=5, learning_rate_init=0.01, random_state=0)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(16,), activation="tanh", batch_size=5, learning_rate_init=0.01,
+    ...                    random_state=0)
     >>> reg.fit(X, 2 * X[:, 0] + 1).predict([[0.5]]).round(1)
     array([2.])
     """
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, loss="squared_error", solver="adam",
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9,
@@ -204,10 +210,14 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     def _check_parameters(self) -> None:
         super()._check_parameters()
-        checks.check_choice(self.loss, "loss", ["squared_error", "poisson"])
+        if not isinstance(self.loss, str):  # scikit-learn ≥ 1.7's order: loss comes before hidden_layer_sizes
+            raise ValueError(f"`loss` must be one of {list(LOSSES)}, got {self.loss!r}; MLPRegressor's first "
+                             "positional parameter is `loss`, as scikit-learn's: pass "
+                             f"hidden_layer_sizes={self.loss!r} by name")
+        checks.check_choice(self.loss, "loss", LOSSES)
 
     def _output_and_loss(self):
-        return ("exp", "poisson") if self.loss == "poisson" else ("identity", "mse")
+        return LOSSES[self.loss]
 
     def _encode_targets(self, y, *, first, incremental, classes, X):
         if _backend.array_backend(y) is None:
