@@ -40,7 +40,7 @@ def _estimator_message(parameter, value) -> str:
     from bpxp.sklearn import MLPClassifier, MLPRegressor
 
     classifier = _message(lambda: MLPClassifier((3,), **{"max_iter": 2, parameter: value}).fit(X, y))
-    regressor = _message(lambda: MLPRegressor((3,), **{"max_iter": 2, parameter: value}).fit(X, y))
+    regressor = _message(lambda: MLPRegressor(hidden_layer_sizes=(3,), **{"max_iter": 2, parameter: value}).fit(X, y))
     assert classifier == regressor
     return classifier
 

@@ -44,8 +44,8 @@ def _fitted_regressor(backend):
     from bpxp.sklearn import MLPRegressor
 
     X, y = _data()
-    return MLPRegressor((5,), max_iter=2, random_state=0, backend=backend.name, device=backend.device,
-                        dtype="float32").fit(X, y.astype(np.float32))
+    return MLPRegressor(hidden_layer_sizes=(5,), max_iter=2, random_state=0, backend=backend.name,
+                        device=backend.device, dtype="float32").fit(X, y.astype(np.float32))
 
 
 def _on_dask(X, y):

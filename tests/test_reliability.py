@@ -337,7 +337,7 @@ def test_the_estimator_raises_on_divergence_and_keeps_finite_weights(backend):
     from bpxp.sklearn import MLPRegressor
 
     X, y = _regression_data()
-    regressor = MLPRegressor((8,), solver="sgd", learning_rate_init=5.0, momentum=0.0, max_iter=500,
+    regressor = MLPRegressor(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=5.0, momentum=0.0, max_iter=500,
                              n_iter_no_change=500, backend=backend.name, device=backend.device)
     with pytest.raises(bpxp.TrainingDiverged, match=r"diverged in epoch \d+.*last finite loss"):
         regressor.fit(backend.asarray(X), backend.asarray(y))

@@ -140,7 +140,8 @@ def test_everything_follows_x(backend):
     for output in (clf.predict(X_b), clf.predict_proba(X_b)):
         assert array_namespace(output) is array_namespace(X_b) and device(output) == device(X_b)
     assert clf.score(X_b, y_b) > 0.8
-    reg = MLPRegressor((8,), max_iter=20, random_state=0).fit(X_b, backend.asarray(X[:, 0], "float32"))
+    reg = MLPRegressor(hidden_layer_sizes=(8,), max_iter=20, random_state=0)
+    reg.fit(X_b, backend.asarray(X[:, 0], "float32"))
     assert array_namespace(reg.predict(X_b)) is array_namespace(X_b) and reg.predict(X_b).shape == (150,)
 
 

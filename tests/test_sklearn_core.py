@@ -172,7 +172,7 @@ def test_estimator_conventions_as_scikit_learn():
         three.fit(X, np.arange(30) % 3)
     assert three.n_outputs_ == 3 and three.out_activation_ == "softmax" and three.t_ == 5 * 30
     assert issubclass(bpxp.TrainingDiverged, ValueError) and issubclass(bpxp.TrainingDiverged, ArithmeticError)
-    poisson = MLPRegressor((3,), loss="poisson", solver="lbfgs", random_state=0).fit(X, np.arange(30) % 4)
+    poisson = MLPRegressor("poisson", (3,), solver="lbfgs", random_state=0).fit(X, np.arange(30) % 4)
     assert poisson.out_activation_ == "exp" and (poisson.predict(X) > 0).all()
 
 

@@ -60,33 +60,7 @@ class BaseMLP(StochasticTraining, BaseEstimator):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-8, n_iter_no_change=10, max_fun=15000, backend="numpy", device=None, dtype=None,
                  precision="float32"):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.backend = backend
-        self.device = device
-        self.dtype = dtype
-        self.precision = precision  # float32 products ('float32', IEEE) or TF32 on CUDA ('tf32'): see bpxp.MLP
+        keep_parameters(self, locals())
 
     # -- parameters ------------------------------------------------------------------------------------------
     def _check_parameters(self) -> None:
@@ -268,7 +242,8 @@ class BaseMLP(StochasticTraining, BaseEstimator):
         elif assigned is not None:
             net = self.network_
             self.network_ = MLP.from_weights(*assigned, hidden=net.hidden, output=net.output, loss=net.loss,
-                                             backend=net.backend, dtype=net.dtype_name, device=net.device)
+                                             backend=net.backend, dtype=net.dtype_name, device=net.device,
+                                             precision=net.precision)
         weights = self._sample_weight(sample_weight, X)
         if self.solver == "lbfgs":
             return self._fit_lbfgs(X, Y, weights)
@@ -312,16 +287,19 @@ class BaseMLP(StochasticTraining, BaseEstimator):
         X, _, backend = self._validate_X(X, reset=False)
         return X, backend
 
-    def _forward(self, X, method: str):
-        """Ŷ of checked X in the network's namespace (a sparse X densified in blocks), and X's backend."""
+    def _outputs(self, X, method: str, *, logits: bool = False):
+        """Ŷ (with ``logits``, the output layer's Zᴸ) of X in the network's namespace, dtype and device, and X's
+        backend: the one way in of every prediction method. X is checked for ``method`` and then cast and moved
+        by the network (``MLP.forward``/``MLP.logits``), so an X of another float dtype than the network's gives
+        the network's dtype; a sparse X is densified in blocks of rows."""
         X, backend = self._checked_input(X, method)
         net = self.network_
+        run = net.logits if logits else net.forward
         if is_sparse(X):
             X = X.tocsr()
-            blocks = [net.forward(X[a:a + BLOCK_ROWS].toarray()) for a in range(0, X.shape[0], BLOCK_ROWS)]
+            blocks = [run(X[a:a + BLOCK_ROWS].toarray()) for a in range(0, X.shape[0], BLOCK_ROWS)]
             return (blocks[0] if len(blocks) == 1 else net.xp.concat(blocks, axis=0)), backend
-        X = X if backend is not None else np.asarray(X, dtype=net.dtype_name)
-        return net.forward(X), backend
+        return run(X if backend is not None else np.asarray(X, dtype=net.dtype_name)), backend
 
     def _check_same_namespace(self, X, method: str) -> None:
         """Everything follows X, and X must follow fit: a different namespace or device is an error."""
@@ -342,6 +320,16 @@ class BaseMLP(StochasticTraining, BaseEstimator):
         tags.array_api_support = True
         tags.input_tags.sparse = True
         return tags
+
+
+def keep_parameters(estimator, parameters: dict) -> None:
+    """Store each argument of an estimator's ``__init__`` (its ``locals()``) unchanged under its own name, as
+    scikit-learn's convention asks (checks come in ``fit``): one way for both estimators, whose signatures differ
+    only by the regressor's ``loss``. ``precision``: float32 products ('float32', IEEE) or TF32 on CUDA ('tf32'),
+    as ``bpxp.MLP``'s."""
+    for name, value in parameters.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
 
 
 def initial_parameters(sizes, activation: str, random_state) -> tuple[list, list]:

@@ -33,10 +33,13 @@ from .. import checks
 from ..backend import namespaces as _backend
 from ..dask import chunks as dask_chunks
 from ..math.activations import log_softmax
-from .base import BaseMLP, bpxp_to_numpy, is_sparse, stochastic
+from .base import BaseMLP, bpxp_to_numpy, keep_parameters, stochastic
 from .on_dask import predict as predict_on_dask
 from .on_dask import predict_proba as predict_proba_on_dask
 from .on_dask import score as score_on_dask
+
+LOSSES = {"squared_error": ("identity", "mse"), "poisson": ("exp", "poisson")}  # the regressor's loss → the
+# network's output activation and loss: ½·mean squared error, or half the Poisson deviance with a log link
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
@@ -117,21 +120,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         """
         check_is_fitted(self, "network_")
         if self.network_.output == "softmax":
-            return self._forward(X, method)
-        Z, backend = self._logits(X, method)
+            return self._outputs(X, method)
+        Z, backend = self._outputs(X, method, logits=True)
         xp = self.network_.xp
         P = xp.exp(-xp.logaddexp(0.0, -Z))
         if self.n_outputs_ == 1:
             P = xp.concat([xp.exp(-xp.logaddexp(0.0, Z)), P], axis=1)
         return P, backend
-
-    def _logits(self, X, method):
-        """The output layer's Zᴸ for checked X (``MLP.logits``); and X's backend."""
-        X, backend = self._checked_input(X, method)
-        net = self.network_
-        if is_sparse(X):
-            X = X.toarray()
-        return net.logits(X if backend is not None else np.asarray(X, dtype=net.dtype_name)), backend
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_classes) (multi-label: per label), in X's namespace."""
@@ -145,7 +140,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         finite where a probability rounds to 0."""
         check_is_fitted(self, "network_")
         if self.network_.output == "softmax":
-            Z, backend = self._logits(X, "predict_log_proba")
+            Z, backend = self._outputs(X, "predict_log_proba", logits=True)
             log_P = log_softmax(Z, xp=self.network_.xp)
         else:
             P, backend = self._probabilities(X, "predict_log_proba")
@@ -156,7 +151,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         """The most probable class of each sample, from ``classes_`` (multi-label: the indicator matrix)."""
         if dask_chunks.is_dask(X):  # lazy labels, chunk by chunk
             return predict_on_dask(self, X)
-        P, backend = self._forward(X, "predict")
+        P, backend = self._outputs(X, "predict")
         xp = self.network_.xp
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             labels = xp.astype(P > 0.5, xp.int64)
@@ -190,39 +185,39 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
 class MLPRegressor(RegressorMixin, BaseMLP):
     """Multi-layer perceptron regressor on any backend: identity output and ½·mean squared error, or with
-    ``loss='poisson'`` an exponential output and half the Poisson deviance (for counts).
+    ``loss='poisson'`` an exponential output and half the Poisson deviance (for counts). Its positional
+    parameters are scikit-learn's (≥ 1.7): ``loss``, ``hidden_layer_sizes``, ``activation``, as in
+    ``MLPRegressor("poisson", (8,))``.
 
     Examples
     --------
     >>> import numpy as np
     >>> from bpxp.sklearn import MLPRegressor
     >>> X = np.linspace(-1, 1, 50)[:, None]
-    >>> reg = MLPRegressor((16,), activation="tanh", batch_size=5, learning_rate_init=0.01, random_state=0)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(16,), activation="tanh", batch_size=5, learning_rate_init=0.01,
+    ...                    random_state=0)
     >>> reg.fit(X, 2 * X[:, 0] + 1).predict([[0.5]]).round(1)
     array([2.])
     """
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, loss="squared_error", solver="adam",
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant", learning_rate_init=0.001, power_t=0.5,
                  max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
                  momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1, beta_1=0.9,
                  beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000, backend="numpy", device=None,
-                 dtype=None):
-        super().__init__(
-            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
-            learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose, warm_start=warm_start,
-            momentum=momentum, nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
-            validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change, max_fun=max_fun, backend=backend, device=device, dtype=dtype)
-        self.loss = loss
+                 dtype=None, precision="float32"):
+        keep_parameters(self, locals())  # the classifier's parameters (BaseMLP's), and loss
 
     def _check_parameters(self) -> None:
         super()._check_parameters()
-        checks.check_choice(self.loss, "loss", ["squared_error", "poisson"])
+        if not isinstance(self.loss, str):  # scikit-learn ≥ 1.7's order: loss comes before hidden_layer_sizes
+            raise ValueError(f"`loss` must be one of {list(LOSSES)}, got {self.loss!r}; MLPRegressor's first "
+                             "positional parameter is `loss`, as scikit-learn's: pass "
+                             f"hidden_layer_sizes={self.loss!r} by name")
+        checks.check_choice(self.loss, "loss", LOSSES)
 
     def _output_and_loss(self):
-        return ("exp", "poisson") if self.loss == "poisson" else ("identity", "mse")
+        return LOSSES[self.loss]
 
     def _encode_targets(self, y, *, first, incremental, classes, X):
         if _backend.array_backend(y) is None:
@@ -259,7 +254,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         """Predicted targets, shape (n_samples,) for a 1-D target, else (n_samples, n_outputs)."""
         if dask_chunks.is_dask(X):  # lazily, chunk by chunk
             return predict_on_dask(self, X)
-        P, backend = self._forward(X, "predict")
+        P, backend = self._outputs(X, "predict")
         if self._y_1d:
             P = P[:, 0]
         return P if backend is not None else _backend.to_numpy(P)

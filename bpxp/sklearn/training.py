@@ -18,7 +18,7 @@ from sklearn.model_selection import train_test_split
 from ..backend import namespaces as _backend
 from ..backend.epochs import DenseBatches
 from ..math import optimizers
-from ..training import recovery, session
+from ..training import checkpoint, recovery, session
 from ..training.config import TrainingConfig
 from ..training.history import Outcome
 from ..training.loop import Plan
@@ -27,6 +27,30 @@ from ..training.monitor import Monitor
 
 class StochasticTraining:
     """The sgd/adam training methods of ``bpxp.sklearn.base.BaseMLP`` (a base class of it)."""
+
+    def __getstate__(self) -> dict:
+        """The estimator's state for pickle, joblib and ``skops.io``, with NumPy copies of the arrays a stochastic
+        run keeps on the network's device (the optimizer state, the best epoch's parameters, partial_fit's
+        validation set of another backend's arrays), as ``MLP`` persists its own (``checkpoint.on_host``)."""
+        state = dict(super().__getstate__())
+        state["_device_state"] = {name: checkpoint.on_host(state.pop(name)) for name in self._device_state_names()}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        """Unpickle, moving the arrays of ``_device_state`` back to the network's namespace and device."""
+        state = dict(state)
+        held = state.pop("_device_state", {})
+        super().__setstate__(state)
+        for name, (flat, structure) in held.items():
+            setattr(self, name, checkpoint.on_device(flat, structure, xp=self.network_.xp,
+                                                     device=self.network_.device))
+
+    def _device_state_names(self) -> list[str]:
+        """The attributes holding arrays on the network's device (a validation set of host data stays as given)."""
+        names = [name for name in ("_optimizer_state", "_best_parameters") if getattr(self, name, None) is not None]
+        if getattr(self, "_user_validation", None) is not None and self._fit_backend is not None:
+            names.append("_user_validation")
+        return names
 
     def _fit_stochastic(self, X, Y, weights, validation_data, incremental):
         validation, validation_weights, X, Y, weights = self._validation(X, Y, weights, validation_data, incremental)
