@@ -155,10 +155,11 @@ class CompiledEpochs(EagerEpochs):
             padding = np.zeros((self.per_call, self.rows), dtype=np.int64)
             padding[:count] = self.orders.take(count)
             orders = self.xp.asarray(padding, device=self.device)
-        parameters, totals, check = many_epochs(parameters, (self.batches.X, self.batches.Y), orders, count,
-                                                self.probes, self.zero)
-        values = (to_numpy(totals)[:count] / self.rows).tolist()
-        finite = math.isfinite(float(check)) and all(math.isfinite(v) for v in values)
+        parameters, sums = many_epochs(parameters, (self.batches.X, self.batches.Y), orders, count, self.probes,
+                                       self.zero)
+        sums = to_numpy(sums)  # the chunk's one host read: the epochs' loss sums, then the finite check
+        values = (sums[:count] / self.rows).tolist()
+        finite = math.isfinite(float(sums[-1])) and all(math.isfinite(v) for v in values)
         return tuple(parameters), values, finite
 
 
