@@ -96,8 +96,9 @@ def jax_epochs(step: Callable, checked_step: Callable, check: Callable, batches:
     (≤ ``per_call``, a traced number: one compilation serves every count) epochs of unchecked steps, epoch e on row
     e of ``orders`` (shape (per_call, n); ignored for batches in order), and returns in one array ``sums`` (shape
     (per_call + 1,), so that the chunk is one host read) the loss sum of every epoch (the first ``count`` filled)
-    and, last, ``check(zero, ...)`` of the final parameters (``bpxp.training.recovery.finite_check``). The chunk is finite iff that check and every total are: a parameter
-    that turns NaN or infinite stays so in every later step (θ − η·d, d from a loss through it).
+    and, last, ``check(zero, ...)`` of the final parameters (``bpxp.training.recovery.finite_check``).
+    The chunk is finite iff that check and every total are: a parameter that turns NaN or infinite stays so in
+    every later step (θ − η·d, d from a loss through it).
     Both are cached per step and split (:func:`_jax_epochs`) and compiled once per shape.
     """
     return _jax_epochs(step, checked_step, check, batches, in_order, per_call)
