@@ -166,3 +166,31 @@ def test_the_counter_sees_a_read_per_step(backend, host_reads, monkeypatch):
 
     monkeypatch.setattr(epochs.EagerEpochs, "epoch", reading_every_step)
     assert _loop_reads(backend, host_reads, epochs_run=2, batch_size=4, optimizer="sgd") == 2 + 2 * 8
+
+
+@pytest.mark.parametrize("options", [{}, {"validation": True, "early_stopping": 50}], ids=["quiet", "validated"])
+def test_on_jax_the_loop_reads_only_on_purpose_under_a_transfer_guard(backend, monkeypatch, options):
+    """JAX's own guard: implicit device→host transfers raise inside the loop; its reads go through
+    ``bpxp.backend.namespaces.host_float``/``to_numpy``, which allow theirs. JAX guards transfers between distinct
+    memories, so on the CPU this passes whatever the loop does: it is the GPU variant (jax-gpu) that proves it, and
+    the counting tests above that prove it here."""
+    if backend.name != "jax":
+        pytest.skip("jax.transfer_guard is JAX's")
+    import jax
+
+    def guarded(function):
+        def run(*args, **kwargs):
+            with jax.transfer_guard_device_to_host("disallow"):
+                return function(*args, **kwargs)
+        return run
+
+    monkeypatch.setattr(session, "run", guarded(session.run))
+    X, y = _data()
+    X_device, Y_device = backend.asarray(X), backend.asarray(y)
+    options = dict(options)
+    if options.pop("validation", False):
+        options["validation_data"] = (X_device[:8, ...], Y_device[:8, ...])
+    net = backend.mlp([3, 4, 1], hidden="tanh", output="identity", dtype="float64", random_state=0)
+    history = net.fit(X_device, Y_device, epochs=5, batch_size=4, learning_rate=1e-3, optimizer="adam",
+                      clip_norm=1.0, **options)
+    assert history.epochs == 5

@@ -27,7 +27,7 @@ import numpy as np
 from array_api_compat import device as device_of
 
 from . import compiled, graphs, randomness
-from .namespaces import to_numpy
+from .namespaces import host_float, to_numpy
 
 
 class DenseBatches:
@@ -114,9 +114,9 @@ class EagerEpochs:
         """The epoch's loss, read on the host — its one read — or a non-finite number when the loss or the
         parameters are not finite."""
         parameters, total, check = run
-        value = float(check) / self.rows
-        if not math.isfinite(value) and math.isfinite(float(total)) and self.exactly_finite(parameters):
-            value = float(total) / self.rows  # finite after all: the probe's products overflowed, not the parameters
+        value = host_float(check) / self.rows
+        if not math.isfinite(value) and math.isfinite(host_float(total)) and self.exactly_finite(parameters):
+            value = host_float(total) / self.rows  # finite after all: the probe overflowed, not the parameters
         return value
 
 
