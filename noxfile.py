@@ -1,30 +1,65 @@
 """One session per backend, each installing only its backend and running the whole suite on it.
 
     nox -s numpy array_api_strict torch jax cupy lint     # what .ci/run and the README run
+    nox -s cupy torch_cuda jax_cuda                       # on a CUDA machine: the GPU variants of the suite
     nox -l                                                # the list
 
-Each session passes ``--backend NAME`` to pytest, so the backend fixture narrows to that backend.
+Each session passes ``--backend NAME`` to pytest, so the backend fixture narrows to that backend. The CUDA
+sessions install their library's build for the driver's CUDA major version (``nvidia-smi``'s "CUDA Version", or
+BPXP_CUDA_MAJOR) and run only the GPU variants (``--gpu-only``); without an NVIDIA driver each skips in one line,
+before any virtualenv is made. ``.ci/gpu`` runs the same variants on a CUDA machine without network.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import nox
 
 nox.options.default_venv_backend = "venv"
 nox.options.error_on_missing_interpreters = False
-PYPROJECT = nox.project.load_toml("pyproject.toml")
+PYPROJECT = nox.project.load_toml(Path(__file__).resolve().parent / "pyproject.toml")
 TEST_DEPENDENCIES = nox.project.dependency_groups(PYPROJECT, "test")
 # This machine's pip serves a CPU build of torch 2.13.0 from local disk; an unpinned torch pulls a CUDA build
 # of several GB. Set BPXP_TORCH to another requirement to test elsewhere.
 TORCH = os.environ.get("BPXP_TORCH", "torch==2.13.0")
 
 
-def _pytest(session: nox.Session, backend: str) -> None:
+def _pytest(session: nox.Session, backend: str, *options: str) -> None:
     # pytest-xdist, one worker per core (test ids are deterministic); `nox -s numpy -- -n 0` runs in one process.
-    session.run("python", "-m", "pytest", "--backend", backend, "-n", "auto", *session.posargs,
-                env={"OMP_NUM_THREADS": "1"})
+    session.run("python", "-m", "pytest", "--backend", backend, "-n", "auto", *options, *session.posargs,
+                env={"OMP_NUM_THREADS": "1", "XLA_PYTHON_CLIENT_PREALLOCATE": "false"})
+
+
+# The CUDA sessions: a driver is looked for when this file loads, so that without one no virtualenv is made.
+NVIDIA_SMI = shutil.which("nvidia-smi")
+ON_CUDA = "venv" if NVIDIA_SMI else "none"
+NO_DRIVER = "no NVIDIA driver here (nvidia-smi not found): the GPU variants run on a CUDA machine"
+# The PyTorch wheel index per CUDA major version (BPXP_TORCH_INDEX overrides it).
+TORCH_CUDA_INDEX = {12: "https://download.pytorch.org/whl/cu126", 13: "https://download.pytorch.org/whl/cu130"}
+
+
+def cuda_major(nvidia_smi_output: str) -> int | None:
+    """The CUDA major version that ``nvidia-smi``'s banner names ("CUDA Version: 13.0" → 13), or None."""
+    found = re.search(r"CUDA Version\s*:\s*(\d+)\.\d+", nvidia_smi_output)
+    return int(found.group(1)) if found else None
+
+
+def _cuda_major(session: nox.Session) -> int:
+    """The driver's CUDA major version: BPXP_CUDA_MAJOR, else nvidia-smi's; skips the session without a driver."""
+    if os.environ.get("BPXP_CUDA_MAJOR"):
+        return int(os.environ["BPXP_CUDA_MAJOR"])
+    if NVIDIA_SMI is None:
+        session.skip(NO_DRIVER)
+    banner = subprocess.run([NVIDIA_SMI], capture_output=True, text=True, check=False).stdout
+    major = cuda_major(banner)
+    if major is None:
+        session.skip("nvidia-smi names no CUDA version (is the driver loaded?); set BPXP_CUDA_MAJOR to override")
+    return major
 
 
 @nox.session
@@ -55,16 +90,32 @@ def jax(session: nox.Session) -> None:
     _pytest(session, "jax")
 
 
-@nox.session(venv_backend="none")
+@nox.session(venv_backend=ON_CUDA)
 def cupy(session: nox.Session) -> None:
-    """The suite on CuPy, in the current environment (CuPy preinstalled, no network needed); skips without a GPU."""
-    probe = ("import cupy, sys; n = cupy.cuda.runtime.getDeviceCount(); "
-             "print(f'{n} CUDA device(s), CuPy {cupy.__version__}'); sys.exit(0 if n else 1)")
-    try:
-        session.run("python", "-c", probe, silent=True)
-    except nox.command.CommandFailed:
-        session.skip("no CUDA device (or CuPy not installed): the CuPy suite runs where a GPU is")
-    _pytest(session, "cupy")
+    """The suite's GPU variants on CuPy (cupy-cuda12x or -13x, for the driver); skips without an NVIDIA driver."""
+    major = _cuda_major(session)
+    session.install("-e", ".", f"cupy-cuda{major}x", *TEST_DEPENDENCIES)
+    _pytest(session, "cupy", "--gpu-only")
+
+
+@nox.session(venv_backend=ON_CUDA)
+def torch_cuda(session: nox.Session) -> None:
+    """The suite's GPU variants on torch's CUDA build (from the PyTorch index for the driver); skips without one."""
+    major = _cuda_major(session)
+    index = os.environ.get("BPXP_TORCH_INDEX") or TORCH_CUDA_INDEX.get(major)
+    if index is None:
+        session.error(f"no PyTorch wheel index known for CUDA {major}: set BPXP_TORCH_INDEX to one")
+    session.install("--index-url", index, os.environ.get("BPXP_TORCH_CUDA", "torch"))
+    session.install("-e", ".", *TEST_DEPENDENCIES)
+    _pytest(session, "torch", "--gpu-only")
+
+
+@nox.session(venv_backend=ON_CUDA)
+def jax_cuda(session: nox.Session) -> None:
+    """The suite's GPU variants on JAX with its CUDA plugin (jax[cuda12] or jax[cuda13]); skips without a driver."""
+    major = _cuda_major(session)
+    session.install("-e", ".", f"jax[cuda{major}]", *TEST_DEPENDENCIES)
+    _pytest(session, "jax", "--gpu-only")
 
 
 @nox.session(default=False)

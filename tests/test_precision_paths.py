@@ -40,12 +40,16 @@ def _fitted_classifier(backend):
     return _classifier(backend).fit(*_data(classes=2))  # two classes: one logistic unit, probabilities from Zᴸ
 
 
-def _fitted_regressor(backend):
+def _regressor(backend, **options):
     from bpxp.sklearn import MLPRegressor
 
+    return MLPRegressor(hidden_layer_sizes=(5,), max_iter=2, random_state=0, backend=backend.name, device=backend.device,
+                        dtype="float32", **options)
+
+
+def _fitted_regressor(backend):
     X, y = _data()
-    return MLPRegressor(hidden_layer_sizes=(5,), max_iter=2, random_state=0, backend=backend.name,
-                        device=backend.device, dtype="float32").fit(X, y.astype(np.float32))
+    return _regressor(backend).fit(X, y.astype(np.float32))
 
 
 def _on_dask(X, y):
@@ -78,7 +82,14 @@ PATHS = {
     "MLPClassifier.predict_proba": (_fitted_classifier, lambda clf, X, y: clf.predict_proba(X)),
     "MLPClassifier.predict_log_proba": (_fitted_classifier, lambda clf, X, y: clf.predict_log_proba(X)),
     "MLPClassifier.score": (_fitted_classifier, lambda clf, X, y: clf.score(X, y % 2)),
+    "MLPClassifier.fit(sample_weight)": (_classifier, lambda clf, X, y: clf.fit(X, y % 2, sample_weight=1.0 + y)),
+    "MLPClassifier.partial_fit": (_classifier, lambda clf, X, y: clf.partial_fit(X, y, classes=[0, 1, 2])),
+    "MLPRegressor.fit": (_regressor, lambda reg, X, y: reg.fit(X, y.astype(np.float32))),
+    "MLPRegressor.fit(lbfgs)": (lambda backend: _regressor(backend, solver="lbfgs"),
+                                lambda reg, X, y: reg.fit(X, y.astype(np.float32))),
+    "MLPRegressor.partial_fit": (_regressor, lambda reg, X, y: reg.partial_fit(X, y.astype(np.float32))),
     "MLPRegressor.predict": (_fitted_regressor, lambda reg, X, y: reg.predict(X)),
+    "MLPRegressor.score": (_fitted_regressor, lambda reg, X, y: reg.score(X, y.astype(np.float32))),
 }
 
 

@@ -92,12 +92,13 @@ def jax_epochs(step: Callable, checked_step: Callable, check: Callable, batches:
     unchecked steps (``lax.scan``) and the checked step on the rest of the rows; ``order`` is the epoch's
     permutation (rows are gathered from it on the device) or None for batches in order (slices).
 
-    ``many_epochs(parameters, data, orders, count, probes, zero) → (parameters, totals, check)`` runs ``count``
+    ``many_epochs(parameters, data, orders, count, probes, zero) → (parameters, sums)`` runs ``count``
     (≤ ``per_call``, a traced number: one compilation serves every count) epochs of unchecked steps, epoch e on row
-    e of ``orders`` (shape (per_call, n); ignored for batches in order), and returns the loss sum of every epoch
-    (shape (per_call,), the first ``count`` filled) and ``check(zero, ...)`` of the final parameters
-    (``bpxp.training.recovery.finite_check``). The chunk is finite iff that check and every total are: a parameter
-    that turns NaN or infinite stays so in every later step (θ − η·d, d from a loss through it).
+    e of ``orders`` (shape (per_call, n); ignored for batches in order), and returns in one array ``sums`` (shape
+    (per_call + 1,), so that the chunk is one host read) the loss sum of every epoch (the first ``count`` filled)
+    and, last, ``check(zero, ...)`` of the final parameters (``bpxp.training.recovery.finite_check``).
+    The chunk is finite iff that check and every total are: a parameter that turns NaN or infinite stays so in
+    every later step (θ − η·d, d from a loss through it).
     Both are cached per step and split (:func:`_jax_epochs`) and compiled once per shape.
     """
     return _jax_epochs(step, checked_step, check, batches, in_order, per_call)
@@ -155,7 +156,8 @@ def _jax_epochs(step, checked_step, check, batches: Batches, in_order: bool, per
         totals = jnp.zeros((per_call,), dtype=zero.dtype)
         parameters, totals = lax.fori_loop(0, count, body, (parameters, totals))
         weights, biases, _ = parameters
-        return parameters, totals, check(zero, weights, biases, probes, xp=jnp)
+        finite = jnp.reshape(check(zero, weights, biases, probes, xp=jnp), (1,)).astype(totals.dtype)
+        return parameters, jnp.concatenate([totals, finite])  # read on the host at once
 
     return jax.jit(one_epoch), jax.jit(many_epochs)
 

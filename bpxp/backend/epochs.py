@@ -27,7 +27,7 @@ import numpy as np
 from array_api_compat import device as device_of
 
 from . import compiled, graphs, randomness
-from .namespaces import to_numpy
+from .namespaces import host_float, to_numpy
 
 
 class DenseBatches:
@@ -114,9 +114,9 @@ class EagerEpochs:
         """The epoch's loss, read on the host — its one read — or a non-finite number when the loss or the
         parameters are not finite."""
         parameters, total, check = run
-        value = float(check) / self.rows
-        if not math.isfinite(value) and math.isfinite(float(total)) and self.exactly_finite(parameters):
-            value = float(total) / self.rows  # finite after all: the probe's products overflowed, not the parameters
+        value = host_float(check) / self.rows
+        if not math.isfinite(value) and math.isfinite(host_float(total)) and self.exactly_finite(parameters):
+            value = host_float(total) / self.rows  # finite after all: the probe overflowed, not the parameters
         return value
 
 
@@ -155,10 +155,11 @@ class CompiledEpochs(EagerEpochs):
             padding = np.zeros((self.per_call, self.rows), dtype=np.int64)
             padding[:count] = self.orders.take(count)
             orders = self.xp.asarray(padding, device=self.device)
-        parameters, totals, check = many_epochs(parameters, (self.batches.X, self.batches.Y), orders, count,
-                                                self.probes, self.zero)
-        values = (to_numpy(totals)[:count] / self.rows).tolist()
-        finite = math.isfinite(float(check)) and all(math.isfinite(v) for v in values)
+        parameters, sums = many_epochs(parameters, (self.batches.X, self.batches.Y), orders, count, self.probes,
+                                       self.zero)
+        sums = to_numpy(sums)  # the chunk's one host read: the epochs' loss sums, then the finite check
+        values = (sums[:count] / self.rows).tolist()
+        finite = math.isfinite(float(sums[-1])) and all(math.isfinite(v) for v in values)
         return tuple(parameters), values, finite
 
 

@@ -259,7 +259,19 @@ def to_numpy(x: Any) -> np.ndarray:
 
         # arrays on strict's test devices refuse implicit conversion, as a GPU array would
         return np.asarray(array_api_strict.asarray(x, device=array_api_strict.Device("CPU_DEVICE")))
+    if array_api_compat.is_jax_array(x):
+        import jax
+
+        # a read on purpose: allowed where jax.transfer_guard("disallow") forbids implicit device→host transfers
+        with jax.transfer_guard_device_to_host("allow"):
+            return np.asarray(x)
     return np.asarray(x)
+
+
+def host_float(x: Any) -> float:
+    """A one-element array's value, read on the host on purpose (:func:`to_numpy`): the training loop's only way to
+    read the device, so that a transfer elsewhere stands out (``tests/test_host_reads.py``, JAX's transfer guard)."""
+    return float(to_numpy(x))
 
 
 def subtract_in_place(target: Any, update: Any) -> Any:

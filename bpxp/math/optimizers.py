@@ -149,8 +149,18 @@ def clip_by_global_norm(grads: tuple, max_norm: float, *, xp: Any) -> tuple:
     device; nothing is read on the host.
     """
     norm = xp.sqrt(sum(xp.sum(g * g) for g in grads))
-    factor = xp.clip(max_norm / (norm + 1e-6), max=1.0)
+    factor = at_most(max_norm / (norm + 1e-6), 1.0, xp=xp)
     return tuple(g * factor for g in grads)
+
+
+def at_most(x: Any, bound: float, *, xp: Any) -> Any:
+    """min(x, bound) elementwise, as ``xp.clip(x, max=bound)`` computes it (NaN stays NaN), by ``xp.minimum``.
+
+    Not ``xp.clip``: array-api-compat writes ``clip`` for NumPy and CuPy as assignments through boolean masks
+    (``out[ib] = b[ib]``), a data-dependent shape — on CuPy a device→host synchronisation per call, which also
+    breaks the capture of a training step as a CUDA graph. ``minimum`` is one elementwise kernel everywhere.
+    """
+    return xp.minimum(x, xp.full_like(x, bound))
 
 
 @dataclass(frozen=True)

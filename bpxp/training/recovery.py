@@ -25,6 +25,8 @@ from typing import Any
 
 import array_api_compat
 
+from ..backend.namespaces import host_float
+
 
 class TrainingDiverged(ArithmeticError, ValueError):
     """Training produced a non-finite loss or non-finite weights.
@@ -76,7 +78,7 @@ def finite_check(total: Any, weights: tuple, biases: tuple | None, probes: tuple
 
 def exactly_finite(parameters: tuple, *, xp: Any) -> bool:
     """Whether every element of every parameter is finite (one host read per array: for the rare doubtful case)."""
-    return all(bool(xp.all(xp.isfinite(p))) for p in parameters)
+    return all(host_float(xp.all(xp.isfinite(p))) != 0 for p in parameters)
 
 
 # -- saying how training ended: the one place, for MLP.fit, the Dask driver and the estimators --------------------

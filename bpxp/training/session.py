@@ -19,7 +19,7 @@ from typing import Any
 from .. import checks
 from ..backend import compiled, epochs
 from ..backend import inputs as _inputs
-from ..backend.namespaces import array_backend, arrays_are_immutable, network_precision
+from ..backend.namespaces import array_backend, arrays_are_immutable, host_float, network_precision
 from ..math import metrics
 from ..math.backprop import dataset_loss, forward_pass
 from . import checkpoint as _checkpoint
@@ -73,11 +73,11 @@ def validation(net: Any, X_val: Any, Y_val: Any, *, sample_weight: Any = None) -
         return forward_pass(X_val, weights, biases, spec.activations, xp=xp)
 
     def loss(weights, biases) -> float:
-        return float(dataset_loss(X_val, Y_val, weights, biases, spec.activations, spec.loss_function, xp=xp))
+        return host_float(dataset_loss(X_val, Y_val, weights, biases, spec.activations, spec.loss_function, xp=xp))
 
     def score(weights, biases) -> float:
         P = outputs(weights, biases)[0][-1]
-        return float(metrics.score(Y_val, P, task=spec.task, xp=xp, weights=sample_weight))
+        return host_float(metrics.score(Y_val, P, task=spec.task, xp=xp, weights=sample_weight))
 
     return Validation(loss, score)
 
