@@ -43,8 +43,8 @@ def _fitted_classifier(backend):
 def _regressor(backend, **options):
     from bpxp.sklearn import MLPRegressor
 
-    return MLPRegressor(hidden_layer_sizes=(5,), max_iter=2, random_state=0, backend=backend.name, device=backend.device,
-                        dtype="float32", **options)
+    return MLPRegressor(hidden_layer_sizes=(5,), max_iter=2, random_state=0, backend=backend.name,
+                        device=backend.device, dtype="float32", **options)
 
 
 def _fitted_regressor(backend):
