@@ -208,7 +208,8 @@ def test_ctrl_c_prints_one_line_saves_the_model_and_exits_130(tmp_path):
     assert f"resuming from epoch {done} of {done + 2} (run.npz)" in resumed.stderr
     assert "(2 epochs in" in resumed.stdout
     again = run_bpxp(*argv[:2], "--epochs", done + 2, *argv[4:], "--resume", cwd=tmp_path)
-    assert "had already completed its" in again.stderr and "no epochs left to train" in again.stdout
+    assert "had finished at epoch" in again.stderr and "nothing to resume" in again.stderr
+    assert "no epochs left to train" in again.stdout
 
 
 # -- 11. files: modes follow the umask; killed writes' temporaries are cleaned; --target with bundled data -----

@@ -26,7 +26,7 @@ import numpy as np
 from ..backend import namespaces as _backend
 from ..loading import load
 from ..mlp import MLP
-from ..training.recovery import InterruptedWarning, TrainingDiverged
+from ..training.recovery import FinishedRunWarning, InterruptedWarning, TrainingDiverged
 from .datasets import NAMES as BUNDLED
 from .datasets import check_source, read_table, standardizer
 from .datasets import load as load_bundled
@@ -155,6 +155,7 @@ def _fit(net: MLP, data: _TrainingData, args):
     start = time.perf_counter()
     with warnings.catch_warnings():  # Ctrl-C is reported below in one line, not as a warning
         warnings.simplefilter("ignore", InterruptedWarning)
+        warnings.simplefilter("ignore", FinishedRunWarning)  # said by _announce_resume
         history = net.fit(*data.training, epochs=args.epochs, learning_rate=args.learning_rate,
                           batch_size=args.batch_size, optimizer=args.optimizer, l2=args.l2,
                           validation_data=data.validation, early_stopping=args.early_stopping,
@@ -198,12 +199,14 @@ def _announce_resume(checkpoint: str | None, epochs: int) -> int:
     """Say where a resumed run starts ("resuming from epoch N of M", or that it had finished); return N."""
     if checkpoint is None:
         return 0
-    from ..training.checkpoint import read
+    from ..training.checkpoint import read, recorded_history
 
-    done = read(checkpoint)[0].get("training", {}).get("epoch", -1) + 1
-    if done >= epochs:
-        print(f"{checkpoint} holds a run that had already completed its {done} epochs (of --epochs {epochs}): "
-              f"nothing left to train", file=sys.stderr)
+    training = read(checkpoint)[0].get("training", {})
+    done = training.get("epoch", -1) + 1
+    finished = recorded_history(training).finished(epochs) if "history" in training else None
+    if finished is not None:
+        print(f"the run in {checkpoint} had finished at epoch {done} of {epochs} ({finished}): nothing to resume",
+              file=sys.stderr)
     else:
         print(f"resuming from epoch {done} of {epochs} ({checkpoint})", file=sys.stderr)
     return done

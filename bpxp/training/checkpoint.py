@@ -136,10 +136,20 @@ def read_training(path: str | os.PathLike, spec: Spec, *, xp: Any, device: Any) 
     if training["best"] is not None:
         count = sum(1 for name in arrays if name.startswith("best_"))
         best = unflatten([move(arrays[f"best_{i}"]) for i in range(count)], training["best"])
-    outcome = Outcome(weights, biases, state, History(**training["history"]), epoch=training["epoch"],
+    outcome = Outcome(weights, biases, state, recorded_history(training), epoch=training["epoch"],
                       rng_state=training["rng_state"], best=best, since_best=training["since_best"],
                       rate=training.get("rate"))  # a schedule's η and plateau count, as a dict (for ``fit``)
     return training["settings"], outcome
+
+
+def recorded_history(training: dict) -> History:
+    """The History a training checkpoint's ``training`` record holds, marked stopped early where its patience had
+    run out (``since_best`` ≥ ``early_stopping``): that run had ended, whatever the file says."""
+    history = History(**training["history"])
+    patience = training.get("settings", {}).get("early_stopping")
+    if patience is not None and training.get("since_best", 0) >= patience:
+        history.stopped_early = True
+    return history
 
 
 OPTIONAL_SETTINGS = ("learning_rate_schedule",)  # settings a fit records only when it uses them
@@ -147,7 +157,8 @@ OPTIONAL_SETTINGS = ("learning_rate_schedule",)  # settings a fit records only w
 
 def resume(path: Path, spec: Spec, settings: dict, *, xp: Any, device: Any) -> Any:
     """The ``bpxp.training.loop.Outcome`` a training checkpoint left, after checking that the network ``spec`` describes
-    wrote it with these ``settings``; its History no longer marked interrupted, diverged or ended by its schedule."""
+    wrote it with these ``settings``; its History no longer marked interrupted or diverged. A run that had ended
+    (stopped early, ended by its schedule) stays marked so: the loop trains it no further."""
     if not path.is_file():
         raise FileNotFoundError(f"`resume`: no checkpoint at {str(path)!r}")
     saved, outcome = read_training(path, spec, xp=xp, device=device)
@@ -158,7 +169,7 @@ def resume(path: Path, spec: Spec, settings: dict, *, xp: Any, device: Any) -> A
         raise ValueError(f"`resume`: {str(path)!r} was written by a fit with other settings ("
                          + ", ".join(f"{key} {old!r} there, {new!r} here" for key, (old, new) in differ.items())
                          + "); resume with the same settings, or bpxp.load it and start a new fit")
-    outcome.history.interrupted, outcome.history.diverged_at, outcome.history.schedule_ended = False, None, False
+    outcome.history.interrupted, outcome.history.diverged_at = False, None
     return outcome
 
 

@@ -53,6 +53,17 @@ class History:
         """Number of epochs completed."""
         return len(self.loss)
 
+    def finished(self, epochs: int) -> str | None:
+        """Why a run with this History has nothing left to train towards ``epochs`` in all — it stopped early,
+        its adaptive schedule ended it, or it ran them all — or None when it has (``fit(resume=...)`` asks)."""
+        if self.schedule_ended:
+            return "its adaptive learning rate had reached its floor"
+        if self.stopped_early:
+            return "it had stopped early"
+        if self.epochs >= epochs:
+            return f"it had run all {epochs} epochs"
+        return None
+
     def plot(self, path: Any = None, **options):
         """Plot the loss curves with matplotlib; save a PNG to ``path`` if given (see ``bpxp.training.progress``)."""
         from .progress import plot_history

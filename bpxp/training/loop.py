@@ -62,12 +62,13 @@ class Plan:
 
 
 def run(outcome: Outcome, driver: Any, plan: Plan) -> Outcome:
-    """Train from ``outcome`` (its parameters, state, History and epoch) up to ``plan.epochs``; return it."""
+    """Train from ``outcome`` (its parameters, state, History and epoch) up to ``plan.epochs``; return it. A run
+    whose History says it stopped early (a resumed one that had ended) trains no further."""
     loop = _Loop(outcome, driver, plan)
     with floating_point_warnings_silenced():  # divergence is detected and reported, not warned
         try:
             outcome.weights, outcome.biases, outcome.state = driver.start(outcome.parameters)
-            while outcome.epoch + 1 < plan.epochs and loop.step():
+            while not outcome.history.stopped_early and outcome.epoch + 1 < plan.epochs and loop.step():
                 pass
         except KeyboardInterrupt:
             outcome.history.interrupted = True

@@ -55,6 +55,10 @@ class InterruptedWarning(UserWarning):
     """``fit`` was interrupted (Ctrl-C) and returned the weights of the last completed epoch."""
 
 
+class FinishedRunWarning(UserWarning):
+    """``fit(resume=...)`` found a run that had finished: nothing trained, the network keeps what the run kept."""
+
+
 def finite_probes(weights: tuple, *, xp: Any) -> tuple[Any, Any]:
     """The probe's row of ones (n₀,) and column of zeros (n_L,) for :func:`finite_check`, made once per fit."""
     first, last = weights[0], weights[-1]
@@ -99,6 +103,15 @@ def report(history: Any, *, on_divergence: str, snapshot: bool, stacklevel: int 
         holds = kept if snapshot else "the weights of the interrupted step (snapshot=False keeps no copy)"
         warnings.warn(f"training interrupted after {history.epochs} completed epochs; the network keeps {holds}",
                       InterruptedWarning, stacklevel=stacklevel)
+
+
+def report_finished(path: Any, history: Any, epochs: int, *, stacklevel: int = 5) -> None:
+    """Warn (:class:`FinishedRunWarning`) when the run resumed from ``path`` had finished (``History.finished``)."""
+    reason = history.finished(epochs)
+    if reason is not None:
+        warnings.warn(f"`resume`: the run in {str(path)!r} had finished after {history.epochs} epochs ({reason}); "
+                      f"nothing to resume: the network keeps the weights that run kept", FinishedRunWarning,
+                      stacklevel=stacklevel)
 
 
 # scikit-learn's wording, which its test suite and its users match
