@@ -13,7 +13,6 @@ Every user mistake (a bad path, column or option) ends in one line on stderr and
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import sys
@@ -31,6 +30,7 @@ from .datasets import NAMES as BUNDLED
 from .datasets import check_source, read_table, standardizer
 from .datasets import load as load_bundled
 from .datasets import split as split_rows
+from .info import info
 from .parser import hidden_sizes
 from .parser import parser as _parser
 from .targets import encoded as encoded_targets
@@ -188,7 +188,11 @@ def _save(net: MLP, data: _TrainingData, history, args) -> None:
     """--save: the model, with what ``predict`` and ``evaluate`` need (features, target, classes, scaling, split)."""
     extra = {"feature_names": data.feature_names, "target": data.target, "classes": data.classes,
              "preprocessing": {"mean": data.mean.tolist(), "scale": data.spread.tolist()},
-             "history": {"loss": history.loss, "val_loss": history.val_loss, "best_epoch": history.best_epoch},
+             "history": {"loss": history.loss, "val_loss": history.val_loss, "best_epoch": history.best_epoch,
+                         "kept_epoch": history.kept_epoch,
+                         "kept_scores": {"measure": "accuracy" if data.classification else "R²",
+                                         "training": net.score(*data.training),
+                                         "validation": net.score(*data.validation)}},
              "trained_on_data": args.data,
              "split": {"data": _data_identity(args.data), "n_rows": len(data.y), "seed": args.seed,
                        "validation_fraction": args.validation_split, "stratified": data.classification}}
@@ -301,29 +305,6 @@ def _held_out_rows(data: str, meta: dict, y: np.ndarray) -> np.ndarray | None:
     _, rows = split_rows(y, test_fraction=split["validation_fraction"], random_state=split["seed"],
                          stratify=split["stratified"])
     return rows
-
-
-def info(args) -> int:
-    from ..training.checkpoint import read
-
-    meta, arrays = read(args.model)
-    parameters = sum(a.size for name, a in arrays.items() if name.startswith(("weights_", "biases_")))
-    history = meta.get("history") or {}
-    rows = [("layers", "-".join(map(str, meta["layer_sizes"]))), ("parameters", f"{parameters:,}"),
-            ("activations", f"{meta['hidden']} (hidden), {meta['output']} (output)"), ("loss", meta["loss"]),
-            ("dtype", meta["dtype"]), ("trained on", f"{meta['backend']} ({meta['device']})"),
-            ("optimizer", json.dumps(meta.get("optimizer"))), ("bpxp version", meta["bpxp_version"])]
-    if history.get("loss"):
-        rows.append(("epochs", f"{len(history['loss'])}, final loss {history['loss'][-1]:.6g}"
-                     + (f", validation loss {history['val_loss'][-1]:.6g}" if history.get("val_loss") else "")))
-    if meta.get("feature_names"):
-        rows.append(("features", f"{len(meta['feature_names'])}: {', '.join(meta['feature_names'][:6])}"
-                     + (" …" if len(meta["feature_names"]) > 6 else "")))
-    if meta.get("classes"):
-        rows.append(("classes", ", ".join(map(str, meta["classes"]))))
-    for key, value in rows:
-        print(f"{key:13s} {value}")
-    return 0
 
 
 def backends(args) -> int:
