@@ -11,7 +11,8 @@ Layout of the file (``numpy.load(path)`` shows it):
   backend and device trained on, the optimizer and its settings, and whatever the caller adds (history, epoch).
 
 Writing is atomic: the file is written under a temporary name in the same folder, flushed to disk and renamed,
-so a crash never leaves a half-written checkpoint under the real name.
+so a crash never leaves a half-written checkpoint under the real name; a Ctrl-C during the write is held back
+until the file is in place (``bpxp.training.recovery.interrupts_deferred``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ..backend import namespaces as _backend
 from ..math import optimizers
 from ..spec import Spec
 from .history import History, Outcome
+from .recovery import interrupts_deferred
 
 FORMAT = "bpxp-checkpoint"
 FORMAT_VERSION = 1
@@ -214,16 +216,17 @@ def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(path)
     temporary = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with interrupts_deferred():  # a Ctrl-C lands once the file is complete and in place
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                np.savez(file, **arrays)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
 
 
 _STALE_AFTER_S = 600  # an unnamed writer's temporary (older bpxp: no process id in the name) this old is dead

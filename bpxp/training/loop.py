@@ -27,6 +27,7 @@ from typing import Any
 from ..backend.namespaces import floating_point_warnings_silenced
 from .history import Outcome
 from .monitor import EpochReport, Monitor
+from .recovery import interrupts_deferred
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,11 @@ def run(outcome: Outcome, driver: Any, plan: Plan) -> Outcome:
         except KeyboardInterrupt:
             outcome.history.interrupted = True
     if plan.checkpoint is not None and outcome.epoch != loop.checkpointed:
-        plan.checkpoint(outcome)  # the last completed epoch, unless it was written (completely) already
+        try:  # the last completed epoch, unless it was written (completely) already; a Ctrl-C waits for the file
+            with interrupts_deferred():
+                plan.checkpoint(outcome)
+        except KeyboardInterrupt:
+            outcome.history.interrupted = True
     return finish(outcome, restore_best=plan.restore_best and plan.monitor.keeps_best)
 
 
@@ -152,8 +157,9 @@ class _Loop:
         self.hold(parameters)
         go_on = self.keep(epoch, value, val_loss, score, parameters)
         if self.plan.checkpoint is not None and (epoch + 1) % self.plan.checkpoint_every == 0:
-            self.plan.checkpoint(self.outcome)
-            self.checkpointed = epoch  # after the write: a Ctrl-C inside it leaves the epoch to write at the end
+            with interrupts_deferred():  # a Ctrl-C inside the write lands once the file is in place
+                self.plan.checkpoint(self.outcome)
+                self.checkpointed = epoch
         if self.plan.callback is not None:
             self.plan.callback(epoch, history)
         return go_on

@@ -20,7 +20,11 @@ driver, ``report_estimator_*`` in scikit-learn's wording for the estimators).
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import array_api_compat
@@ -57,6 +61,39 @@ class InterruptedWarning(UserWarning):
 
 class FinishedRunWarning(UserWarning):
     """``fit(resume=...)`` found a run that had finished: nothing trained, the network keeps what the run kept."""
+
+
+class _HeldBack:
+    """The SIGINT handler while interrupts are deferred: it notes the Ctrl-C instead of raising."""
+
+    def __init__(self):
+        self.caught = False
+
+    def __call__(self, signum, frame):
+        self.caught = True
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C (SIGINT) while the block runs — a checkpoint's write and rename, which a
+    KeyboardInterrupt must not cut in half — and deliver it as the block ends: KeyboardInterrupt (or the handler
+    that was in place). Nested blocks defer to the outermost; off the main thread (where no handler can be set)
+    the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread() \
+            or isinstance(signal.getsignal(signal.SIGINT), _HeldBack):
+        yield
+        return
+    held = _HeldBack()
+    previous = signal.signal(signal.SIGINT, held)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held.caught:
+        if callable(previous) and previous is not signal.default_int_handler:
+            previous(signal.SIGINT, None)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
 
 
 def finite_probes(weights: tuple, *, xp: Any) -> tuple[Any, Any]:
