@@ -68,13 +68,16 @@ def test_divergence_raises_and_keeps_the_weights_of_the_last_finite_epoch(backen
     history = error.history
     assert history.diverged_at == error.epoch
     assert error.epoch > 0 or optimizer == "adam"  # Adam's bounded steps need a huge η, and may blow up at once
-    assert history.epochs == error.epoch and history.kept_epoch == (error.epoch - 1 if error.epoch else None)
+    # the weights the last finite loss was measured at: those the last finite epoch started from (its own
+    # updates may already give a non-finite loss), or its updated ones when only the weights, not the loss, failed
+    kept = history.kept_epoch
+    assert history.epochs == error.epoch and (kept is None or error.epoch - 2 <= kept <= error.epoch - 1)
     assert error.last_finite_loss == (history.loss[-1] if error.epoch else None)
-    assert np.isfinite(history.loss).all() and _all_finite(net)
-    # the weights are exactly those of an undisturbed run stopped after the last finite epoch
+    assert np.isfinite(history.loss).all() and _all_finite(net) and np.isfinite(net.loss_value(X, y))
+    # the weights are exactly those of an undisturbed run stopped after the kept epoch
     reference = _regressor(backend)
-    if error.epoch:
-        reference.fit(X, y, epochs=error.epoch, learning_rate=rate, batch_size=batch_size, optimizer=optimizer,
+    if kept is not None:
+        reference.fit(X, y, epochs=kept + 1, learning_rate=rate, batch_size=batch_size, optimizer=optimizer,
                       shuffle=False)
     _assert_same_weights(net, reference)
 
@@ -84,8 +87,25 @@ def test_divergence_can_warn_and_return_instead(backend):
     net = _regressor(backend)
     with pytest.warns(bpxp.DivergenceWarning, match=r"diverged at epoch (\d+).*keeps the weights of epoch"):
         history = net.fit(X, y, epochs=500, learning_rate=5.0, on_divergence="warn", optimizer="sgd", batch_size=None)
-    assert history.diverged_at is not None and history.kept_epoch == history.diverged_at - 1
-    assert _all_finite(net) and np.isfinite(history.loss).all()
+    assert history.diverged_at is not None and history.kept_epoch == history.diverged_at - 2  # full batch
+    assert _all_finite(net) and np.isfinite(history.loss).all() and np.isfinite(net.loss_value(X, y))
+
+
+@pytest.mark.parametrize("batch_size", [None, 16])
+def test_after_a_divergence_the_kept_weights_give_a_finite_loss_and_finite_probabilities(backend, batch_size):
+    """η = 1000 blows a ReLU network up: the last finite epoch's updated weights are finite (|W| ~ 1e20) but
+    their loss is not. The network keeps the weights that loss was last finite at, and they can be used."""
+    X, y = _classification_data()
+    options = dict(learning_rate=1e3, optimizer="sgd", batch_size=batch_size, random_state=0)
+    net = backend.mlp([4, 6, 3], hidden="relu", output="softmax", loss="cross_entropy", random_state=0)
+    with pytest.warns(bpxp.DivergenceWarning):
+        history = net.fit(X, y, epochs=300, on_divergence="warn", **options)
+    assert history.diverged_at is not None and _all_finite(net)
+    assert np.isfinite(net.loss_value(X, y)) and np.isfinite(bpxp.to_numpy(net.predict_proba(X))).all()
+    assert history.kept_epoch == history.diverged_at - 2  # the loss of the last finite epoch's updates: not finite
+    reference = backend.mlp([4, 6, 3], hidden="relu", output="softmax", loss="cross_entropy", random_state=0)
+    reference.fit(X, y, epochs=history.kept_epoch + 1, **options)
+    _assert_same_weights(net, reference)
 
 
 def test_a_first_epoch_that_diverges_keeps_the_starting_weights(backend):

@@ -35,8 +35,10 @@ class History:
     interrupted : bool
         Whether Ctrl-C (KeyboardInterrupt) ended training.
     kept_epoch : int or None
-        The epoch whose weights the network holds after ``fit`` (the last one, the best under early stopping,
-        the last finite one after a divergence); None when it holds the weights it started with.
+        The epoch whose weights the network holds after ``fit`` (the last one, the best under early stopping);
+        after a divergence, the one before the last finite epoch — its weights are those the last finite loss
+        was measured at, while the last finite epoch's updates may already give a non-finite loss. None when
+        it holds the weights it started with.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -90,6 +92,7 @@ class Outcome:
     since_best: int = 0
     rate: Any = None  # a bpxp.optimizers.ScheduledRate when η follows a schedule: η of the next epoch
     samples_seen: int = 0  # samples trained on before this run's next epoch (what a schedule counts as t)
+    held: int | None = None  # the epoch whose parameters it holds, when not ``epoch`` (after a divergence)
 
     @property
     def parameters(self) -> tuple:

@@ -11,8 +11,11 @@ out with an exact check (``exactly_finite``, only then). Otherwise c equals the 
 2L + 2 small array operations per epoch and no extra read.
 
 The training step updates the parameters in place, except each epoch's first step, which writes new arrays:
-the previous epoch's parameters stay intact, and the last finite epoch is kept by reference rather than copied
-— one more set of parameters in memory, no copying time. ``fit(..., snapshot=False)`` trades it away.
+the previous epochs' parameters stay intact and are kept by reference rather than copied — no copying time.
+After a divergence the network holds the parameters the last finite loss was measured at: those the last
+finite epoch started from, since the parameters its updates left may already give a non-finite loss (the
+diverged epoch's loss is theirs); when only the updates, not the loss, went non-finite, those the diverged epoch
+started from. That is two more sets of parameters in memory; ``fit(..., snapshot=False)`` trades them away.
 
 How training ended, when not normally, is said here and only here (:func:`report` for ``MLP.fit`` and the Dask
 driver, ``report_estimator_*`` in scikit-learn's wording for the estimators).

@@ -154,7 +154,7 @@ def plan(net: Any, config: TrainingConfig, *, monitor: Monitor, validation: Vali
     return Plan(epochs=config.epochs, learning_rate=config.learning_rate, monitor=monitor, validation=validation,
                 remember=(lambda *parameters: parameters) if intact else functools.partial(snapshot, xp=net.xp),
                 checkpoint=checkpoint, checkpoint_every=config.checkpoint_every, callback=callback,
-                restore_best=restore_best)
+                restore_best=restore_best, intact=intact)
 
 
 def train(net: Any, outcome: Outcome, batches: Any, config: TrainingConfig, plan: Plan) -> Outcome:
