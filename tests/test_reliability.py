@@ -108,6 +108,24 @@ def test_after_a_divergence_the_kept_weights_give_a_finite_loss_and_finite_proba
     _assert_same_weights(net, reference)
 
 
+@pytest.mark.parametrize("epochs", [1, 3])
+@pytest.mark.parametrize("bias", [False, True], ids=["no-bias", "bias"])
+def test_weights_that_overflow_while_the_loss_stays_finite_are_a_divergence(backend, epochs, bias):
+    """A 1→1 identity network in float32 on x = 10¹⁸, y = 0: the loss (w·x)² ≈ 2.5·10³⁵ is finite, its gradient
+    2w·x² ≈ 10³⁶ times η = 1000 is not, so the first update leaves w = −inf while the epoch's loss stays finite.
+    Only the per-epoch check of the weights sees it: the network keeps the weights it started with."""
+    X, y = np.full((4, 1), 1e18, dtype=np.float32), np.zeros(4, dtype=np.float32)
+    start = [np.full((1, 1), 0.5, dtype=np.float32)]
+    net = backend.from_weights(start, [np.zeros(1, dtype=np.float32)] if bias else None, output="identity",
+                               loss="mse", dtype="float32")
+    with pytest.raises(bpxp.TrainingDiverged, match=r"diverged at epoch 0.*weights it started with") as caught:
+        net.fit(X, y, epochs=epochs, learning_rate=1e3, optimizer="sgd", batch_size=None, shuffle=False)
+    history = caught.value.history
+    assert history.diverged_at == 0 and history.kept_epoch is None and history.loss == []
+    assert _all_finite(net) and np.isfinite(net.loss_value(X, y))
+    np.testing.assert_array_equal(_weights(net)[0], start[0])
+
+
 def test_a_first_epoch_that_diverges_keeps_the_starting_weights(backend):
     X, y = _regression_data()
     weights = [np.full((3, 2), 1e200), np.ones((2, 1))]  # the loss overflows at once
