@@ -267,6 +267,25 @@ def test_a_scheduled_dask_fit_resumed_from_its_checkpoint_ends_as_an_uninterrupt
         np.testing.assert_array_equal(a, e)
 
 
+def test_a_finished_dask_fit_resumed_trains_nothing_and_keeps_its_weights(scheduler, tmp_path):
+    from bpxp.training.recovery import FinishedRunWarning
+
+    (X, y), (X_val, y_val) = _data(600, 0), _data(90, 1)
+    X_dask, y_dask = da.from_array(X, chunks=(70, 5)), da.from_array(y, chunks=70)
+    options = dict(epochs=40, batch_size=None, optimizer="sgd", validation_data=(X_val, y_val),
+                   learning_rate_schedule=Adaptive(0.5, tol=1.0, patience=2))
+    path, finished = tmp_path / "finished.npz", _network()
+    expected = finished.fit(X_dask, y_dask, checkpoint=path, **options)
+    assert expected.schedule_ended and expected.epochs < 40
+    for _ in range(2):
+        resumed = _network()
+        with pytest.warns(FinishedRunWarning, match="nothing to resume"):
+            history = resumed.fit(X_dask, y_dask, checkpoint=path, resume=path, **options)
+        assert history.loss == expected.loss and history.schedule_ended
+        for a, e in zip(_parameters(resumed), _parameters(finished), strict=True):
+            np.testing.assert_array_equal(a, e)
+
+
 @pytest.mark.parametrize("where", ["in memory", "on Dask"])
 def test_verbose_shows_a_progress_bar_on_a_terminal_in_memory_and_on_dask(scheduler, where, monkeypatch):
     import io

@@ -162,7 +162,8 @@ SOLVER_DIVERGED = ("Solver produced non-finite parameter weights. The input data
 def report_estimator_divergence(history: Any, *, epoch: int, last_loss: float | None, stop: bool,
                                 stacklevel: int = 5) -> None:
     """An estimator's epoch ``epoch`` (0-based) diverged: warn that training stops (``stop``: under early
-    stopping, keeping the best epoch), else raise TrainingDiverged (the network keeps the epoch before)."""
+    stopping, keeping the best epoch), else raise TrainingDiverged (the network keeps the weights whose loss was
+    last finite)."""
     if stop:
         warnings.warn(f"training diverged in epoch {epoch + 1} (non-finite loss or weights); stopping and keeping "
                       "the best epoch's weights", DivergenceWarning, stacklevel=stacklevel)
@@ -170,7 +171,7 @@ def report_estimator_divergence(history: Any, *, epoch: int, last_loss: float | 
     raise TrainingDiverged(
         f"{SOLVER_DIVERGED} Training diverged in epoch {epoch + 1}: the loss or the weights became NaN or "
         f"infinite (last finite loss: {'none' if last_loss is None else f'{last_loss:.6g}'}); the network keeps "
-        "the weights of the epoch before. Try a smaller learning_rate_init, a larger alpha, or standardised "
+        "the weights whose loss was last finite. Try a smaller learning_rate_init, a larger alpha, or standardised "
         "inputs", epoch=epoch, last_finite_loss=last_loss, history=history)
 
 
