@@ -29,21 +29,30 @@ def _weights(net):
 
 @pytest.fixture
 def ctrl_c_in_write(monkeypatch):
-    """``ctrl_c_in_write(n)``: the n-th file written (1-based) gets a SIGINT halfway, between two arrays."""
-    def arm(n):
-        savez, calls = np.savez, []
+    """``ctrl_c_in_write(n, inside_member)``: the n-th file written (1-based) gets a SIGINT halfway — between two
+    arrays, or inside an array's zip member, its write handle open (where zipfile once turned the interrupt into
+    "Can't close the ZIP file while there is an open writing handle")."""
+    def arm(n, inside_member=False):
+        savez, write_array, calls = np.savez, np.lib.format.write_array, []
 
         def interrupted_savez(file, **arrays):
             calls.append(file)
-            if len(calls) == n:
-                names = list(arrays)
-                np.savez(file, **{name: arrays[name] for name in names[:1]})  # something written, then:
+            if len(calls) == n and not inside_member:
+                np.savez(file, **{name: arrays[name] for name in list(arrays)[:1]})  # something written, then:
                 file.seek(0)
                 file.truncate()
                 signal.raise_signal(signal.SIGINT)
             return savez(file, **arrays)
 
+        def interrupted_write_array(member, array, **options):
+            if len(calls) == n and inside_member and not members:
+                members.append(member)
+                signal.raise_signal(signal.SIGINT)  # the member open for writing
+            return write_array(member, array, **options)
+
+        members: list = []
         monkeypatch.setattr(checkpoint.np, "savez", interrupted_savez)
+        monkeypatch.setattr(np.lib.format, "write_array", interrupted_write_array)
         return calls
 
     return arm
@@ -60,13 +69,15 @@ def _escaping(call, *args, **options):
 FIT = dict(epochs=3, learning_rate=0.1, batch_size=16, optimizer="adam", random_state=3)
 
 
+@pytest.mark.parametrize("inside_member", [False, True], ids=["between-arrays", "inside-a-zip-member"])
 @pytest.mark.parametrize("every", [1, 2], ids=["an-epoch-s-write", "the-end-of-fit-write"])
 def test_ctrl_c_during_a_checkpoint_write_stops_fit_with_the_checkpoint_on_disk(backend, tmp_path,
-                                                                                ctrl_c_in_write, every):
+                                                                                ctrl_c_in_write, every,
+                                                                                inside_member):
     """Every epoch writes (every=1): the last epoch's write is interrupted. Every second epoch (every=2, 3
     epochs): the end-of-fit write of the third is."""
     path = tmp_path / "run.npz"
-    ctrl_c_in_write(3 if every == 1 else 2)
+    ctrl_c_in_write(3 if every == 1 else 2, inside_member)
     net = _classifier(backend)
     with pytest.warns(bpxp.InterruptedWarning, match="interrupted after 3 completed epochs"):
         history = _escaping(net.fit, X, Y, checkpoint=path, checkpoint_every=every, **FIT)
@@ -100,7 +111,7 @@ def test_ctrl_c_during_the_end_of_training_write_saves_the_model_and_says_how_to
     run, model = tmp_path / "run.npz", tmp_path / "model.npz"
     argv = ["train", "--epochs", "5", "--quiet", "--checkpoint", str(run), "--checkpoint-every", "100",
             "--save", str(model)]
-    ctrl_c_in_write(1)  # the only checkpoint written: the end of training's
+    ctrl_c_in_write(1, inside_member=True)  # the only checkpoint written: the end of training's
     assert _escaping(cli.main, argv) == 130
     err = capsys.readouterr().err
     last = err.strip().splitlines()[-1]
