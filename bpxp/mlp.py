@@ -255,7 +255,7 @@ class MLP:
             Rescale each batch's gradients to a joint L2 norm of at most this (``torch.nn.utils.clip_grad_norm_``).
         on_divergence : {'raise', 'warn'}
             When an epoch's loss or weights are not finite: raise :class:`bpxp.TrainingDiverged` or warn
-            (:class:`bpxp.DivergenceWarning`). The network keeps the last finite (or the best) epoch's weights.
+            (:class:`bpxp.DivergenceWarning`). The network keeps weights whose loss was finite (or the best).
         snapshot : bool
             Each epoch's first step writes new arrays (later ones update in place where the backend allows), so a
             divergence or Ctrl-C returns to the last finite epoch without a copy; else to the faulty step's weights.

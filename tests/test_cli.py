@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 
+import bpxp
 from bpxp import cli
 
 pytest.importorskip("sklearn")
@@ -67,6 +68,43 @@ def test_save_then_info_predict_and_evaluate(tmp_path, capsys):
     assert lines[0] == "prediction,p(class_0),p(class_1),p(class_2)" and len(lines) == 179
     assert cli.main(["evaluate", str(model), "wine"]) == 0
     assert float(capsys.readouterr().out.split()[1]) > 0.9
+
+
+def _info(model, capsys) -> dict[str, str]:
+    capsys.readouterr()
+    assert cli.main(["info", str(model)]) == 0
+    return {line[:13].strip(): line[14:] for line in capsys.readouterr().out.splitlines()}
+
+
+def test_info_shows_the_epoch_the_model_holds_with_its_figures_and_the_last_epoch_run(tmp_path, capsys):
+    """Under early stopping the model holds the best epoch, not the last: info shows its figures, as evaluate."""
+    model = tmp_path / "wine.npz"
+    assert cli.main(["train", "wine", "--epochs", "300", "--early-stopping", "5", "--learning-rate", "0.05",
+                     "--quiet", "--save", str(model)]) == 0
+    history = bpxp.load(model).checkpoint_metadata_["history"]
+    kept, last = history["best_epoch"], len(history["loss"]) - 1
+    assert kept < last
+    rows = _info(model, capsys)
+    assert rows["epochs"] == f"{last + 1} run; the model holds epoch {kept + 1} (the best, kept by early stopping)"
+    assert rows["kept epoch"].startswith(f"{kept + 1}: training loss {history['loss'][kept]:.6g}, validation loss "
+                                         f"{history['val_loss'][kept]:.6g}; training accuracy ")
+    assert rows["last epoch"] == (f"{last + 1}: training loss {history['loss'][last]:.6g}, validation loss "
+                                  f"{history['val_loss'][last]:.6g}")
+    assert cli.main(["evaluate", str(model), "wine"]) == 0
+    out = capsys.readouterr().out
+    assert f"{float(out.split()[3]):.5f}" == f"{history['val_loss'][kept]:.5f}"  # evaluate's loss: the kept epoch's
+    assert rows["kept epoch"].endswith(f"validation accuracy {out.split()[1]}")
+
+
+def test_info_on_a_training_checkpoint_shows_its_last_epoch_and_its_best(tmp_path, capsys):
+    run = tmp_path / "run.npz"
+    assert cli.main(["train", "wine", "--epochs", "300", "--early-stopping", "5", "--learning-rate", "0.05",
+                     "--quiet", "--checkpoint", str(run)]) == 0
+    training = bpxp.load(run).checkpoint_metadata_["training"]
+    last, best = training["epoch"], training["history"]["best_epoch"]
+    rows = _info(run, capsys)
+    assert rows["epochs"] == f"{last + 1} run; the model holds epoch {last + 1} (the last)"
+    assert rows["best epoch"].startswith(f"{best + 1}: training loss ")
 
 
 def test_a_csv_file_with_a_target_column_regression_and_classification(tmp_path, capsys):

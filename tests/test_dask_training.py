@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import array_api_compat
@@ -152,12 +151,18 @@ def test_a_network_on_another_backend_trains_on_chunks_of_its_backend(scheduler,
 
 
 CHILD = """
-import json, os, sys, time
+import json, os, sys, threading
 import array_api_compat
 import numpy as np
 import dask.array as da
 import distributed
 import bpxp
+
+def held_at_5(epoch, history):  # epoch 5's checkpoint is written: tell the parent, and wait to be killed
+    if epoch == 5:
+        print("checkpointed epoch 5", flush=True)
+        threading.Event().wait()
+
 
 if __name__ == "__main__":  # the workers are spawned processes that import this file
     rng = np.random.default_rng(0)
@@ -171,7 +176,7 @@ if __name__ == "__main__":  # the workers are spawned processes that import this
                        random_state=0)
         net.fit(da.from_array(X, chunks=(70, 5)), da.from_array(y, chunks=70), epochs=int(sys.argv[3]),
                 learning_rate=0.05, batch_size=64, optimizer="adam", random_state=3, checkpoint=sys.argv[1],
-                resume=sys.argv[1] if len(sys.argv) > 4 else None, callback=lambda epoch, history: time.sleep(0.1))
+                resume=sys.argv[1] if len(sys.argv) > 4 else None, callback=None if len(sys.argv) > 4 else held_at_5)
 """
 
 
@@ -183,23 +188,20 @@ def test_a_killed_client_process_resumes_its_dask_fit_to_the_weights_of_an_unint
     path, pids, script, epochs = tmp_path / "run.npz", tmp_path / "pids.json", tmp_path / "child.py", 15
     script.write_text(CHILD)
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    child = subprocess.Popen([sys.executable, str(script), str(path), str(pids), str(epochs)], env=env)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and child.poll() is None:  # a checkpoint past epoch 5, then kill
-            if path.exists() and _epoch_in(path) >= 5:
-                break
-            time.sleep(0.02)
+    child = subprocess.Popen([sys.executable, str(script), str(path), str(pids), str(epochs)], env=env,
+                             stdout=subprocess.PIPE, text=True)
+    try:  # the child says when epoch 5's checkpoint is written, and waits there: no clock decides when to kill
+        said = child.stdout.readline()
         child.send_signal(signal.SIGKILL)
     finally:
         child.wait()
+        child.stdout.close()
         for pid in json.loads(pids.read_text()) if pids.exists() else ():  # the orphaned workers of the child
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-    killed_at = _epoch_in(path)
-    assert child.returncode == -signal.SIGKILL and 5 <= killed_at < epochs - 1
+    assert said == "checkpointed epoch 5\n" and child.returncode == -signal.SIGKILL and _epoch_in(path) == 5
     subprocess.run([sys.executable, str(script), str(path), str(pids), str(epochs), "resume"], env=env, check=True,
                    timeout=180)
     resumed = bpxp.load(path)
@@ -263,6 +265,25 @@ def test_a_scheduled_dask_fit_resumed_from_its_checkpoint_ends_as_an_uninterrupt
     assert history.loss == expected.loss and history.val_loss == expected.val_loss
     for a, e in zip(_parameters(resumed), _parameters(uninterrupted), strict=True):
         np.testing.assert_array_equal(a, e)
+
+
+def test_a_finished_dask_fit_resumed_trains_nothing_and_keeps_its_weights(scheduler, tmp_path):
+    from bpxp.training.recovery import FinishedRunWarning
+
+    (X, y), (X_val, y_val) = _data(600, 0), _data(90, 1)
+    X_dask, y_dask = da.from_array(X, chunks=(70, 5)), da.from_array(y, chunks=70)
+    options = dict(epochs=40, batch_size=None, optimizer="sgd", validation_data=(X_val, y_val),
+                   learning_rate_schedule=Adaptive(0.5, tol=1.0, patience=2))
+    path, finished = tmp_path / "finished.npz", _network()
+    expected = finished.fit(X_dask, y_dask, checkpoint=path, **options)
+    assert expected.schedule_ended and expected.epochs < 40
+    for _ in range(2):
+        resumed = _network()
+        with pytest.warns(FinishedRunWarning, match="nothing to resume"):
+            history = resumed.fit(X_dask, y_dask, checkpoint=path, resume=path, **options)
+        assert history.loss == expected.loss and history.schedule_ended
+        for a, e in zip(_parameters(resumed), _parameters(finished), strict=True):
+            np.testing.assert_array_equal(a, e)
 
 
 @pytest.mark.parametrize("where", ["in memory", "on Dask"])

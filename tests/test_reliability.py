@@ -1,13 +1,13 @@
 """Divergence is caught, Ctrl-C loses nothing, checkpoints resume to the very same weights."""
 
 import _thread
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import threading
-import time
 import warnings
 from pathlib import Path
 
@@ -68,13 +68,16 @@ def test_divergence_raises_and_keeps_the_weights_of_the_last_finite_epoch(backen
     history = error.history
     assert history.diverged_at == error.epoch
     assert error.epoch > 0 or optimizer == "adam"  # Adam's bounded steps need a huge η, and may blow up at once
-    assert history.epochs == error.epoch and history.kept_epoch == (error.epoch - 1 if error.epoch else None)
+    # the weights the last finite loss was measured at: those the last finite epoch started from (its own
+    # updates may already give a non-finite loss), or its updated ones when only the weights, not the loss, failed
+    kept = history.kept_epoch
+    assert history.epochs == error.epoch and (kept is None or error.epoch - 2 <= kept <= error.epoch - 1)
     assert error.last_finite_loss == (history.loss[-1] if error.epoch else None)
-    assert np.isfinite(history.loss).all() and _all_finite(net)
-    # the weights are exactly those of an undisturbed run stopped after the last finite epoch
+    assert np.isfinite(history.loss).all() and _all_finite(net) and np.isfinite(net.loss_value(X, y))
+    # the weights are exactly those of an undisturbed run stopped after the kept epoch
     reference = _regressor(backend)
-    if error.epoch:
-        reference.fit(X, y, epochs=error.epoch, learning_rate=rate, batch_size=batch_size, optimizer=optimizer,
+    if kept is not None:
+        reference.fit(X, y, epochs=kept + 1, learning_rate=rate, batch_size=batch_size, optimizer=optimizer,
                       shuffle=False)
     _assert_same_weights(net, reference)
 
@@ -84,8 +87,43 @@ def test_divergence_can_warn_and_return_instead(backend):
     net = _regressor(backend)
     with pytest.warns(bpxp.DivergenceWarning, match=r"diverged at epoch (\d+).*keeps the weights of epoch"):
         history = net.fit(X, y, epochs=500, learning_rate=5.0, on_divergence="warn", optimizer="sgd", batch_size=None)
-    assert history.diverged_at is not None and history.kept_epoch == history.diverged_at - 1
-    assert _all_finite(net) and np.isfinite(history.loss).all()
+    assert history.diverged_at is not None and history.kept_epoch == history.diverged_at - 2  # full batch
+    assert _all_finite(net) and np.isfinite(history.loss).all() and np.isfinite(net.loss_value(X, y))
+
+
+@pytest.mark.parametrize("batch_size", [None, 16])
+def test_after_a_divergence_the_kept_weights_give_a_finite_loss_and_finite_probabilities(backend, batch_size):
+    """η = 1000 blows a ReLU network up: the last finite epoch's updated weights are finite (|W| ~ 1e20) but
+    their loss is not. The network keeps the weights that loss was last finite at, and they can be used."""
+    X, y = _classification_data()
+    options = dict(learning_rate=1e3, optimizer="sgd", batch_size=batch_size, random_state=0)
+    net = backend.mlp([4, 6, 3], hidden="relu", output="softmax", loss="cross_entropy", random_state=0)
+    with pytest.warns(bpxp.DivergenceWarning):
+        history = net.fit(X, y, epochs=300, on_divergence="warn", **options)
+    assert history.diverged_at is not None and _all_finite(net)
+    assert np.isfinite(net.loss_value(X, y)) and np.isfinite(bpxp.to_numpy(net.predict_proba(X))).all()
+    assert history.kept_epoch == history.diverged_at - 2  # the loss of the last finite epoch's updates: not finite
+    reference = backend.mlp([4, 6, 3], hidden="relu", output="softmax", loss="cross_entropy", random_state=0)
+    reference.fit(X, y, epochs=history.kept_epoch + 1, **options)
+    _assert_same_weights(net, reference)
+
+
+@pytest.mark.parametrize("epochs", [1, 3])
+@pytest.mark.parametrize("bias", [False, True], ids=["no-bias", "bias"])
+def test_weights_that_overflow_while_the_loss_stays_finite_are_a_divergence(backend, epochs, bias):
+    """A 1→1 identity network in float32 on x = 10¹⁸, y = 0: the loss (w·x)² ≈ 2.5·10³⁵ is finite, its gradient
+    2w·x² ≈ 10³⁶ times η = 1000 is not, so the first update leaves w = −inf while the epoch's loss stays finite.
+    Only the per-epoch check of the weights sees it: the network keeps the weights it started with."""
+    X, y = np.full((4, 1), 1e18, dtype=np.float32), np.zeros(4, dtype=np.float32)
+    start = [np.full((1, 1), 0.5, dtype=np.float32)]
+    net = backend.from_weights(start, [np.zeros(1, dtype=np.float32)] if bias else None, output="identity",
+                               loss="mse", dtype="float32")
+    with pytest.raises(bpxp.TrainingDiverged, match=r"diverged at epoch 0.*weights it started with") as caught:
+        net.fit(X, y, epochs=epochs, learning_rate=1e3, optimizer="sgd", batch_size=None, shuffle=False)
+    history = caught.value.history
+    assert history.diverged_at == 0 and history.kept_epoch is None and history.loss == []
+    assert _all_finite(net) and np.isfinite(net.loss_value(X, y))
+    np.testing.assert_array_equal(_weights(net)[0], start[0])
 
 
 def test_a_first_epoch_that_diverges_keeps_the_starting_weights(backend):
@@ -161,6 +199,38 @@ def _interrupt_at(epoch_to_stop):
     return callback
 
 
+@contextlib.contextmanager
+def _ctrl_c_from_another_thread_after_epochs(monkeypatch, count):
+    """A real asynchronous KeyboardInterrupt (``_thread.interrupt_main``, as Ctrl-C delivers it), sent by another
+    thread once ``count`` epochs have been recorded (the monitor's per-epoch η update says when): it lands
+    wherever the loop then happens to be. An event, not a clock, so a loaded machine cannot move it."""
+    from bpxp.training import monitor
+
+    recorded, done = threading.Event(), threading.Event()
+    settle, settled = monitor.Monitor.settle, []
+
+    def counting(self, report, outcome):
+        settled.append(report.epoch)
+        if len(settled) == count:
+            recorded.set()
+        return settle(self, report, outcome)
+
+    def interrupter():
+        while not done.is_set():
+            if recorded.wait(0.05):
+                _thread.interrupt_main()
+                return
+
+    monkeypatch.setattr(monitor.Monitor, "settle", counting)
+    thread = threading.Thread(target=interrupter, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
 def test_ctrl_c_returns_the_history_and_the_last_completed_epoch(backend):
     X, y = _classification_data()
     net = _classifier(backend)
@@ -173,21 +243,15 @@ def test_ctrl_c_returns_the_history_and_the_last_completed_epoch(backend):
     _assert_same_weights(net, reference)
 
 
-def test_ctrl_c_at_any_moment_keeps_a_completed_epoch(backend):
+def test_ctrl_c_at_any_moment_keeps_a_completed_epoch(backend, monkeypatch):
     """A real asynchronous KeyboardInterrupt (as Ctrl-C delivers it) lands wherever the loop happens to be."""
     X, y = _classification_data(n=400)
     options = dict(learning_rate=0.05, batch_size=8, optimizer="momentum", random_state=2)
     net = _classifier(backend)
-    net.fit(X, y, epochs=1, **options)  # warm-up: JAX compiles the input checks and the step before the clock
-    net = _classifier(backend)
-    timer = threading.Timer(0.4, _thread.interrupt_main)
-    timer.start()
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            history = net.fit(X, y, epochs=10**6, **options)
-    finally:
-        timer.cancel()
+    with _ctrl_c_from_another_thread_after_epochs(monkeypatch, 2), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = net.fit(X, y, epochs=10**6, **options)
+    monkeypatch.undo()
     assert history.interrupted and any(w.category is bpxp.InterruptedWarning for w in caught)
     reference = _classifier(backend)
     if history.kept_epoch is None:
@@ -288,16 +352,24 @@ def test_resume_refuses_other_settings_other_networks_and_plain_checkpoints(back
 
 
 CHILD = """
-import sys, time
+import sys, threading
 import numpy as np
 import bpxp
+
+
+def held_at_5(epoch, history):  # epoch 5's checkpoint is written: tell the parent, and wait to be killed
+    if epoch == 5:
+        print("checkpointed epoch 5", flush=True)
+        threading.Event().wait()
+
+
 X = np.random.default_rng(0).normal(size=(60, 4))
 y = (X[:, 0] + X[:, 1] > 0).astype(int)
 net = bpxp.MLP([4, 6, 2], hidden="tanh", output="softmax", loss="cross_entropy", dtype="float64",
                backend=sys.argv[2], random_state=0)
 net.fit(X, y, epochs=int(sys.argv[3]), learning_rate=0.05, batch_size=16, optimizer="adam", random_state=3,
         checkpoint=sys.argv[1], resume=sys.argv[1] if len(sys.argv) > 4 else None,
-        callback=lambda epoch, history: time.sleep(0.05))
+        callback=None if len(sys.argv) > 4 else held_at_5)
 """
 
 
@@ -307,18 +379,16 @@ def test_a_killed_training_process_resumes_to_the_weights_of_an_uninterrupted_ru
     path, script, epochs = tmp_path / "run.npz", tmp_path / "child.py", 60
     script.write_text(CHILD)
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    child = subprocess.Popen([sys.executable, str(script), str(path), name, str(epochs)], env=env)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # wait for a checkpoint past epoch 5, then kill without warning
-            if path.exists() and json.loads(str(np.load(path)["metadata"]))["training"]["epoch"] >= 5:
-                break
-            time.sleep(0.02)
+    child = subprocess.Popen([sys.executable, str(script), str(path), name, str(epochs)], env=env,
+                             stdout=subprocess.PIPE, text=True)
+    try:  # the child says when epoch 5's checkpoint is written, and waits there: then kill it without warning
+        said = child.stdout.readline()
         child.send_signal(signal.SIGKILL)
     finally:
         child.wait()
+        child.stdout.close()
     killed_at = json.loads(str(np.load(path)["metadata"]))["training"]["epoch"]
-    assert child.returncode == -signal.SIGKILL and 5 <= killed_at < epochs - 1
+    assert said == "checkpointed epoch 5\n" and child.returncode == -signal.SIGKILL and killed_at == 5
     subprocess.run([sys.executable, str(script), str(path), name, str(epochs), "resume"], env=env, check=True)
     resumed = bpxp.load(path)
     assert resumed.checkpoint_metadata_["training"]["epoch"] == epochs - 1
@@ -344,7 +414,7 @@ def test_the_estimator_raises_on_divergence_and_keeps_finite_weights(backend):
     assert all(np.isfinite(c).all() for c in regressor.coefs_)
 
 
-def test_ctrl_c_during_the_estimators_fit_keeps_its_completed_epochs(backend):
+def test_ctrl_c_during_the_estimators_fit_keeps_its_completed_epochs(backend, monkeypatch):
     from sklearn.exceptions import ConvergenceWarning
 
     from bpxp.sklearn import MLPClassifier
@@ -352,17 +422,11 @@ def test_ctrl_c_during_the_estimators_fit_keeps_its_completed_epochs(backend):
     X, y = _classification_data(n=400)
     options = dict(hidden_layer_sizes=(6,), batch_size=8, max_iter=10**6, n_iter_no_change=10**6, random_state=0,
                    backend=backend.name, device=backend.device, dtype="float64")
-    warm = MLPClassifier(**dict(options, max_iter=2))
-    with pytest.warns(ConvergenceWarning):
-        warm.fit(backend.asarray(X), backend.asarray(y))  # compiles (JAX) before the clock starts
     classifier = MLPClassifier(**options)
-    timer = threading.Timer(0.5, _thread.interrupt_main)
-    timer.start()
-    try:
+    with _ctrl_c_from_another_thread_after_epochs(monkeypatch, 2):
         with pytest.warns(bpxp.InterruptedWarning, match=r"interrupted after \d+ completed epochs"):
             classifier.fit(backend.asarray(X), backend.asarray(y))
-    finally:
-        timer.cancel()
+    monkeypatch.undo()
     assert 0 < classifier.n_iter_ == len(classifier.loss_curve_) and not classifier.stopped_early_
     reference = MLPClassifier(**dict(options, max_iter=classifier.n_iter_))
     with pytest.warns(ConvergenceWarning):

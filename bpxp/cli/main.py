@@ -14,8 +14,6 @@ Every user mistake (a bad path, column or option) ends in one line on stderr and
 
 from __future__ import annotations
 
-import itertools
-import json
 import os
 import shlex
 import sys
@@ -29,16 +27,16 @@ from ..backend import namespaces as _backend
 from ..checks import destination_problem
 from ..loading import load
 from ..mlp import MLP
-from ..training.checkpoint import read
+from ..training.checkpoint import read, recorded_history
 from ..training.metadata import check_saved_by_train
-from ..training.recovery import InterruptedWarning, TrainingDiverged
+from ..training.recovery import FinishedRunWarning, InterruptedWarning, TrainingDiverged
 from .datasets import NAMES as BUNDLED
 from .datasets import check_source, read_table, standardizer
 from .datasets import load as load_bundled
 from .datasets import split as split_rows
 from .encoding import Encoding, drop_incomplete, encoded_new_data, summary
-from .encoding import described as described_encoding
 from .encoding import fit as fit_encoding
+from .info import info
 from .parser import hidden_sizes
 from .parser import parser as _parser
 from .targets import check_no_missing
@@ -179,6 +177,7 @@ def _fit(net: MLP, data: _TrainingData, args):
     start = time.perf_counter()
     with warnings.catch_warnings():  # Ctrl-C is reported below in one line, not as a warning
         warnings.simplefilter("ignore", InterruptedWarning)
+        warnings.simplefilter("ignore", FinishedRunWarning)  # said by _announce_resume
         history = net.fit(*data.training, epochs=args.epochs, learning_rate=args.learning_rate,
                           batch_size=args.batch_size, optimizer=args.optimizer, l2=args.l2,
                           validation_data=data.validation, early_stopping=args.early_stopping,
@@ -212,7 +211,11 @@ def _save(net: MLP, data: _TrainingData, history, args) -> None:
     extra = {"feature_names": data.feature_names, "target": data.target, "classes": data.classes,
              "preprocessing": {"mean": data.mean.tolist(), "scale": data.spread.tolist()},
              **({} if data.encoding is None else {"encoding": data.encoding.to_metadata()}),
-             "history": {"loss": history.loss, "val_loss": history.val_loss, "best_epoch": history.best_epoch},
+             "history": {"loss": history.loss, "val_loss": history.val_loss, "best_epoch": history.best_epoch,
+                         "kept_epoch": history.kept_epoch,
+                         "kept_scores": {"measure": "accuracy" if data.classification else "R²",
+                                         "training": net.score(*data.training),
+                                         "validation": net.score(*data.validation)}},
              "trained_on_data": args.data,
              "split": {"data": _data_identity(args.data), "n_rows": len(data.y), "seed": args.seed,
                        "validation_fraction": args.validation_split, "stratified": data.classification}}
@@ -228,10 +231,12 @@ def _announce_resume(checkpoint: str | None, epochs: int) -> int:
     """Say where a resumed run starts ("resuming from epoch N of M", or that it had finished); return N."""
     if checkpoint is None:
         return 0
-    done = read(checkpoint, parts=())[0].get("training", {}).get("epoch", -1) + 1
-    if done >= epochs:
-        print(f"{checkpoint} holds a run that had already completed its {done} epochs (of --epochs {epochs}): "
-              f"nothing left to train", file=sys.stderr)
+    training = read(checkpoint, parts=())[0].get("training", {})
+    done = training.get("epoch", -1) + 1
+    finished = recorded_history(training).finished(epochs) if "history" in training else None
+    if finished is not None:
+        print(f"the run in {checkpoint} had finished at epoch {done} of {epochs} ({finished}): nothing to resume",
+              file=sys.stderr)
     else:
         print(f"resuming from epoch {done} of {epochs} ({checkpoint})", file=sys.stderr)
     return done
@@ -331,32 +336,6 @@ def _held_out_rows(data: str, meta: dict, y: np.ndarray) -> np.ndarray | None:
     _, rows = split_rows(y, test_fraction=split["validation_fraction"], random_state=split["seed"],
                          stratify=split["stratified"])
     return rows
-
-
-def info(args) -> int:
-    meta, _ = read(args.model, parts=())  # every member's header checked against the metadata; no data read
-    check_saved_by_train(meta, args.model, required=False)
-    sizes = meta["layer_sizes"]
-    parameters = sum(n_in * n_out + (n_out if meta.get("bias") else 0) for n_in, n_out in itertools.pairwise(sizes))
-    history = meta.get("history") or {}
-    rows = [("layers", "-".join(map(str, sizes))), ("parameters", f"{parameters:,}"),
-            ("activations", f"{meta['hidden']} (hidden), {meta['output']} (output)"), ("loss", meta["loss"]),
-            ("dtype", meta["dtype"]),
-            ("trained on", f"{meta.get('backend', 'not recorded')} ({meta.get('device') or 'default device'})"),
-            ("optimizer", json.dumps(meta.get("optimizer"))),
-            ("bpxp version", meta.get("bpxp_version", "not recorded"))]
-    if history.get("loss"):
-        rows.append(("epochs", f"{len(history['loss'])}, final loss {history['loss'][-1]:.6g}"
-                     + (f", validation loss {history['val_loss'][-1]:.6g}" if history.get("val_loss") else "")))
-    if meta.get("feature_names"):
-        rows.append(("features", f"{len(meta['feature_names'])}: {', '.join(meta['feature_names'][:6])}"
-                     + (" …" if len(meta["feature_names"]) > 6 else "")))
-    if meta.get("classes"):
-        rows.append(("classes", ", ".join(map(str, meta["classes"]))))
-    rows += described_encoding(meta)
-    for key, value in rows:
-        print(f"{key:13s} {value}")
-    return 0
 
 
 def backends(args) -> int:

@@ -11,7 +11,8 @@ Layout of the file (``numpy.load(path)`` shows it):
   backend and device trained on, the optimizer and its settings, and whatever the caller adds (history, epoch).
 
 Writing is atomic: the file is written under a temporary name in the same folder, flushed to disk and renamed,
-so a crash never leaves a half-written checkpoint under the real name.
+so a crash never leaves a half-written checkpoint under the real name; a Ctrl-C during the write is held back
+until the file is in place (``bpxp.training.recovery.interrupts_deferred``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from . import metadata as _metadata_checks
 from .archive import CheckpointError
 from .history import History, Outcome
 from .metadata import FORMAT, FORMAT_VERSION
+from .recovery import interrupts_deferred
 
 
 def save(path: str | os.PathLike, spec: Spec, parameters: tuple, *, backend: str, device: Any,
@@ -145,10 +147,20 @@ def read_training(path: str | os.PathLike, spec: Spec, *, xp: Any, device: Any) 
     if training["best"] is not None:
         count = sum(1 for name in arrays if name.startswith("best_"))
         best = unflatten([move(arrays[f"best_{i}"]) for i in range(count)], training["best"])
-    outcome = Outcome(weights, biases, state, History(**training["history"]), epoch=training["epoch"],
+    outcome = Outcome(weights, biases, state, recorded_history(training), epoch=training["epoch"],
                       rng_state=training["rng_state"], best=best, since_best=training["since_best"],
                       rate=training.get("rate"))  # a schedule's η and plateau count, as a dict (for ``fit``)
     return training["settings"], outcome
+
+
+def recorded_history(training: dict) -> History:
+    """The History a training checkpoint's ``training`` record holds, marked stopped early where its patience had
+    run out (``since_best`` ≥ ``early_stopping``): that run had ended, whatever the file says."""
+    history = History(**training["history"])
+    patience = training.get("settings", {}).get("early_stopping")
+    if patience is not None and training.get("since_best", 0) >= patience:
+        history.stopped_early = True
+    return history
 
 
 OPTIONAL_SETTINGS = ("learning_rate_schedule",)  # settings a fit records only when it uses them
@@ -156,7 +168,8 @@ OPTIONAL_SETTINGS = ("learning_rate_schedule",)  # settings a fit records only w
 
 def resume(path: Path, spec: Spec, settings: dict, *, xp: Any, device: Any) -> Any:
     """The ``bpxp.training.loop.Outcome`` a training checkpoint left, after checking that the network ``spec`` describes
-    wrote it with these ``settings``; its History no longer marked interrupted, diverged or ended by its schedule."""
+    wrote it with these ``settings``; its History no longer marked interrupted or diverged. A run that had ended
+    (stopped early, ended by its schedule) stays marked so: the loop trains it no further."""
     if not path.is_file():
         raise FileNotFoundError(f"`resume`: no checkpoint at {str(path)!r}")
     saved, outcome = read_training(path, spec, xp=xp, device=device)
@@ -167,7 +180,7 @@ def resume(path: Path, spec: Spec, settings: dict, *, xp: Any, device: Any) -> A
         raise ValueError(f"`resume`: {str(path)!r} was written by a fit with other settings ("
                          + ", ".join(f"{key} {old!r} there, {new!r} here" for key, (old, new) in differ.items())
                          + "); resume with the same settings, or bpxp.load it and start a new fit")
-    outcome.history.interrupted, outcome.history.diverged_at, outcome.history.schedule_ended = False, None, False
+    outcome.history.interrupted, outcome.history.diverged_at = False, None
     return outcome
 
 
@@ -212,16 +225,17 @@ def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(path)
     temporary = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with interrupts_deferred():  # a Ctrl-C lands once the file is complete and in place
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                np.savez(file, **arrays)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
 
 
 _STALE_AFTER_S = 600  # an unnamed writer's temporary (older bpxp: no process id in the name) this old is dead

@@ -35,8 +35,10 @@ class History:
     interrupted : bool
         Whether Ctrl-C (KeyboardInterrupt) ended training.
     kept_epoch : int or None
-        The epoch whose weights the network holds after ``fit`` (the last one, the best under early stopping,
-        the last finite one after a divergence); None when it holds the weights it started with.
+        The epoch whose weights the network holds after ``fit`` (the last one, the best under early stopping);
+        after a divergence, the one before the last finite epoch — its weights are those the last finite loss
+        was measured at, while the last finite epoch's updates may already give a non-finite loss. None when
+        it holds the weights it started with.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -52,6 +54,17 @@ class History:
     def epochs(self) -> int:
         """Number of epochs completed."""
         return len(self.loss)
+
+    def finished(self, epochs: int) -> str | None:
+        """Why a run with this History has nothing left to train towards ``epochs`` in all — it stopped early,
+        its adaptive schedule ended it, or it ran them all — or None when it has (``fit(resume=...)`` asks)."""
+        if self.schedule_ended:
+            return "its adaptive learning rate had reached its floor"
+        if self.stopped_early:
+            return "it had stopped early"
+        if self.epochs >= epochs:
+            return f"it had run all {epochs} epochs"
+        return None
 
     def plot(self, path: Any = None, **options):
         """Plot the loss curves with matplotlib; save a PNG to ``path`` if given (see ``bpxp.training.progress``)."""
@@ -79,6 +92,7 @@ class Outcome:
     since_best: int = 0
     rate: Any = None  # a bpxp.optimizers.ScheduledRate when η follows a schedule: η of the next epoch
     samples_seen: int = 0  # samples trained on before this run's next epoch (what a schedule counts as t)
+    held: int | None = None  # the epoch whose parameters it holds, when not ``epoch`` (after a divergence)
 
     @property
     def parameters(self) -> tuple:

@@ -27,6 +27,7 @@ from typing import Any
 from ..backend.namespaces import floating_point_warnings_silenced
 from .history import Outcome
 from .monitor import EpochReport, Monitor
+from .recovery import interrupts_deferred
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Plan:
     checkpoint_every: int = 1
     callback: Callable | None = None
     restore_best: bool = True  # end holding the best epoch where a rule keeps one
+    intact: bool = True  # an epoch's parameters stay intact after it (snapshot, or immutable arrays)
 
     @property
     def quiet(self) -> bool:
@@ -62,17 +64,24 @@ class Plan:
 
 
 def run(outcome: Outcome, driver: Any, plan: Plan) -> Outcome:
-    """Train from ``outcome`` (its parameters, state, History and epoch) up to ``plan.epochs``; return it."""
+    """Train from ``outcome`` (its parameters, state, History and epoch) up to ``plan.epochs``; return it. A run
+    whose History says it stopped early (a resumed one that had ended) trains no further."""
     loop = _Loop(outcome, driver, plan)
     with floating_point_warnings_silenced():  # divergence is detected and reported, not warned
         try:
             outcome.weights, outcome.biases, outcome.state = driver.start(outcome.parameters)
-            while outcome.epoch + 1 < plan.epochs and loop.step():
+            while not outcome.history.stopped_early and outcome.epoch + 1 < plan.epochs and loop.step():
                 pass
         except KeyboardInterrupt:
             outcome.history.interrupted = True
     if plan.checkpoint is not None and outcome.epoch != loop.checkpointed:
-        plan.checkpoint(outcome)  # the last completed epoch, unless it was written (completely) already
+        try:  # the last completed epoch, unless it was written (completely) already; a Ctrl-C waits for the file
+            with interrupts_deferred():
+                plan.checkpoint(outcome)
+        except KeyboardInterrupt:
+            outcome.history.interrupted = True
+    if outcome.history.diverged_at is not None and plan.intact:
+        loop.fall_back()  # after the checkpoint, which holds the last completed epoch to resume from
     return finish(outcome, restore_best=plan.restore_best and plan.monitor.keeps_best)
 
 
@@ -83,6 +92,7 @@ class _Loop:
         self.outcome, self.driver, self.plan = outcome, driver, plan
         self.checkpointed = outcome.epoch  # the last epoch whose checkpoint write completed
         self.one_by_one_until = -1  # epochs up to this one run singly (a chunk that diverged is replayed)
+        self.before = lambda: None  # the parameters held before the last epoch, and their epoch: see fall_back
 
     @property
     def learning_rate(self) -> float:
@@ -96,7 +106,7 @@ class _Loop:
                 and outcome.epoch >= self.one_by_one_until:
             return self.chunk(min(self.driver.per_call, plan.epochs - (outcome.epoch + 1)))
         run = self.driver.epoch(outcome.parameters, self.learning_rate)
-        return self.settle(outcome.epoch + 1, self.driver.read(run), run[0])
+        return self.settle(outcome.epoch + 1, self.driver.read(run), run[0], run[1])
 
     def chunk(self, count: int) -> bool:
         """``count`` epochs in one call, settled in order after it. A chunk that is not finite is replayed one
@@ -123,6 +133,8 @@ class _Loop:
             self.hold(self.after(start, rng_state, outcome.epoch - before, count, parameters))
             raise
         self.hold(parameters)
+        end = outcome.epoch  # the last epoch's starting parameters, run again up to there if a divergence asks
+        self.before = lambda: (self.after(start, rng_state, count - 1, count, parameters), end - 1)
         return True
 
     def after(self, start: tuple, rng_state: Any, epochs: int, count: int, parameters: tuple) -> tuple:
@@ -137,8 +149,9 @@ class _Loop:
         self.outcome.weights, self.outcome.biases, self.outcome.state = parameters
         self.outcome.rng_state = self.driver.rng_state
 
-    def settle(self, epoch: int, value: float, parameters: tuple) -> bool:
-        """Settle a driven epoch: finite, validated, kept, judged, checkpointed, reported; whether to go on."""
+    def settle(self, epoch: int, value: float, parameters: tuple, total: Any) -> bool:
+        """Settle a driven epoch (``total``: its summed loss, on the device): finite, validated, kept, judged,
+        checkpointed, reported; whether to go on."""
         validation, history = self.plan.validation, self.outcome.history
         val_loss = score = None
         if math.isfinite(value) and validation is not None:
@@ -147,15 +160,28 @@ class _Loop:
                 score = validation.score(*parameters[:2])
         if not math.isfinite(value) or (val_loss is not None and not math.isfinite(val_loss)):
             history.diverged_at = epoch
+            if math.isfinite(float(total)):  # only its updates (or validation) went wrong: the loss of the held
+                self.before = lambda: None  # parameters, which the epoch started from, was finite: keep them
             return False
+        held, held_epoch = self.outcome.parameters, self.outcome.epoch
+        self.before = lambda: (held, held_epoch)
         self.hold(parameters)
         go_on = self.keep(epoch, value, val_loss, score, parameters)
         if self.plan.checkpoint is not None and (epoch + 1) % self.plan.checkpoint_every == 0:
-            self.plan.checkpoint(self.outcome)
-            self.checkpointed = epoch  # after the write: a Ctrl-C inside it leaves the epoch to write at the end
+            with interrupts_deferred():  # a Ctrl-C inside the write lands once the file is in place
+                self.plan.checkpoint(self.outcome)
+                self.checkpointed = epoch
         if self.plan.callback is not None:
             self.plan.callback(epoch, history)
         return go_on
+
+    def fall_back(self) -> None:
+        """After a divergence: hold the parameters the last finite loss was measured at — those the last finite
+        epoch started from — rather than those its updates left, whose own loss the diverged epoch found not
+        finite. (Full-batch, that loss is exactly theirs, History.loss[-1]; the epoch before is kept.)"""
+        before = self.before()
+        if before is not None:
+            (self.outcome.weights, self.outcome.biases, self.outcome.state), self.outcome.held = before
 
     def keep(self, epoch: int, value: float, val_loss: float | None, score: float | None, parameters: tuple) -> bool:
         """Record a verified epoch in the History and ask the monitor; remember it if it is the best so far.
@@ -181,7 +207,8 @@ def finish(outcome: Outcome, *, restore_best: bool) -> Outcome:
         outcome.weights, outcome.biases, outcome.state = outcome.best
         outcome.history.kept_epoch = outcome.history.best_epoch
     else:
-        outcome.history.kept_epoch = outcome.epoch if outcome.epoch >= 0 else None
+        held = outcome.epoch if outcome.held is None else outcome.held
+        outcome.history.kept_epoch = held if held >= 0 else None
     return outcome
 
 

@@ -124,11 +124,24 @@ def _scaling(value: Any, name: str) -> dict:
 
 
 def _losses(value: Any, name: str) -> dict:
-    """``bpxp train``'s record of the losses: {"loss": [numbers], "val_loss": [numbers], …}."""
+    """``bpxp train``'s record of the losses: {"loss": [numbers], "val_loss": [numbers], "best_epoch": integer,
+    "kept_epoch": integer (the epoch the weights are, within the losses), "kept_scores": {"measure": text,
+    "training": number, "validation": number}}."""
     _of_type(dict, "an object")(value, name)
     for key in ("loss", "val_loss"):
         if value.get(key) is not None:
             _list_of(Real, "numbers")(value[key], f"{name}.{key}")
+    n_epochs = len(value.get("loss") or [])
+    for key in ("best_epoch", "kept_epoch"):
+        if value.get(key) is not None:
+            checks.check(value[key], f"{name}.{key}", checks.NON_NEGATIVE_INT)
+            if value[key] >= n_epochs:
+                raise ValueError(f"`{name}.{key}` must be an epoch of the {n_epochs} recorded, got {value[key]}")
+    if value.get("kept_scores") is not None:
+        scores = _of_type(dict, "an object")(value["kept_scores"], f"{name}.kept_scores")
+        _TEXT(scores.get("measure"), f"{name}.kept_scores.measure")
+        for key in ("training", "validation"):
+            _of_type(Real, "a number")(scores.get(key), f"{name}.kept_scores.{key}")
     return value
 
 

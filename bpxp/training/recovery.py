@@ -11,8 +11,11 @@ out with an exact check (``exactly_finite``, only then). Otherwise c equals the 
 2L + 2 small array operations per epoch and no extra read.
 
 The training step updates the parameters in place, except each epoch's first step, which writes new arrays:
-the previous epoch's parameters stay intact, and the last finite epoch is kept by reference rather than copied
-— one more set of parameters in memory, no copying time. ``fit(..., snapshot=False)`` trades it away.
+the previous epochs' parameters stay intact and are kept by reference rather than copied — no copying time.
+After a divergence the network holds the parameters the last finite loss was measured at: those the last
+finite epoch started from, since the parameters its updates left may already give a non-finite loss (the
+diverged epoch's loss is theirs); when only the updates, not the loss, went non-finite, those the diverged epoch
+started from. That is two more sets of parameters in memory; ``fit(..., snapshot=False)`` trades them away.
 
 How training ended, when not normally, is said here and only here (:func:`report` for ``MLP.fit`` and the Dask
 driver, ``report_estimator_*`` in scikit-learn's wording for the estimators).
@@ -20,7 +23,11 @@ driver, ``report_estimator_*`` in scikit-learn's wording for the estimators).
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import array_api_compat
@@ -55,6 +62,43 @@ class DivergenceWarning(RuntimeWarning):
 
 class InterruptedWarning(UserWarning):
     """``fit`` was interrupted (Ctrl-C) and returned the weights of the last completed epoch."""
+
+
+class FinishedRunWarning(UserWarning):
+    """``fit(resume=...)`` found a run that had finished: nothing trained, the network keeps what the run kept."""
+
+
+class _HeldBack:
+    """The SIGINT handler while interrupts are deferred: it notes the Ctrl-C instead of raising."""
+
+    def __init__(self):
+        self.caught = False
+
+    def __call__(self, signum, frame):
+        self.caught = True
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C (SIGINT) while the block runs — a checkpoint's write and rename, which a
+    KeyboardInterrupt must not cut in half — and deliver it as the block ends: KeyboardInterrupt (or the handler
+    that was in place). Nested blocks defer to the outermost; off the main thread (where no handler can be set)
+    the block runs as it is."""
+    if threading.current_thread() is not threading.main_thread() \
+            or isinstance(signal.getsignal(signal.SIGINT), _HeldBack):
+        yield
+        return
+    held = _HeldBack()
+    previous = signal.signal(signal.SIGINT, held)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if held.caught:
+        if callable(previous) and previous is not signal.default_int_handler:
+            previous(signal.SIGINT, None)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
 
 
 def finite_probes(weights: tuple, *, xp: Any) -> tuple[Any, Any]:
@@ -103,6 +147,15 @@ def report(history: Any, *, on_divergence: str, snapshot: bool, stacklevel: int 
                       InterruptedWarning, stacklevel=stacklevel)
 
 
+def report_finished(path: Any, history: Any, epochs: int, *, stacklevel: int = 5) -> None:
+    """Warn (:class:`FinishedRunWarning`) when the run resumed from ``path`` had finished (``History.finished``)."""
+    reason = history.finished(epochs)
+    if reason is not None:
+        warnings.warn(f"`resume`: the run in {str(path)!r} had finished after {history.epochs} epochs ({reason}); "
+                      f"nothing to resume: the network keeps the weights that run kept", FinishedRunWarning,
+                      stacklevel=stacklevel)
+
+
 # scikit-learn's wording, which its test suite and its users match
 SOLVER_DIVERGED = ("Solver produced non-finite parameter weights. The input data may contain large values and need "
                    "to be preprocessed.")
@@ -111,7 +164,8 @@ SOLVER_DIVERGED = ("Solver produced non-finite parameter weights. The input data
 def report_estimator_divergence(history: Any, *, epoch: int, last_loss: float | None, stop: bool,
                                 stacklevel: int = 5) -> None:
     """An estimator's epoch ``epoch`` (0-based) diverged: warn that training stops (``stop``: under early
-    stopping, keeping the best epoch), else raise TrainingDiverged (the network keeps the epoch before)."""
+    stopping, keeping the best epoch), else raise TrainingDiverged (the network keeps the weights whose loss was
+    last finite)."""
     if stop:
         warnings.warn(f"training diverged in epoch {epoch + 1} (non-finite loss or weights); stopping and keeping "
                       "the best epoch's weights", DivergenceWarning, stacklevel=stacklevel)
@@ -119,7 +173,7 @@ def report_estimator_divergence(history: Any, *, epoch: int, last_loss: float | 
     raise TrainingDiverged(
         f"{SOLVER_DIVERGED} Training diverged in epoch {epoch + 1}: the loss or the weights became NaN or "
         f"infinite (last finite loss: {'none' if last_loss is None else f'{last_loss:.6g}'}); the network keeps "
-        "the weights of the epoch before. Try a smaller learning_rate_init, a larger alpha, or standardised "
+        "the weights whose loss was last finite. Try a smaller learning_rate_init, a larger alpha, or standardised "
         "inputs", epoch=epoch, last_finite_loss=last_loss, history=history)
 
 

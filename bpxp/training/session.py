@@ -27,7 +27,7 @@ from .config import TrainingConfig
 from .history import Outcome
 from .loop import Plan, Validation, run, snapshot
 from .monitor import Monitor
-from .recovery import exactly_finite, finite_check, finite_probes
+from .recovery import exactly_finite, finite_check, finite_probes, report_finished
 from .step import StepOptions, make_step
 
 
@@ -154,7 +154,7 @@ def plan(net: Any, config: TrainingConfig, *, monitor: Monitor, validation: Vali
     return Plan(epochs=config.epochs, learning_rate=config.learning_rate, monitor=monitor, validation=validation,
                 remember=(lambda *parameters: parameters) if intact else functools.partial(snapshot, xp=net.xp),
                 checkpoint=checkpoint, checkpoint_every=config.checkpoint_every, callback=callback,
-                restore_best=restore_best)
+                restore_best=restore_best, intact=intact)
 
 
 def train(net: Any, outcome: Outcome, batches: Any, config: TrainingConfig, plan: Plan) -> Outcome:
@@ -215,6 +215,7 @@ class Start:
         if self.resume is not None:
             outcome = resumed(net, self.resume, settings)
             outcome.samples_seen = 0 if n_samples is None else (outcome.epoch + 1) * n_samples
+            report_finished(self.resume, outcome.history, config.epochs)
         config.start_rate(outcome)
         return outcome, write
 
