@@ -70,7 +70,7 @@ def test_the_first_command_promises_what_bpxp_train_prints():
 
 def test_the_torch_cpu_wheel_index_is_documented_next_to_the_extra():
     row = next(line for line in sections()["Install per backend"].splitlines() if line.startswith("| PyTorch"))
-    assert "'bpxp[torch]'" in row and "--index-url https://download.pytorch.org/whl/cpu" in row
+    assert "'.[torch]'" in row and "--index-url https://download.pytorch.org/whl/cpu" in row
 
 
 def test_the_recovery_snippet_does_not_reuse_the_cli_quick_starts_checkpoint():

@@ -31,12 +31,18 @@ class _BackendSpec:
     install: str  # how a user gets it
 
 
+def install_hint(extra: str) -> str:
+    """How to install one of bpxp's extras (pyproject.toml's optional-dependencies). bpxp is on no package
+    index, so the extra is installed from the clone it was installed from, never as ``bpxp[extra]``."""
+    return f"pip install '.[{extra}]' (in your clone of bpxp)"
+
+
 _BACKENDS: dict[str, _BackendSpec] = {
     "numpy": _BackendSpec("numpy", "pip install numpy"),
-    "cupy": _BackendSpec("cupy", "pip install 'bpxp[cupy]' (needs an NVIDIA GPU with CUDA 12)"),
-    "torch": _BackendSpec("torch", "pip install 'bpxp[torch]'"),
-    "jax": _BackendSpec("jax", "pip install 'bpxp[jax]'"),
-    "array_api_strict": _BackendSpec("array_api_strict", "pip install 'bpxp[strict]'"),
+    "cupy": _BackendSpec("cupy", f"{install_hint('cupy')} (needs an NVIDIA GPU with CUDA 12)"),
+    "torch": _BackendSpec("torch", install_hint("torch")),
+    "jax": _BackendSpec("jax", install_hint("jax")),
+    "array_api_strict": _BackendSpec("array_api_strict", install_hint("strict")),
 }
 BACKEND_NAMES: tuple[str, ...] = tuple(_BACKENDS)
 DTYPE_NAMES: tuple[str, ...] = ("float32", "float64")

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backend.namespaces import install_hint
+
 _LOADERS = {"iris": "load_iris", "wine": "load_wine", "breast_cancer": "load_breast_cancer",
             "digits": "load_digits"}
 NAMES = tuple(_LOADERS)
@@ -38,7 +40,7 @@ def load(name: str) -> Dataset:
     try:
         import sklearn.datasets
     except ImportError:
-        raise ImportError("the bundled datasets come with scikit-learn: pip install 'bpxp[cli]'") from None
+        raise ImportError(f"the bundled datasets come with scikit-learn: {install_hint('cli')}") from None
     bunch = getattr(sklearn.datasets, _LOADERS[name])()
     return Dataset(name, bunch.data.astype(np.float64), bunch.target.astype(np.int64),
                    [str(f) for f in bunch.feature_names], [str(c) for c in bunch.target_names])
