@@ -358,23 +358,24 @@ def backends() -> list[BackendInfo]:
     >>> [b.name for b in bpxp.backends()]
     ['numpy', 'cupy', 'torch', 'jax', 'array_api_strict']
     """
-    rows = []
-    for name, spec in _BACKENDS.items():
-        if importlib.util.find_spec(spec.module) is None:
-            rows.append(BackendInfo(name, installed=False, note=spec.install))
-            continue
-        version = getattr(importlib.import_module(spec.module), "__version__", None)
-        try:
-            problem = unusable_reason(name)  # the usability probe (bpxp.backend.usable)
-            if problem is not None:
-                rows.append(BackendInfo(name, installed=True, version=version, note=f"unusable here: {problem}"))
-                continue
-            found = [device_label(d) for d in devices(namespace(name))]
-            note = "" if found else "no device found"
-        except Exception as error:  # e.g. CuPy installed on a machine without a CUDA driver
-            found, note = [], f"unusable here: {type(error).__name__}: {error}".splitlines()[0]
-        rows.append(BackendInfo(name, installed=True, version=version, devices=found, note=note))
-    return rows
+    return [backend_info(name) for name in _BACKENDS]
+
+
+def backend_info(name: str) -> BackendInfo:
+    """One row of :func:`backends`: imports ``name``'s library only (and none of the others)."""
+    spec = _BACKENDS[check_backend_name(name)]
+    if importlib.util.find_spec(spec.module) is None:
+        return BackendInfo(name, installed=False, note=spec.install)
+    version = getattr(importlib.import_module(spec.module), "__version__", None)
+    try:
+        problem = unusable_reason(name)  # the usability probe (bpxp.backend.usable)
+        if problem is not None:
+            return BackendInfo(name, installed=True, version=version, note=f"unusable here: {problem}")
+        found = [device_label(d) for d in devices(namespace(name))]
+        note = "" if found else "no device found"
+    except Exception as error:  # e.g. CuPy installed on a machine without a CUDA driver
+        found, note = [], f"unusable here: {type(error).__name__}: {error}".splitlines()[0]
+    return BackendInfo(name, installed=True, version=version, devices=found, note=note)
 
 
 def check_usable(backend: str, device: Any = None) -> None:
