@@ -368,7 +368,8 @@ class MLP:
 
         Returns
         -------
-        float, or a lazy 0-d Dask array for a Dask X
+        float
+            For a Dask X too: its graph is computed (``predict`` and ``forward`` stay lazy).
         """
         return dask_chunks.score(self, X, y) if dask_chunks.is_dask(X) else session.score(self, X, y)
 

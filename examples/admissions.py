@@ -7,23 +7,25 @@ fixed and then applies ``w += η·Δw/m``: that is exactly one full-batch step `
 The tutorial drew its weights and its split from NumPy's legacy global stream; this example draws the same
 numbers with ``numpy.random.RandomState(21)`` and hands them to ``bpxp.MLP.from_weights``.
 
-Run:  python examples/admissions.py --csv ../shared/data/binary.csv [--backend torch] [--dtype float32]
+Run:  python examples/admissions.py --csv binary.csv [--backend torch] [--dtype float32]
+(binary.csv is not bundled: download it from UCLA IDRE, https://stats.idre.ucla.edu/stat/data/binary.csv)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import numpy as np
 
 import bpxp
 
-DATA_SOURCE = (
-    "The admissions data (binary.csv: admit, gre, gpa, rank; 400 rows) is UCLA IDRE's hypothetical data from\n"
-    "'R Data Analysis Examples: Logit Regression' (https://stats.idre.ucla.edu/stat/data/binary.csv), also\n"
-    "in udacity/deep-learning as student-admissions/student_data.csv. bpxp does not bundle it: pass --csv PATH."
-)
+# The admissions data (binary.csv: admit, gre, gpa, rank; 400 rows) is UCLA IDRE's hypothetical data from 'R Data
+# Analysis Examples: Logit Regression', also in udacity/deep-learning as student-admissions/student_data.csv.
+DATA_URL = "https://stats.idre.ucla.edu/stat/data/binary.csv"
+GET_THE_DATA = (f"download binary.csv (admit, gre, gpa, rank; 400 rows; UCLA IDRE) from {DATA_URL} and pass its "
+                f"path: --csv PATH/binary.csv")
 PUBLISHED = {
     "test_accuracy": 0.725,
     "first_train_loss": 0.2513572524259881,
@@ -83,8 +85,9 @@ def main(argv=None) -> int:
     parser.add_argument("--backend", default="numpy", choices=[b.name for b in bpxp.backends()])
     parser.add_argument("--dtype", default="float64", choices=["float32", "float64"])
     args = parser.parse_args(argv)
-    if args.csv is None:
-        print(DATA_SOURCE, file=sys.stderr)
+    if args.csv is None or not os.path.isfile(args.csv):
+        missing = "the admissions data is not bundled" if args.csv is None else f"no file at {args.csv!r}"
+        print(f"admissions.py: error: {missing}; {GET_THE_DATA}", file=sys.stderr)
         return 2
     if args.backend == "jax" and args.dtype == "float64":
         import jax

@@ -4,12 +4,14 @@ Three flowers — the second of each species, raw centimetres — go through a 4
 biases; one full-batch step of gradient descent on L = Σ(ŷ − y)² / (2N), N = y.size, with learning rate 0.1.
 The weights come from NumPy's legacy stream seeded with 10, as in the tutorial, through ``MLP.from_weights``.
 
-Run:  python examples/iris.py [--csv ../shared/data/Iris.csv] [--backend torch] [--dtype float32]
+Run:  python examples/iris.py [--csv Iris.csv] [--backend torch] [--dtype float32]
+(the three flowers are built in; --csv reads them from the Kaggle/UCI Iris.csv instead)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -56,6 +58,9 @@ def main(argv=None) -> int:
         import jax
 
         jax.config.update("jax_enable_x64", True)
+    if args.csv is not None and not os.path.isfile(args.csv):
+        print(f"iris.py: error: no file at {args.csv!r}; the three flowers are built in: drop --csv", file=sys.stderr)
+        return 2
     X = FLOWERS if args.csv is None else flowers_from_csv(args.csv)
     _net, grads, before, after = run(X, backend=args.backend, dtype=args.dtype)
     print(f"MSE before the step   tutorial {PUBLISHED['mse_before']:.17f}   bpxp {before:.17f}")

@@ -118,7 +118,7 @@ def test_a_backend_that_is_not_installed_says_how_to_install_it(monkeypatch):
     monkeypatch.setattr(_backend.importlib.util, "find_spec",
                         lambda name, *a: None if name == "torch" else real(name, *a))
     with pytest.raises(ImportError, match=r"backend 'torch' is not installed; install it with: "
-                                          r"pip install 'bpxp\[torch\]'"):
+                                          r"pip install '\.\[torch\]' \(in your clone of bpxp\)"):
         bpxp.MLP([2, 2], backend="torch", hidden="sigmoid", output="sigmoid", loss="mse")
 
 

@@ -31,12 +31,18 @@ class _BackendSpec:
     install: str  # how a user gets it
 
 
+def install_hint(extra: str) -> str:
+    """How to install one of bpxp's extras (pyproject.toml's optional-dependencies). bpxp is on no package
+    index, so the extra is installed from the clone it was installed from, never as ``bpxp[extra]``."""
+    return f"pip install '.[{extra}]' (in your clone of bpxp)"
+
+
 _BACKENDS: dict[str, _BackendSpec] = {
     "numpy": _BackendSpec("numpy", "pip install numpy"),
-    "cupy": _BackendSpec("cupy", "pip install 'bpxp[cupy]' (needs an NVIDIA GPU with CUDA 12)"),
-    "torch": _BackendSpec("torch", "pip install 'bpxp[torch]'"),
-    "jax": _BackendSpec("jax", "pip install 'bpxp[jax]'"),
-    "array_api_strict": _BackendSpec("array_api_strict", "pip install 'bpxp[strict]'"),
+    "cupy": _BackendSpec("cupy", f"{install_hint('cupy')} (needs an NVIDIA GPU with CUDA 12)"),
+    "torch": _BackendSpec("torch", install_hint("torch")),
+    "jax": _BackendSpec("jax", install_hint("jax")),
+    "array_api_strict": _BackendSpec("array_api_strict", install_hint("strict")),
 }
 BACKEND_NAMES: tuple[str, ...] = tuple(_BACKENDS)
 DTYPE_NAMES: tuple[str, ...] = ("float32", "float64")
@@ -364,23 +370,24 @@ def backends() -> list[BackendInfo]:
     >>> [b.name for b in bpxp.backends()]
     ['numpy', 'cupy', 'torch', 'jax', 'array_api_strict']
     """
-    rows = []
-    for name, spec in _BACKENDS.items():
-        if importlib.util.find_spec(spec.module) is None:
-            rows.append(BackendInfo(name, installed=False, note=spec.install))
-            continue
-        version = getattr(importlib.import_module(spec.module), "__version__", None)
-        try:
-            problem = unusable_reason(name)  # the usability probe (bpxp.backend.usable)
-            if problem is not None:
-                rows.append(BackendInfo(name, installed=True, version=version, note=f"unusable here: {problem}"))
-                continue
-            found = [device_label(d) for d in devices(namespace(name))]
-            note = "" if found else "no device found"
-        except Exception as error:  # e.g. CuPy installed on a machine without a CUDA driver
-            found, note = [], f"unusable here: {type(error).__name__}: {error}".splitlines()[0]
-        rows.append(BackendInfo(name, installed=True, version=version, devices=found, note=note))
-    return rows
+    return [backend_info(name) for name in _BACKENDS]
+
+
+def backend_info(name: str) -> BackendInfo:
+    """One row of :func:`backends`: imports ``name``'s library only (and none of the others)."""
+    spec = _BACKENDS[check_backend_name(name)]
+    if importlib.util.find_spec(spec.module) is None:
+        return BackendInfo(name, installed=False, note=spec.install)
+    version = getattr(importlib.import_module(spec.module), "__version__", None)
+    try:
+        problem = unusable_reason(name)  # the usability probe (bpxp.backend.usable)
+        if problem is not None:
+            return BackendInfo(name, installed=True, version=version, note=f"unusable here: {problem}")
+        found = [device_label(d) for d in devices(namespace(name))]
+        note = "" if found else "no device found"
+    except Exception as error:  # e.g. CuPy installed on a machine without a CUDA driver
+        found, note = [], f"unusable here: {type(error).__name__}: {error}".splitlines()[0]
+    return BackendInfo(name, installed=True, version=version, devices=found, note=note)
 
 
 def check_usable(backend: str, device: Any = None) -> None:

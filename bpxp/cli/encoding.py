@@ -220,7 +220,10 @@ def drop_incomplete(frame, y, *, data: str):
 def encoded_new_data(encoding: Encoding, frame, y, *, data: str,
                      drop: bool) -> tuple[np.ndarray, np.ndarray | None, str | None]:
     """(X, y, a note on what it took) of new data read from ``data``: with ``drop`` (``evaluate``) and
-    ``--missing drop``, the incomplete rows dropped as in training first; else ``apply`` fills or refuses them."""
+    ``--missing drop``, the incomplete rows dropped as in training first; else ``apply`` fills or refuses them.
+    ``frame`` may be X already (``datasets.plain_numeric_csv``: numbers only, all finite), which it returns."""
+    if isinstance(frame, np.ndarray):
+        return frame, y, None
     dropped = 0
     if drop and encoding.missing == "drop":
         frame, y, dropped = drop_incomplete(frame, y, data=data)

@@ -14,6 +14,7 @@ Every user mistake (a bad path, column or option) ends in one line on stderr and
 
 from __future__ import annotations
 
+import csv
 import os
 import shlex
 import sys
@@ -280,21 +281,29 @@ def _saved(args):
 
 
 def predict(args) -> int:
-    import pandas
-
     net, meta, X, _ = _saved(args)
     classes = meta.get("classes")
     outputs = _backend.to_numpy(net.forward(X))
     if classes is not None:
-        frame = pandas.DataFrame({"prediction": np.asarray(classes, dtype=object)[outputs.argmax(axis=1)]})
-        for i, name in enumerate(classes):
-            frame[f"p({name})"] = outputs[:, i]
+        columns = {"prediction": np.asarray(classes, dtype=object)[outputs.argmax(axis=1)]}
+        columns.update({f"p({name})": outputs[:, i] for i, name in enumerate(classes)})
     else:
-        frame = pandas.DataFrame({"prediction": outputs[:, 0]})
-    frame.to_csv(args.out if args.out else sys.stdout, index=False)
+        columns = {"prediction": outputs[:, 0]}
     if args.out:
-        print(f"wrote {len(frame)} predictions to {args.out}", file=sys.stderr)
+        with open(args.out, "w", newline="") as out:
+            _write_csv(columns, out)
+        print(f"wrote {len(outputs)} predictions to {args.out}", file=sys.stderr)
+    else:
+        _write_csv(columns, sys.stdout)
     return 0
+
+
+def _write_csv(columns: dict[str, np.ndarray], out) -> None:
+    """The columns as CSV with a header row, numbers as their shortest round-trip text (what pandas' ``to_csv``
+    writes, without importing pandas: it would cost more than the rest of ``bpxp predict``)."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(zip(*columns.values()))  # str() of a NumPy float: its dtype's shortest round-trip text
 
 
 def evaluate(args) -> int:

@@ -258,8 +258,9 @@ def targets(net, y: Any, X: Any):
                            meta=np.empty((0, 0), dtype=net.dtype_name), **drop)
 
 
-def score(net, X: Any, y: Any):
-    """The network's score (``bpxp.math.metrics.score``) on Dask arrays: a lazy 0-d Dask array, from its outputs
-    (``net.forward``) and the targets encoded chunk by chunk, on Dask's namespace."""
+def score(net, X: Any, y: Any) -> float:
+    """The network's score (``bpxp.math.metrics.score``) on Dask arrays, as a float: from its outputs
+    (``net.forward``) and the targets encoded chunk by chunk, on Dask's namespace, computed (one graph) — a score
+    is one number, wanted now, as in memory; ``predict`` and ``forward`` stay lazy."""
     X, Y = targets(net, y, X)
-    return metrics.score(Y, net.forward(X), task=net.task, xp=array_api_compat.array_namespace(X))
+    return float(metrics.score(Y, net.forward(X), task=net.task, xp=array_api_compat.array_namespace(X)).compute())

@@ -37,6 +37,7 @@ class Validation:
 
     loss: Callable[[Any, Any], float]
     score: Callable[[Any, Any], float] | None = None
+    rows: int = 0  # how many validation rows (the size of its products)
 
 
 @dataclass(frozen=True)

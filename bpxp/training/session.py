@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import checks
-from ..backend import compiled, epochs
+from ..backend import compiled, epochs, threads
 from ..backend import inputs as _inputs
 from ..backend.namespaces import array_backend, arrays_are_immutable, host_float, network_precision
 from ..math import metrics
@@ -79,7 +79,7 @@ def validation(net: Any, X_val: Any, Y_val: Any, *, sample_weight: Any = None) -
         P = outputs(weights, biases)[0][-1]
         return host_float(metrics.score(Y_val, P, task=spec.task, xp=xp, weights=sample_weight))
 
-    return Validation(loss, score)
+    return Validation(loss, score, rows=X_val.shape[0])
 
 
 def score(net: Any, X: Any, y: Any) -> float:
@@ -165,12 +165,16 @@ def train(net: Any, outcome: Outcome, batches: Any, config: TrainingConfig, plan
         outcome.state = compiled.kept(
             ("state", config.optimizer, net.dtype, str(net.device), *(tuple(p.shape) for p in parameters)),
             lambda: config.optimizer.init(parameters, xp=net.xp), xp=net.xp)
-    return drive(net, outcome, _driver(net, outcome, batches, config), plan)
+    rows = max(batches.size, 0 if plan.validation is None else plan.validation.rows)
+    return drive(net, outcome, _driver(net, outcome, batches, config), plan, rows=rows)
 
 
-def drive(net: Any, outcome: Outcome, driver: Any, plan: Plan) -> Outcome:
-    """``bpxp.training.loop.run`` with ``driver``, within the network's precision policy."""
-    with network_precision(net):
+def drive(net: Any, outcome: Outcome, driver: Any, plan: Plan, *, rows: int | None = None) -> Outcome:
+    """``bpxp.training.loop.run`` with ``driver``, within the network's precision policy; with the most ``rows``
+    of a product in memory (a batch's or the validation set's), on one CPU thread where they are few
+    (``bpxp.backend.threads``)."""
+    work = threads.SMALL_PRODUCT + 1 if rows is None else threads.largest_product(net.spec.layer_sizes, rows)
+    with network_precision(net), threads.small_products_on_one_thread(net.xp, net.device, work):
         return run(outcome, driver, plan)
 
 
