@@ -194,7 +194,8 @@ class MLP:
         -------
         Gradients
             ``.weights`` ∂L/∂Wˡ (shapes of ``net.weights``), ``.biases`` ∂L/∂bˡ or None, ``.deltas`` the
-            per-sample δˡ (n_samples, nₗ), ``.activations`` A⁰ … Aᴸ and ``.loss`` L (0-d array).
+            per-sample δˡ (n_samples, nₗ), ``.activations`` A⁰ … Aᴸ, ``.loss`` L (0-d array) and ``.inputs``
+            ∂L/∂X (n_samples, layer_sizes[0]).
         """
         return gradients(*session.data(self, X, y), *session.parameters(self), self._spec.activations,
                          self._spec.loss_function, xp=self._xp)

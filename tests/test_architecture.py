@@ -8,7 +8,7 @@ Every module of ``bpxp`` stands on a floor and imports only from its own floor o
       ← description  spec, checks, defaults: what a network and its options are
       ← training  bpxp/training/ (the one epoch loop, its monitor, configuration, checkpoints, L-BFGS)
       ← dask      bpxp/dask/ (training and predicting per chunk; never the MLP)
-      ← network   mlp (the MLP class), loading
+      ← network   mlp (the MLP class), loading, gradient_check (bpxp.gradcheck)
       ← edges     bpxp/sklearn/, bpxp/cli/, the package's __init__
 
 Imports inside functions count as much as those at the top: a lazy import is still a dependency. Functions stay
@@ -38,7 +38,7 @@ FLOORS = [  # (floor, the modules on it: a dotted name under bpxp, or a folder's
     ("description", ("spec", "checks", "defaults")),
     ("training", ("training.",)),
     ("dask", ("dask.",)),
-    ("network", ("mlp", "loading")),
+    ("network", ("mlp", "loading", "gradient_check")),
     ("edges", ("sklearn.", "cli.", "__init__")),
 ]
 # The public constructors and methods whose parameters are the user's options, documented one by one.
