@@ -37,6 +37,11 @@ class History:
     kept_epoch : int or None
         The epoch whose weights the network holds after ``fit`` (the last one, the best under early stopping,
         the last finite one after a divergence); None when it holds the weights it started with.
+    gradient_norms : list of list of float
+        With ``fit(..., record=("gradient_norms",))``: for each epoch, each layer's ‖∂L/∂Wˡ‖ (Frobenius norm of
+        the loss's gradient — the ``l2`` penalty aside, before clipping) averaged over the epoch's steps. Summed
+        on the device and read with the epoch's loss; empty when not recorded. Vanishing gradients show here as
+        the first layers' norms falling far below the last's.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -47,6 +52,7 @@ class History:
     diverged_at: int | None = None
     interrupted: bool = False
     kept_epoch: int | None = None
+    gradient_norms: list[list[float]] = field(default_factory=list)
 
     @property
     def epochs(self) -> int:
@@ -58,6 +64,12 @@ class History:
         from .progress import plot_history
 
         return plot_history(self, path, **options)
+
+    def plot_gradient_norms(self, path: Any = None, **options):
+        """Plot each layer's recorded gradient norm per epoch (``bpxp.training.progress.plot_gradient_norms``)."""
+        from .progress import plot_gradient_norms
+
+        return plot_gradient_norms(self, path, **options)
 
 
 @dataclass
