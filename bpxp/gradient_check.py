@@ -5,7 +5,7 @@ For every parameter θ (one element of some Wˡ or bˡ):
 
     ∂L/∂θ ≈ (L(θ + ε) − L(θ − ε)) / 2ε                  error O(ε²) plus rounding O(u/ε), u ≈ 1e-16
 
-and backpropagation passes where every element agrees: |g − ĝ| ≤ atol + rtol·|ĝ|, g from ``MLP.backward``
+and backpropagation passes where every element agrees: ``|g − ĝ| ≤ atol + rtol·|ĝ|``, g from ``MLP.backward``
 and ĝ the difference quotient. A learner who writes a new activation or loss checks its derivative here; a
 mistake in any f′ or δᴸ shows as the layers it touches failing.
 
@@ -87,13 +87,13 @@ def gradcheck(net: MLP, X: Any, y: Any, *, eps: float = 1e-6, rtol: float = 1e-4
     eps : float
         ε, the step of the central difference (L(θ + ε) − L(θ − ε)) / 2ε.
     rtol, atol : float
-        An element passes when |g − ĝ| ≤ atol + rtol·|ĝ| (g backpropagated, ĝ the difference quotient).
+        An element passes when ``|g − ĝ| ≤ atol + rtol·|ĝ|`` (g backpropagated, ĝ the difference quotient).
 
     Returns
     -------
     GradcheckReport
         Truthy when every element agrees; ``str(report)`` lists each layer's W and b with its largest absolute
-        error and its largest relative error (among the elements with |ĝ| > atol).
+        error and its largest relative error (among the elements with ``|ĝ| > atol``).
 
     Notes
     -----
