@@ -19,7 +19,7 @@ import bpxp  # noqa: E402
 
 project = "bpxp"
 author = "bpxp maintainers"
-copyright = "bpxp maintainers"  # noqa: A001
+copyright = "bpxp maintainers"
 release = version = bpxp.__version__
 
 extensions = [

@@ -8,7 +8,6 @@ are, and the optimizer updates the parameters on the network's backend. A LocalC
 """
 
 import dask.array as da
-import matplotlib.pyplot as plt
 import numpy as np
 from distributed import Client, LocalCluster
 

@@ -6,7 +6,6 @@ Loss and validation curves, early stopping's kept epoch
 without improvement, keeping the best epoch's weights. ``History.plot`` draws both curves and marks that epoch.
 """
 
-import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
