@@ -1,3 +1,7 @@
+#!/usr/bin/env -S python3
+# /// script
+# dependencies = ["nox>=2024.4.15"]
+# ///
 """One session per backend, each installing only its backend and running the whole suite on it.
 
     nox -s numpy array_api_strict torch jax cupy lint docs    # what .ci/run and the README run
@@ -12,6 +16,7 @@ import os
 
 import nox
 
+nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "venv"
 nox.options.error_on_missing_interpreters = False
 PYPROJECT = nox.project.load_toml("pyproject.toml")
@@ -89,3 +94,7 @@ def docs(session: nox.Session) -> None:
     session.run("python", "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html", env=env)
     session.run("python", "-m", "pytest", "-n", "0", "tests/test_docs_build.py", "tests/test_docs_pages.py",
                 *session.posargs, env={**env, "BPXP_BUILT_DOCS": "docs/_build/html"})
+
+
+if __name__ == "__main__":
+    nox.main()
