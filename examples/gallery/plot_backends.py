@@ -24,6 +24,6 @@ for ax, backend in zip(axes[0], usable):
     net.fit(X, y, epochs=150, learning_rate=0.02, batch_size=None)  # full batch: Adam, 150 steps
     P = bpxp.to_numpy(net.predict_proba(grid))[:, 1].reshape(100, 120)
     ax.contourf(P, levels=20, cmap="RdBu_r", extent=(-1.5, 2.5, -1, 1.5), alpha=0.8)
-    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu_r", edgecolors="k", s=12)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu_r", edgecolors="k", linewidths=0.4, s=18)
     ax.set_title(f"{backend}: accuracy {net.score(X, y):.3f}")
 figure.tight_layout()
