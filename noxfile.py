@@ -1,7 +1,11 @@
+#!/usr/bin/env -S python3
+# /// script
+# dependencies = ["nox>=2024.4.15"]
+# ///
 """One session per backend, each installing only its backend and running the whole suite on it.
 
-    nox -s numpy array_api_strict torch jax cupy lint     # what .ci/run and the README run
-    nox -s cupy torch_cuda jax_cuda                       # on a CUDA machine: the GPU variants of the suite
+    nox -s numpy array_api_strict torch jax cupy lint docs    # what .ci/run and the README run
+    nox -s cupy torch_cuda jax_cuda                           # on a CUDA machine: the GPU variants of the suite
     nox -l                                                # the list
 
 Each session passes ``--backend NAME`` to pytest, so the backend fixture narrows to that backend. The CUDA
@@ -20,6 +24,7 @@ from pathlib import Path
 
 import nox
 
+nox.needs_version = ">=2024.4.15"
 nox.options.default_venv_backend = "venv"
 nox.options.error_on_missing_interpreters = False
 PYPROJECT = nox.project.load_toml(Path(__file__).resolve().parent / "pyproject.toml")
@@ -130,3 +135,17 @@ def lint(session: nox.Session) -> None:
     """ruff: style, imports, and no array library imported by the math modules (TID251)."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", ".")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site, its gallery run, warnings as errors; then the checks of the built site."""
+    session.install("-e", ".[docs,jax]", TORCH, *TEST_DEPENDENCIES)
+    env = {"OMP_NUM_THREADS": "1", "JAX_ENABLE_X64": "1"}
+    session.run("python", "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html", env=env)
+    session.run("python", "-m", "pytest", "-n", "0", "tests/test_docs_build.py", "tests/test_docs_pages.py",
+                *session.posargs, env={**env, "BPXP_BUILT_DOCS": "docs/_build/html"})
+
+
+if __name__ == "__main__":
+    nox.main()

@@ -6,6 +6,7 @@ The same forward pass, error terms δ and updates run on NumPy, CuPy, PyTorch, J
 from . import activations, backprop, losses, optimizers
 from ._version import __version__
 from .backend.namespaces import BackendInfo, BackendUnusable, backends, to_numpy
+from .gradient_check import GradcheckReport, gradcheck
 from .loading import load
 from .math import metrics
 from .math.backprop import Gradients
@@ -20,6 +21,7 @@ __all__ = [
     "BackendUnusable",
     "CheckpointError",
     "DivergenceWarning",
+    "GradcheckReport",
     "Gradients",
     "History",
     "InterruptedWarning",
@@ -28,6 +30,7 @@ __all__ = [
     "activations",
     "backends",
     "backprop",
+    "gradcheck",
     "load",
     "losses",
     "metrics",

@@ -194,7 +194,8 @@ class MLP:
         -------
         Gradients
             ``.weights`` ∂L/∂Wˡ (shapes of ``net.weights``), ``.biases`` ∂L/∂bˡ or None, ``.deltas`` the
-            per-sample δˡ (n_samples, nₗ), ``.activations`` A⁰ … Aᴸ and ``.loss`` L (0-d array).
+            per-sample δˡ (n_samples, nₗ), ``.activations`` A⁰ … Aᴸ, ``.loss`` L (0-d array) and ``.inputs``
+            ∂L/∂X (n_samples, layer_sizes[0]).
         """
         return gradients(*session.data(self, X, y), *session.parameters(self), self._spec.activations,
                          self._spec.loss_function, xp=self._xp)
@@ -221,7 +222,7 @@ class MLP:
             callback: Callable[[int, History], None] | None = None, l2: float = 0.0,
             optimizer_state: Any = None, clip_norm: float | None = None, on_divergence: str = "raise",
             snapshot: bool = True, checkpoint: Any = None, checkpoint_every: int = 1, resume: Any = None,
-            verbose: bool = False, learning_rate_schedule: Any = None) -> History:
+            verbose: bool = False, learning_rate_schedule: Any = None, record: Sequence[str] = ()) -> History:
         """Train by backpropagation; return the per-epoch :class:`~bpxp.training.loop.History`.
 
         Ctrl-C returns the History so far (``history.interrupted``, an :class:`bpxp.InterruptedWarning`). Dask arrays
@@ -245,8 +246,6 @@ class MLP:
             Scored after every epoch into ``History.val_loss``.
         early_stopping : int, optional
             Patience: stop when ``val_loss`` has not improved for that many epochs; keep the best epoch's weights.
-        callback : callable(epoch, history), optional
-            Called after each epoch, once its loss is read.
         l2 : float
             L2 penalty α (scikit-learn's ``alpha``): each batch's loss gains (α/2m)·Σ‖Wˡ‖².
         optimizer_state : optional
@@ -264,17 +263,19 @@ class MLP:
             training stops: parameters, optimizer state, History, epoch, the shuffling Generator's state.
         resume : str or path, optional
             Continue from such a checkpoint with the same network and settings, to exactly an uninterrupted run.
-        verbose : bool
-            Show a progress bar with the losses (on a terminal).
+        callback, verbose : callable(epoch, history) (optional), bool
+            Called after each epoch, once its loss is read; show a progress bar with the losses (on a terminal).
         learning_rate_schedule : {'constant', 'invscaling', 'adaptive'} or a schedule, optional
             How η changes between epochs, as scikit-learn's ``learning_rate`` (``bpxp.optimizers.InverseScaling``,
             ``Adaptive``); an adaptive η at its floor ends training (``history.schedule_ended``).
+        record : tuple of str
+            ``("gradient_norms",)``: each layer's ‖∂L/∂Wˡ‖ per epoch into ``History.gradient_norms`` (in memory).
         """
         config = TrainingConfig.checked(
             epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, optimizer=optimizer, shuffle=shuffle,
             random_state=random_state, l2=l2, clip_norm=clip_norm, early_stopping=early_stopping,
             on_divergence=on_divergence, snapshot=snapshot, checkpoint_every=checkpoint_every,
-            learning_rate_schedule=learning_rate_schedule)
+            learning_rate_schedule=learning_rate_schedule, record=record)
         checks.check_bool(verbose, "verbose")
         session.check_optimizer_state(self, optimizer_state, config.optimizer)
         callback = check_callback(callback)

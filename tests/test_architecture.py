@@ -8,7 +8,7 @@ Every module of ``bpxp`` stands on a floor and imports only from its own floor o
       ← description  spec, checks, defaults: what a network and its options are
       ← training  bpxp/training/ (the one epoch loop, its monitor, configuration, checkpoints, L-BFGS)
       ← dask      bpxp/dask/ (training and predicting per chunk; never the MLP)
-      ← network   mlp (the MLP class), loading
+      ← network   mlp (the MLP class), loading, gradient_check (bpxp.gradcheck)
       ← edges     bpxp/sklearn/, bpxp/cli/, the package's __init__
 
 Imports inside functions count as much as those at the top: a lazy import is still a dependency. Functions stay
@@ -38,7 +38,7 @@ FLOORS = [  # (floor, the modules on it: a dotted name under bpxp, or a folder's
     ("description", ("spec", "checks", "defaults")),
     ("training", ("training.",)),
     ("dask", ("dask.",)),
-    ("network", ("mlp", "loading")),
+    ("network", ("mlp", "loading", "gradient_check")),
     ("edges", ("sklearn.", "cli.", "__init__")),
 ]
 # The public constructors and methods whose parameters are the user's options, documented one by one.
@@ -302,14 +302,15 @@ def test_nothing_outside_the_mlp_assigns_its_attributes():
     judge({m: ", ".join(sorted(v)) for m, v in offenders.items()}, "MLP attributes assigned outside MLP")
 
 
-def test_the_readme_layout_lists_every_module_and_no_other():
+def test_the_documented_layout_lists_every_module_and_no_other():
+    """The documentation's architecture page (docs/user-guide/architecture.md) names every module, and only those."""
     import re
 
-    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
-    layout = readme.split("## Layout", 1)[1].split("```", 2)[1]
+    page = (PACKAGE.parent / "docs" / "user-guide" / "architecture.md").read_text(encoding="utf-8")
+    layout = page.split("```", 2)[1]
     listed = set(re.findall(r"bpxp/([\w/]+)\.py", layout))
     present = {str(path.relative_to(PACKAGE).with_suffix("")) for path in PACKAGE.rglob("*.py")}
     present = {name for name in present if not name.endswith(("__init__", "__main__"))}
-    offenders = {module: "not in README's Layout" for module in present - listed}
-    offenders.update({module: "in README's Layout but not in bpxp/" for module in listed - present})
-    judge(offenders, "README's Layout")
+    offenders = {module: "not in the documented layout" for module in present - listed}
+    offenders.update({module: "in the documented layout but not in bpxp/" for module in listed - present})
+    judge(offenders, "docs/user-guide/architecture.md")

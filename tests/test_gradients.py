@@ -87,3 +87,23 @@ def test_gradient_is_the_mean_of_per_sample_terms(backend):
         delta = bpxp.to_numpy(grads.deltas[layer])
         assert_close(grads.weights[layer], A_prev.T @ delta / len(X), dtype="float64", float64_atol=1e-14)
         assert_close(grads.biases[layer], delta.mean(axis=0), dtype="float64", float64_atol=1e-14)
+
+
+@pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS)
+@pytest.mark.parametrize(("output", "loss"), OUTPUT_LOSS_PAIRS)
+def test_input_gradients_match_finite_differences(backend, hidden, output, loss):
+    """Gradients.inputs is ∂L/∂X: the loss's central differences with respect to every input element."""
+    X, Y, weights, biases = _problem(output, loss)
+    net = backend.from_weights(weights, biases, hidden=hidden, output=output, loss=loss, dtype="float64")
+    inputs = net.backward(X, Y).inputs
+    (numeric,) = _finite_difference(lambda p: net.loss_value(p[0], Y), [X])
+    assert inputs.shape == X.shape
+    assert_close(inputs, numeric, dtype="float64", float64_atol=1e-7)
+
+
+def test_input_gradients_are_the_first_layers_delta_carried_back(backend):
+    """m·∂L/∂X = δ¹·W¹ᵀ: the per-sample δ⁰ of a layer before the first."""
+    X, Y, weights, biases = _problem("sigmoid", "mse")
+    grads = backend.from_weights(weights, biases, dtype="float64").backward(X, Y)
+    expected = bpxp.to_numpy(grads.deltas[0]) @ weights[0].T
+    assert_close(grads.inputs * len(X), expected, dtype="float64", float64_atol=1e-14)

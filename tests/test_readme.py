@@ -1,5 +1,5 @@
-"""The README's quick starts, run verbatim (issue 13): its code blocks are extracted and executed as a user would
-paste them, so they cannot drift from the code."""
+"""The README's commands and quick start, run verbatim (issue 13), and the pages its content moved to: code blocks
+are extracted and executed as a user would paste them, so they cannot drift from the code."""
 
 from __future__ import annotations
 
@@ -13,14 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
-# The Python quick starts, each run on its own as pasted into a fresh interpreter; the recovery block continues the
-# first quick start (the same net, X and y), as the README reads.
-SCRIPTS = {
-    "delta-then-recovery": ["Quick start: the δ of every layer, explicitly", "When training goes wrong"],
-    "estimator": ["Quick start: the scikit-learn estimator"],
-    "dask": ["Data bigger than one machine: Dask"],
-}
-NEEDS = {"delta-then-recovery": "sklearn", "estimator": "sklearn", "dask": "distributed"}
+DOCS = ROOT / "docs"
 
 
 @pytest.fixture(autouse=True)
@@ -29,10 +22,14 @@ def _numpy_session_only(request):
         pytest.skip("the README is checked in the numpy session")
 
 
-def sections() -> dict[str, str]:
-    """README text per '## ' heading."""
-    parts = re.split(r"^## (.+)$", README, flags=re.MULTILINE)
+def sections(text: str = README) -> dict[str, str]:
+    """Text per '## ' heading (the README's, or a documentation page's)."""
+    parts = re.split(r"^## (.+)$", text, flags=re.MULTILINE)
     return dict(zip(parts[1::2], parts[2::2]))
+
+
+def page(name: str) -> str:
+    return (DOCS / name).read_text(encoding="utf-8")
 
 
 def code_blocks(text: str, language: str) -> list[str]:
@@ -46,19 +43,23 @@ def run_python(code: str, folder: Path) -> subprocess.CompletedProcess:
                           timeout=400)
 
 
-@pytest.mark.parametrize("script", list(SCRIPTS))
-def test_the_python_quick_starts_run_verbatim(tmp_path, script):
-    pytest.importorskip(NEEDS[script])
-    found = sections()
-    blocks = [code_blocks(found[title], "python") for title in SCRIPTS[script]]
-    assert all(len(b) == 1 for b in blocks), "each of these sections has one Python block"
-    done = run_python("\n".join(b[0] for b in blocks), tmp_path)
+def test_the_quick_start_runs_verbatim(tmp_path):
+    pytest.importorskip("sklearn")
+    blocks = code_blocks(sections()["Quick start"], "python")
+    assert len(blocks) == 1, "the quick start is one Python block"
+    done = run_python(blocks[0], tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
-    if script == "dask":  # the score is computed, a float, as the snippet says
-        assert 0.5 < float(done.stdout.strip().splitlines()[-1]) <= 1
+
+
+def test_the_readme_stays_a_front_page():
+    assert len(README.splitlines()) <= 200
+    for target in re.findall(r"\]\(((?:docs|examples)/[^)#]+)\)", README):
+        assert (ROOT / target).exists(), f"the README links to {target}, which is missing"
 
 
 def test_the_iris_transcript_is_what_the_example_prints():
+    for text in (README, page("getting-started.md")):  # the front page, and the page that explains it
+        assert "$ python examples/iris.py" in code_blocks(sections(text)["The seeds, reproduced"], "text")[0]
     transcript = code_blocks(sections()["The seeds, reproduced"], "text")[0]
     shown = transcript.split("$ python examples/iris.py\n")[1].strip().splitlines()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -73,12 +74,20 @@ def test_the_first_command_promises_what_bpxp_train_prints():
 
 
 def test_the_torch_cpu_wheel_index_is_documented_next_to_the_extra():
-    row = next(line for line in sections()["Install per backend"].splitlines() if line.startswith("| PyTorch"))
-    assert "'.[torch]'" in row and "--index-url https://download.pytorch.org/whl/cpu" in row
+    for text, title in ((README, "Backends"), (page("getting-started.md"), "Install from a clone"),
+                        (page("user-guide/backends.md"), "Backends")):
+        row = next(line for line in sections(text)[title].splitlines() if line.startswith("| PyTorch"))
+        assert "'.[torch]'" in row and "--index-url https://download.pytorch.org/whl/cpu" in row, title
+
+
+def test_bpxp_is_installed_from_the_clone_never_from_an_index():
+    for path in (ROOT / "README.md", ROOT / "CONTRIBUTING.md", *DOCS.rglob("*.md")):
+        assert not re.search(r"pip install ['\"]?bpxp\b", path.read_text(encoding="utf-8")), path
 
 
 def test_the_recovery_snippet_does_not_reuse_the_cli_quick_starts_checkpoint():
-    cli = code_blocks(sections()["Quick start: the command line"], "bash")[0]
-    recovery = code_blocks(sections()["When training goes wrong"], "python")[0]
+    cli = code_blocks(page("user-guide/cli.md"), "bash")[0]
+    recovery = code_blocks(sections(page("user-guide/training.md"))["When training goes wrong: divergence, Ctrl-C, "
+                                                                     "checkpoints and resume"], "python")[0]
     cli_files = set(re.findall(r"[\w-]+\.npz", cli))
     assert cli_files and not cli_files & set(re.findall(r"[\w-]+\.npz", recovery))

@@ -63,6 +63,7 @@ class EagerEpochs:
     """One Python call of the step per mini-batch; each epoch's last step also checks the loss and parameters."""
 
     several = False  # one epoch per call
+    gradient_norms = None  # each layer's ‖∂L/∂Wˡ‖ averaged over the last epoch read, where the steps add them
 
     def __init__(self, make: Callable, batches: Any, orders: Any, *, constants: tuple, exactly_finite: Callable,
                  capturer: graphs.Capturer | None = None, xp: Any):
@@ -112,11 +113,15 @@ class EagerEpochs:
 
     def read(self, run: tuple) -> float:
         """The epoch's loss, read on the host — its one read — or a non-finite number when the loss or the
-        parameters are not finite."""
+        parameters are not finite. Where the steps sum a vector [Σℓ, ‖∂L/∂W¹‖, …] (a vector zero), the same read
+        brings the gradient norms (``gradient_norms``, averaged over the epoch's steps)."""
         parameters, total, check = run
+        if len(self.zero.shape) == 1:
+            host = to_numpy(check)
+            check, total, self.gradient_norms = host[0], total[0], (host[1:] / self.batches.count).tolist()
         value = host_float(check) / self.rows
         if not math.isfinite(value) and math.isfinite(host_float(total)) and self.exactly_finite(parameters):
-            value = host_float(total) / self.rows  # finite after all: the probe overflowed, not the parameters
+            value = host_float(total) / self.rows  # finite after all: the probe's products overflowed, not the parameters
         return value
 
 

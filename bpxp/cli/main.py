@@ -6,6 +6,8 @@
     bpxp train penguins.csv --target species --missing drop   # text columns one-hot encoded
     bpxp predict wine.npz wine [--out predictions.csv]
     bpxp evaluate wine.npz wine
+    bpxp check                                  # backpropagation against finite differences (iris, fresh)
+    bpxp check wine --model wine.npz
     bpxp info wine.npz
     bpxp backends
 
@@ -26,6 +28,7 @@ import numpy as np
 
 from ..backend import namespaces as _backend
 from ..checks import destination_problem
+from ..gradient_check import gradcheck
 from ..loading import load
 from ..mlp import MLP
 from ..training.checkpoint import read, recorded_history
@@ -312,15 +315,7 @@ def evaluate(args) -> int:
         raise ValueError(f"{args.data!r} has no target column to evaluate against; pass --target")
     check_no_missing(y, target=args.target or meta.get("target"), data=args.data)
     classes = meta.get("classes")
-    if classes is not None:
-        index = {c: i for i, c in enumerate(classes)}
-        labels = [index.get(v.item() if hasattr(v, "item") else v) for v in
-                  (np.asarray(classes)[y] if args.data in BUNDLED else y)]
-        if None in labels:
-            unseen = sorted({str(v) for v, i in zip(y, labels) if i is None})[:5]
-            raise ValueError(f"the target column {meta.get('target') if args.target is None else args.target!r} "
-                             f"of {args.data!r} holds classes the model never saw: {unseen}")
-        y = np.asarray(labels)
+    y = y if classes is None else _class_indices(args, classes, meta, y)
     rows = None if args.all_rows else _held_out_rows(args.data, meta, y)
     scored = f"{len(y)} samples: every row of {args.data}"
     if rows is not None:
@@ -330,6 +325,40 @@ def evaluate(args) -> int:
     print(f"{'accuracy' if classes is not None else 'R²'} {net.score(X, y):.4f}   loss {net.loss_value(X, y):.6f}"
           f"   ({scored})")
     return 0
+
+
+def _class_indices(args, classes: list, meta: dict, y: np.ndarray) -> np.ndarray:
+    """The target's classes as the indices of a saved model's ``classes``; an error names any it never saw."""
+    index = {c: i for i, c in enumerate(classes)}
+    labels = [index.get(v.item() if hasattr(v, "item") else v) for v in
+              (np.asarray(classes)[y] if args.data in BUNDLED else y)]
+    if None in labels:
+        unseen = sorted({str(v) for v, i in zip(y, labels) if i is None})[:5]
+        raise ValueError(f"the target column {meta.get('target') if args.target is None else args.target!r} "
+                         f"of {args.data!r} holds classes the model never saw: {unseen}")
+    return np.asarray(labels)
+
+
+def check(args) -> int:
+    """``bpxp check``: a saved model (``--model``) or a fresh network, its ∂L/∂W and ∂L/∂b checked against central
+    finite differences in float64 (``bpxp.gradcheck``) on ``--rows`` rows; exit 1 where they disagree."""
+    if args.model:
+        net, meta, X, y = _saved(args)
+        y = y if meta.get("classes") is None else _class_indices(args, meta["classes"], meta, y)
+    else:
+        _no_target_for_bundled(args)
+        X, y, _, target, class_names = _data(args.data, args.target)
+        classes, y = encoded_targets(y, target=target, data=args.data, task="auto", class_names=class_names)
+        mean, spread = standardizer(X)
+        X = (X - mean) / spread
+        output, loss = ("softmax", "cross_entropy") if classes is not None else ("identity", "mse")
+        net = MLP([X.shape[1], *hidden_sizes(args.hidden_layers), len(classes) if classes is not None else 1],
+                  hidden=args.hidden, output=output, loss=loss, backend=args.backend or "numpy", device=args.device,
+                  random_state=args.seed)
+    rows = np.sort(np.random.default_rng(args.seed).permutation(len(y))[:args.rows])
+    report = gradcheck(net, X[rows], y[rows], eps=args.eps, rtol=args.rtol)
+    print(f"{args.data}, {len(rows)} rows; {net!r}\n{report}")
+    return 0 if report else 1
 
 
 def _data_identity(data: str) -> str:
@@ -360,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.argv = argv
     try:
-        return {"train": train, "predict": predict, "evaluate": evaluate, "info": info,
+        return {"train": train, "predict": predict, "evaluate": evaluate, "check": check, "info": info,
                 "backends": backends}[args.command](args)
     except KeyboardInterrupt:  # Ctrl-C outside training (reading data, saving): nothing to keep
         print("bpxp: interrupted", file=sys.stderr)

@@ -51,7 +51,8 @@ class _ShowDefaults(argparse.HelpFormatter):
 
 
 def parser() -> argparse.ArgumentParser:
-    """The ``bpxp`` command's parser: ``--version`` and the subcommands train, predict, evaluate, info, backends."""
+    """The ``bpxp`` command's parser: ``--version`` and the subcommands train, predict, evaluate, check, info,
+    backends."""
     from .._version import __version__
 
     parser = _Parser(prog="bpxp", description="Backpropagation on any Array API backend.")
@@ -61,6 +62,8 @@ def parser() -> argparse.ArgumentParser:
     _add_train(commands.add_parser("train", help="train on a bundled dataset or a CSV/Parquet file"))
     _add_predict(commands.add_parser("predict", help="predict with a saved model; CSV to stdout or --out"))
     _add_evaluate(commands.add_parser("evaluate", help="score a saved model on labelled data"))
+    _add_check(commands.add_parser("check", help="check backpropagation against finite differences (exit 1 if it "
+                                                 "disagrees)"))
     commands.add_parser("info", help="describe a saved model").add_argument("model", help=_MODEL)
     commands.add_parser("backends", help="list backends, whether they are installed, and their devices")
     return parser
@@ -180,6 +183,22 @@ def _add_evaluate(evaluate: argparse.ArgumentParser) -> None:
                           help="score every row, also on the data the model was trained on (by default only "
                                "its held-out validation rows are scored there)")
     _add_placement(evaluate)
+
+
+def _add_check(check: argparse.ArgumentParser) -> None:
+    """``bpxp check [DATA] [--model MODEL.npz] [--rows N]``: a fresh network (``train``'s shape options) or a saved
+    model, its gradients checked in float64 on some rows of the data."""
+    check.add_argument("data", nargs="?", default="iris",
+                       help=f"a bundled dataset ({', '.join(BUNDLED)}) or a .csv/.parquet file")
+    check.add_argument("--model", metavar="MODEL.npz", help="check this saved model (default: a fresh network)")
+    check.add_argument("--target", help="the target column (required with a data file and no model)")
+    check.add_argument("--rows", type=_positive_int, default=16, help="rows checked, drawn by --seed")
+    check.add_argument("--hidden-layers", default="16", metavar="N[,N…]", help="hidden widths of a fresh network")
+    check.add_argument("--hidden", default="relu", help="hidden activation of a fresh network")
+    check.add_argument("--seed", type=_non_negative_int, default=0, help="seed of the rows and the initial weights")
+    check.add_argument("--eps", type=_positive_float, default=1e-6, help="step ε of the central differences")
+    check.add_argument("--rtol", type=_positive_float, default=1e-4, help="relative tolerance")
+    _add_placement(check)
 
 
 def _with_defaults_shown(add_parser):

@@ -50,6 +50,9 @@ def fit(net, X: Any, y: Any, config: TrainingConfig, *, start: session.Start, ca
     parameters or a checkpoint); ``verbose``: a progress bar, once the inputs are checked."""
     if net.biases is None:
         raise ValueError("training on Dask arrays needs a network with biases (bias=True)")
+    if config.record:
+        raise ValueError(f"`record` {config.record!r} is not available on Dask arrays (their steps run per chunk "
+                         f"on the workers); record it on an in-memory sample")
     X, y = dask_chunks.check_data(X, y, net)
     n = X.shape[0]
     if config.batch_size is not None and math.isnan(n):

@@ -48,7 +48,7 @@ class Activation:
 class Sigmoid(Activation):
     """σ(z) = 1 / (1 + e⁻ᶻ), computed as ½·tanh(z/2) + ½; σ′ = A·(1 − A).
 
-    The tanh form is the same function, never overflows (|z| = 1000 gives 0 or 1 with no warning) and costs
+    The tanh form is the same function, never overflows (``|z| = 1000`` gives 0 or 1 with no warning) and costs
     as few operations as the textbook form. Both directions go through ``bpxp.backend.fast``, which uses a backend's
     fused kernel (or NumPy's in-place forms, for arrays the training step owns) where that was measured faster,
     and exactly these formulas elsewhere.

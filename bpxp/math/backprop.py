@@ -54,6 +54,10 @@ class Gradients:
         A⁰ = X, A¹, …, Aᴸ = Ŷ from the forward pass.
     loss : 0-d array
         L on this batch, before any update.
+    inputs : array, shape (m, n₀)
+        ∂L/∂X = δ¹·W¹ᵀ / m, the gradient of the batch's loss with respect to its inputs (m·``inputs`` is the
+        per-sample δ⁰ = ∂ℓᵢ/∂Xᵢ): which features the loss is most sensitive to, sample by sample. One product
+        more than the gradients need; the training step never computes it.
     """
 
     weights: list[Any]
@@ -61,6 +65,7 @@ class Gradients:
     deltas: list[Any]
     activations: list[Any]
     loss: Any
+    inputs: Any = None
 
 
 def forward_pass(X: Any, weights, biases, activations: tuple[Activation, ...], *, xp: Any, output: bool = True):
@@ -219,7 +224,8 @@ def gradient_sums(X: Any, Y: Any, weights, biases, activations: tuple[Activation
 
 def gradients(X: Any, Y: Any, weights, biases, activations: tuple[Activation, ...], loss: Loss,
               *, xp: Any) -> Gradients:
-    """Forward then backward on one batch: ∂L/∂Wˡ, ∂L/∂bˡ, the per-sample δˡ and L."""
+    """Forward then backward on one batch: ∂L/∂Wˡ, ∂L/∂bˡ, the per-sample δˡ, L and ∂L/∂X = G¹·W¹ᵀ."""
     m = X.shape[0]
     kept = batch_gradients(X, Y, weights, biases, activations, loss, xp=xp, terms=Terms(scale=1.0 / m, keep=True))
-    return Gradients(kept.weights, kept.biases, [G * m for G in kept.deltas], kept.activations, kept.loss / m)
+    return Gradients(kept.weights, kept.biases, [G * m for G in kept.deltas], kept.activations, kept.loss / m,
+                     inputs=kept.deltas[0] @ weights[0].T)

@@ -47,7 +47,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     As scikit-learn's: one logistic output unit for two classes, a softmax over ≥ 3 classes, and one logistic unit
     per label for a multi-label indicator ``y``; cross-entropy loss. ``predict_proba`` gives probabilities in the
-    order of ``classes_``. See the module docstring for the parameters beyond scikit-learn's.
+    order of ``classes_``. See the module docstring for the parameters beyond scikit-learn's. After ``fit``,
+    ``network_`` is the trained :class:`bpxp.MLP`: ``clf.network_.backward(X, np.searchsorted(clf.classes_, y))``
+    gives each layer's δ and ∂L/∂X (``.inputs``), and ``bpxp.gradcheck`` checks it.
 
     Examples
     --------

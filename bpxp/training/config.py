@@ -18,6 +18,7 @@ from .history import Outcome
 from .monitor import Monitor, Patience, SchedulePlateaus
 
 ON_DIVERGENCE = ("raise", "warn")
+RECORDABLE = ("gradient_norms",)  # what fit(record=...) may add to the History, per epoch
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class TrainingConfig:
         Y carries the sample weights as one more column (``bpxp.training.loop``).
     rate_schedule : bpxp.optimizers.Constant or None
         How η changes from epoch to epoch (from ``learning_rate``); None: it stays ``learning_rate``.
+    record : tuple of str
+        What the History records per epoch besides the losses: 'gradient_norms' (``History.gradient_norms``).
     """
 
     epochs: int
@@ -66,13 +69,14 @@ class TrainingConfig:
     checkpoint_every: int = 1
     weighted: bool = False
     rate_schedule: Constant | None = None
+    record: tuple[str, ...] = ()
 
     @classmethod
     def checked(cls, *, epochs: Any = defaults.EPOCHS, learning_rate: Any = None, batch_size: Any = "auto",
                 optimizer: Any = "adam", shuffle: Any = True, random_state: Any = None, l2: Any = 0.0,
                 clip_norm: Any = None, early_stopping: Any = None, on_divergence: Any = "raise",
                 snapshot: Any = True, checkpoint_every: Any = 1,
-                learning_rate_schedule: Any = None) -> TrainingConfig:
+                learning_rate_schedule: Any = None, record: Any = ()) -> TrainingConfig:
         """The options of ``MLP.fit`` checked (``bpxp.checks``), defaults filled in; errors name the option."""
         epochs = checks.positive_int(epochs, "epochs")
         batch_size = defaults.AUTO_BATCH_SIZE if isinstance(batch_size, str) and batch_size == "auto" else batch_size
@@ -95,7 +99,7 @@ class TrainingConfig:
         snapshot = checks.check_bool(snapshot, "snapshot")
         checkpoint_every = checks.positive_int(checkpoint_every, "checkpoint_every")
         return cls(epochs, learning_rate, batch_size, rule, shuffle, random_state, l2, clip_norm, early_stopping,
-                   on_divergence, snapshot, checkpoint_every, rate_schedule=rate_schedule)
+                   on_divergence, snapshot, checkpoint_every, rate_schedule=rate_schedule, record=check_record(record))
 
     def monitor(self) -> Monitor:
         """``MLP.fit``'s stopping rules: patience on the validation loss (``early_stopping``), the adaptive
@@ -124,6 +128,14 @@ class TrainingConfig:
         if self.rate_schedule is not None and not isinstance(outcome.rate, ScheduledRate):
             outcome.rate = ScheduledRate.start(self.rate_schedule) if outcome.rate is None \
                 else ScheduledRate(self.rate_schedule, **outcome.rate)
+
+
+def check_record(record: Any) -> tuple[str, ...]:
+    """``record`` as a tuple of names from :data:`RECORDABLE` (a single name is taken as one), else a ValueError."""
+    names = (record,) if isinstance(record, str) else record
+    if not isinstance(names, tuple | list) or any(name not in RECORDABLE for name in names):
+        raise ValueError(f"`record` must be a tuple of names from {list(RECORDABLE)}, got {record!r}")
+    return tuple(dict.fromkeys(names))
 
 
 def check_callback(callback: Any) -> Callable | None:

@@ -39,6 +39,11 @@ class History:
         after a divergence, the one before the last finite epoch — its weights are those the last finite loss
         was measured at, while the last finite epoch's updates may already give a non-finite loss. None when
         it holds the weights it started with.
+    gradient_norms : list of list of float
+        With ``fit(..., record=("gradient_norms",))``: for each epoch, each layer's ‖∂L/∂Wˡ‖ (Frobenius norm of
+        the loss's gradient — the ``l2`` penalty aside, before clipping) averaged over the epoch's steps. Summed
+        on the device and read with the epoch's loss; empty when not recorded. Vanishing gradients show here as
+        the first layers' norms falling far below the last's.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -49,6 +54,7 @@ class History:
     diverged_at: int | None = None
     interrupted: bool = False
     kept_epoch: int | None = None
+    gradient_norms: list[list[float]] = field(default_factory=list)
 
     @property
     def epochs(self) -> int:
@@ -71,6 +77,12 @@ class History:
         from .progress import plot_history
 
         return plot_history(self, path, **options)
+
+    def plot_gradient_norms(self, path: Any = None, **options):
+        """Plot each layer's recorded gradient norm per epoch (``bpxp.training.progress.plot_gradient_norms``)."""
+        from .progress import plot_gradient_norms
+
+        return plot_gradient_norms(self, path, **options)
 
 
 @dataclass

@@ -56,12 +56,13 @@ class Plan:
     callback: Callable | None = None
     restore_best: bool = True  # end holding the best epoch where a rule keeps one
     intact: bool = True  # an epoch's parameters stay intact after it (snapshot, or immutable arrays)
+    records: bool = False  # the History records more per epoch than its loss (gradient norms)
 
     @property
     def quiet(self) -> bool:
         """Whether nothing happens on the host between epochs but the monitor's look at the training loss."""
         return (self.validation is None and self.callback is None and self.checkpoint is None
-                and not self.monitor.watches_validation)
+                and not self.monitor.watches_validation and not self.records)
 
 
 def run(outcome: Outcome, driver: Any, plan: Plan) -> Outcome:
@@ -191,6 +192,8 @@ class _Loop:
         outcome.epoch = epoch
         outcome.samples_seen += self.driver.rows
         history.loss.append(value)
+        if self.plan.records:  # read with the loss (bpxp.backend.epochs.EagerEpochs.read)
+            history.gradient_norms.append(self.driver.gradient_norms)
         if val_loss is not None:
             history.val_loss.append(val_loss)
         report = EpochReport(epoch, value, val_loss, score, outcome.samples_seen)

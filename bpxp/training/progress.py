@@ -80,15 +80,7 @@ def plot_history(history, path: Any = None, *, ax: Any = None, log_scale: bool |
 
     ``log_scale`` None chooses a logarithmic loss axis when the loss falls more than tenfold.
     """
-    import matplotlib
-
-    if ax is None and path is not None:
-        matplotlib.use("Agg")  # no display needed to write a file
-    import matplotlib.pyplot as plt
-
-    figure = None
-    if ax is None:
-        figure, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
+    figure, ax = _axes(ax, path)
     epochs = range(1, history.epochs + 1)
     ax.plot(epochs, history.loss, label="training loss", color="tab:blue", linewidth=1.8)
     if history.val_loss:
@@ -107,9 +99,53 @@ def plot_history(history, path: Any = None, *, ax: Any = None, log_scale: bool |
     ax.set_title(title or "Training curve")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
+    return _finished(figure, ax, path)
+
+
+def plot_gradient_norms(history, path: Any = None, *, ax: Any = None, title: str | None = None):
+    """Draw each layer's gradient norm ‖∂L/∂Wˡ‖ per epoch (``History.gradient_norms``, recorded by
+    ``fit(..., record=("gradient_norms",))``) on a log axis; save a PNG to ``path`` if given; return the Axes.
+
+    Vanishing gradients show as the first layers' curves lying decades below the last layer's.
+    """
+    if not history.gradient_norms:
+        raise ValueError("the History has no gradient norms: train with fit(..., record=('gradient_norms',))")
+    figure, ax = _axes(ax, path)
+    epochs = range(1, len(history.gradient_norms) + 1)
+    layers = len(history.gradient_norms[0])
+    for layer in range(layers):
+        ax.plot(epochs, [norms[layer] for norms in history.gradient_norms], linewidth=1.6,
+                label=f"layer {layer + 1}" + (" (output)" if layer == layers - 1 else ""))
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("‖∂L/∂Wˡ‖ (mean over the epoch's steps)")
+    ax.set_title(title or "Gradient norm per layer")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    return _finished(figure, ax, path)
+
+
+def _axes(ax: Any, path: Any) -> tuple[Any, Any]:
+    """(a new figure or None, the Axes to draw on): a new figure when ``ax`` is None, with no display needed to
+    write it to ``path``."""
+    import matplotlib
+
+    if ax is not None:
+        return None, ax
+    if path is not None:
+        matplotlib.use("Agg")  # no display needed to write a file
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(7, 4.2), dpi=120)
+
+
+def _finished(figure: Any, ax: Any, path: Any) -> Any:
+    """Lay out a figure the plot made, and write it to ``path`` (then close it) if given; return the Axes."""
     if figure is not None:
         figure.tight_layout()
         if path is not None:
+            import matplotlib.pyplot as plt
+
             figure.savefig(path)
             plt.close(figure)
     return ax

@@ -154,7 +154,7 @@ def plan(net: Any, config: TrainingConfig, *, monitor: Monitor, validation: Vali
     return Plan(epochs=config.epochs, learning_rate=config.learning_rate, monitor=monitor, validation=validation,
                 remember=(lambda *parameters: parameters) if intact else functools.partial(snapshot, xp=net.xp),
                 checkpoint=checkpoint, checkpoint_every=config.checkpoint_every, callback=callback,
-                restore_best=restore_best, intact=intact)
+                restore_best=restore_best, intact=intact, records=bool(config.record))
 
 
 def train(net: Any, outcome: Outcome, batches: Any, config: TrainingConfig, plan: Plan) -> Outcome:
@@ -186,12 +186,17 @@ def _driver(net: Any, outcome: Outcome, batches: Any, config: TrainingConfig) ->
     def make(learning_rate: float, first: bool, last: bool) -> Callable:
         return make_step(spec.activations, spec.loss_function, config.optimizer, learning_rate, xp=xp,
                          options=StepOptions(l2=config.l2, clip_norm=config.clip_norm, weighted=config.weighted,
-                                             in_place=not (first and keeps), checked=last))
+                                             in_place=not (first and keeps), checked=last, norms=norms))
 
-    def constants():  # the zero the loss sums start from, the finite check's probes
-        return xp.zeros((), dtype=net.dtype, device=net.device), finite_probes(outcome.weights, xp=xp)
+    # the zero the loss sums start from — a vector [Σℓ, ‖∂L/∂W¹‖, …] when gradient norms are recorded (the
+    # driver reads them with the loss) — and the finite check's probes
+    norms = "gradient_norms" in config.record
+    shape = (1 + len(outcome.weights),) if norms else ()
 
-    zero, probes = compiled.kept((net.dtype, str(net.device), spec.layer_sizes[0], spec.layer_sizes[-1]),
+    def constants():
+        return xp.zeros(shape, dtype=net.dtype, device=net.device), finite_probes(outcome.weights, xp=xp)
+
+    zero, probes = compiled.kept((net.dtype, str(net.device), spec.layer_sizes[0], spec.layer_sizes[-1], shape),
                                  constants, xp=xp)  # kept across fits where arrays never change (JAX)
     n = batches.n
     orders = epochs.epoch_orders(n, batches.size, shuffle=config.shuffle, random_state=config.random_state,

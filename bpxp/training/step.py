@@ -42,6 +42,9 @@ class StepOptions:
         and leaves the given ones untouched.
     checked : bool
         The epoch's last step: it also checks the new parameters (``bpxp.training.recovery.finite_check``).
+    norms : bool
+        The running total is a vector [Σℓ, ‖∂L/∂W¹‖, …, ‖∂L/∂Wᴸ‖]: each step adds its loss and each layer's
+        gradient norm (``History.gradient_norms``), on the device.
     """
 
     l2: float = 0.0
@@ -49,6 +52,7 @@ class StepOptions:
     weighted: bool = False
     in_place: bool = True
     checked: bool = False
+    norms: bool = False
 
 
 @functools.lru_cache(maxsize=64)
@@ -97,6 +101,9 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
             batch_total = batch_total + l2 * l2_penalty(weights, xp=xp)
         if weighted:
             batch_total = batch_total * rows_per_weight
+        if options.norms:  # ‖∂L/∂Wˡ‖ of each layer beside the loss, summed on the device (no read here); before
+            # the update, which may reuse the gradients' memory (bpxp.backend.fast)
+            batch_total = gradient_norms_beside(batch_total, dW, 1.0 / learning_rate if fold else 1.0, xp=xp)
         new_weights, new_biases, state = apply_update((weights, biases), (dW, db), state, optimizer, learning_rate,
                                                       xp=xp, penalty=l2 * scale if l2 else None, options=how)
         total = total + batch_total
@@ -105,3 +112,10 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
         return new_weights, new_biases, state, total
 
     return compile_step(step, xp)
+
+
+def gradient_norms_beside(loss_total: Any, dW: list, unscale: float, *, xp: Any) -> Any:
+    """[Σℓ, ‖∂L/∂W¹‖, …, ‖∂L/∂Wᴸ‖], the step's loss total and each layer's gradient norm in one vector; ``dW``
+    holds s·∂L/∂Wˡ with s = η folded in (plain SGD) or 1, which ``unscale`` undoes (the norms are of ∂L/∂Wˡ)."""
+    norms = [xp.reshape(xp.sqrt(xp.sum(G * G)), (1,)) * unscale for G in dW]
+    return xp.concat([xp.reshape(loss_total, (1,)), *norms])
