@@ -121,7 +121,7 @@ class EagerEpochs:
             check, total, self.gradient_norms = host[0], total[0], (host[1:] / self.batches.count).tolist()
         value = host_float(check) / self.rows
         if not math.isfinite(value) and math.isfinite(host_float(total)) and self.exactly_finite(parameters):
-            value = host_float(total) / self.rows  # finite after all: the probe's products overflowed, not the parameters
+            value = host_float(total) / self.rows  # finite after all: the probe overflowed, not the parameters
         return value
 
 
