@@ -69,6 +69,22 @@ def test_save_then_info_predict_and_evaluate(tmp_path, capsys):
     assert float(capsys.readouterr().out.split()[1]) > 0.9
 
 
+def test_export_writes_an_onnx_model_that_predicts_as_the_saved_one(tmp_path, capsys):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("ndonnx")
+    model, onnx_file = tmp_path / "iris.npz", tmp_path / "iris.onnx"
+    assert cli.main(["train", "--epochs", "5", "--quiet", "--save", str(model)]) == 0
+    capsys.readouterr()
+    assert cli.main(["export", str(model), str(onnx_file)]) == 0
+    assert "input X (N, 4) float32 (standardised" in capsys.readouterr().err
+    import bpxp
+
+    net = bpxp.load(model)
+    X = np.random.default_rng(0).normal(size=(7, 4)).astype(np.float32)
+    session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    np.testing.assert_array_equal(session.run(["label"], {"X": X})[0], bpxp.to_numpy(net.predict(X)))
+
+
 def test_a_csv_file_with_a_target_column_regression_and_classification(tmp_path, capsys):
     pandas = pytest.importorskip("pandas")
     rng = np.random.default_rng(0)
@@ -101,6 +117,7 @@ def test_backends_lists_every_backend(capsys):
     (["train", "no/such/file.csv"], "nor a bundled dataset (known: iris, wine, breast_cancer, digits)"),
     (["predict", "missing.npz", "iris"], "no checkpoint at 'missing.npz'"),
     (["info", "missing.npz"], "no checkpoint at 'missing.npz'"),
+    (["export", "missing.npz", "out.onnx"], "no checkpoint at 'missing.npz'"),
 ])
 def test_user_mistakes_give_one_line_and_exit_2(argv, message, capsys):
     assert cli.main(argv) == 2

@@ -7,6 +7,7 @@
     bpxp evaluate wine.npz wine
     bpxp info wine.npz
     bpxp backends
+    bpxp export wine.npz wine.onnx
 
 Every user mistake (a bad path, column or option) ends in one line on stderr and exit status 2.
 """
@@ -330,6 +331,19 @@ def backends(args) -> int:
     return 0
 
 
+def export(args) -> int:
+    from ..onnx import export as to_onnx
+
+    _check_writable(args.out, "out")
+    net = load(args.model)
+    model = to_onnx(net, args.out)
+    scaled = " (standardised with the mean and scale saved in the model)" if \
+        "preprocessing" in net.checkpoint_metadata_ else ""
+    print(f"wrote {args.out}: input X (N, {net.layer_sizes[0]}) {net.dtype_name}{scaled}; outputs "
+          f"{', '.join(o.name for o in model.graph.output)}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``bpxp`` command with ``argv`` (default: ``sys.argv[1:]``); return its exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -337,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = argv
     try:
         return {"train": train, "predict": predict, "evaluate": evaluate, "info": info,
-                "backends": backends}[args.command](args)
+                "backends": backends,
+                "export": export}[args.command](args)
     except KeyboardInterrupt:  # Ctrl-C outside training (reading data, saving): nothing to keep
         print("bpxp: interrupted", file=sys.stderr)
         return 130

@@ -61,6 +61,9 @@ def parser() -> argparse.ArgumentParser:
     _add_evaluate(commands.add_parser("evaluate", help="score a saved model on labelled data"))
     commands.add_parser("info", help="describe a saved model").add_argument("model")
     commands.add_parser("backends", help="list backends, whether they are installed, and their devices")
+    export = commands.add_parser("export", help="write a saved model as an ONNX model (needs the onnx extra)")
+    export.add_argument("model")
+    export.add_argument("out", help="the .onnx file to write")
     return parser
 
 
