@@ -45,17 +45,24 @@ def export(model: Any, path: str | os.PathLike[str] | None = None, *, opset: int
     >>> [o.name for o in model.graph.output]
     ['label', 'probabilities']
     """
+    proto = graph_of(model, opset=opset)
+    if path is not None:
+        with open(path, "wb") as file:
+            file.write(proto.SerializeToString())
+    return proto
+
+
+def graph_of(model: Any, *, opset: int | None = None, column: bool = False) -> Any:
+    """The ``onnx.ModelProto`` of :func:`export`; ``column=True`` keeps a regressor's one output as (N, 1), as
+    skl2onnx's regressors give it (``bpxp.onnx.registration``)."""
     net, classes, flat = _network_of(model)
     ndx = onnx_graph.ndonnx()
     X = ndx.argument(shape=("N", net.layer_sizes[0]), dtype=getattr(ndx, net.dtype_name))
     constants = lambda arrays: None if arrays is None else [ndx.asarray(to_numpy(a)) for a in arrays]  # noqa: E731
     A, _ = forward_pass(X, constants(net.weights), constants(net.biases), net.spec.activations, xp=ndx)
-    outputs = _outputs(A[-1], net, classes, flat, xp=ndx)
+    outputs = _outputs(A[-1], net, classes, flat and not column, xp=ndx)
     proto = onnx_graph.build({"X": X}, outputs, opset=opset)
     proto.producer_name = "bpxp"
-    if path is not None:
-        with open(path, "wb") as file:
-            file.write(proto.SerializeToString())
     return proto
 
 
