@@ -4,7 +4,8 @@ The training loop (``bpxp.training.loop``) asks a driver for one epoch — or, w
 call — and settles what comes back; it never asks which library it runs on. A driver gets the step built by the
 training floor (``make(learning_rate, first, last)`` → ``step``, see ``bpxp.training.step``) and its batches:
 
-- :class:`EagerEpochs` — NumPy, array-api-strict, torch and CuPy: one Python call of the step per mini-batch, the
+- :class:`EagerEpochs` — NumPy, array-api-strict, torch, CuPy and MLX (its step compiled with ``mlx.core.compile``,
+  evaluated lazily: the epoch's read is its one ``mlx.core.eval``): one Python call of the step per mini-batch, the
   batches sliced or gathered on the device from one host permutation per epoch (``bpxp.backend.randomness``);
   on a CUDA device each step is replayed as a CUDA graph where one can be captured (``bpxp.backend.graphs``).
 - :class:`CompiledEpochs` — JAX: a whole epoch, or up to ``bpxp.backend.compiled.EPOCHS_PER_CALL`` epochs, in one
@@ -24,10 +25,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from array_api_compat import device as device_of
 
-from . import compiled, graphs, randomness
-from .namespaces import to_numpy
+from . import compiled, graphs, on_mlx, randomness
+from .namespaces import device_of, to_numpy
 
 
 class DenseBatches:
@@ -114,6 +114,8 @@ class EagerEpochs:
         """The epoch's loss, read on the host — its one read — or a non-finite number when the loss or the
         parameters are not finite."""
         parameters, total, check = run
+        if on_mlx.is_mlx_namespace(self.xp):  # MLX only recorded the epoch's steps: one evaluation of them all
+            on_mlx.evaluate(parameters, total, check)
         value = float(check) / self.rows
         if not math.isfinite(value) and math.isfinite(float(total)) and self.exactly_finite(parameters):
             value = float(total) / self.rows  # finite after all: the probe's products overflowed, not the parameters

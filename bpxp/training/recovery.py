@@ -23,7 +23,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import array_api_compat
+from ..backend.namespaces import device_of
 
 
 class TrainingDiverged(ArithmeticError, ValueError):
@@ -58,7 +58,7 @@ class InterruptedWarning(UserWarning):
 def finite_probes(weights: tuple, *, xp: Any) -> tuple[Any, Any]:
     """The probe's row of ones (n₀,) and column of zeros (n_L,) for :func:`finite_check`, made once per fit."""
     first, last = weights[0], weights[-1]
-    device = array_api_compat.device(first)
+    device = device_of(first)
     return (xp.ones((first.shape[0],), dtype=first.dtype, device=device),
             xp.zeros((last.shape[1],), dtype=last.dtype, device=device))
 
