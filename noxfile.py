@@ -1,6 +1,6 @@
 """One session per backend, each installing only its backend and running the whole suite on it.
 
-    nox -s numpy array_api_strict torch jax cupy lint     # what .ci/run and the README run
+    nox -s numpy array_api_strict torch jax mlx cupy lint     # what .ci/run and the README run
     nox -l                                                # the list
 
 Each session passes ``--backend NAME`` to pytest, so the backend fixture narrows to that backend.
@@ -53,6 +53,13 @@ def jax(session: nox.Session) -> None:
     """The suite on JAX, with the training step under jax.jit."""
     session.install("-e", ".[jax]", *TEST_DEPENDENCIES)
     _pytest(session, "jax")
+
+
+@nox.session
+def mlx(session: nox.Session) -> None:
+    """The suite on MLX (its CPU build, mlx[cpu], on Linux), with the training step under mx.compile."""
+    session.install("-e", ".[mlx]", *TEST_DEPENDENCIES)
+    _pytest(session, "mlx")
 
 
 @nox.session(venv_backend="none")

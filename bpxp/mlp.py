@@ -40,7 +40,7 @@ class MLP:
     bias : bool
         Whether layers have biases bˡ.
     dtype : {'float32', 'float64'}
-    backend : {'numpy', 'cupy', 'torch', 'jax', 'array_api_strict'}
+    backend : {'numpy', 'cupy', 'torch', 'jax', 'array_api_strict', 'mlx'}
     device : str or device, optional
         Where the parameters live, e.g. 'cuda:0' or a device object; the backend's default when None.
     precision : {'float32', 'tf32'}

@@ -107,7 +107,7 @@ def test_a_csv_file_with_a_target_column_regression_and_classification(tmp_path,
 def test_backends_lists_every_backend(capsys):
     assert cli.main(["backends"]) == 0
     out = capsys.readouterr().out
-    assert all(name in out for name in ("numpy", "cupy", "torch", "jax", "array_api_strict"))
+    assert all(name in out for name in ("numpy", "cupy", "torch", "jax", "array_api_strict", "mlx"))
 
 
 @pytest.mark.parametrize(("argv", "message"), [

@@ -1,12 +1,13 @@
-"""MLX (Apple's array library; ``mlx[cpu]`` on Linux): its Array API namespace, with its three quirks named.
+"""MLX (Apple's array library; ``mlx[cpu]`` on Linux): its Array API namespace, with its quirks named.
 
 MLX arrays carry ``__array_namespace__`` (``mlx.core``) and ``mlx.core`` follows the Array API standard, except
 for five quirks:
 
-- **no ``device=``** (:class:`Namespace`): MLX arrays live in unified memory and have no device; an operation runs
-  on a *stream* of a device (``stream=``). The creation functions of ``mlx.core`` take ``stream=`` where the
-  standard has ``device=``; :class:`Namespace` is ``mlx.core`` with ``device=`` accepted there and passed on as
-  the stream (``asarray`` drops it: the array it makes has no device).
+- **no ``device=``, no ``copy=``** (:class:`Namespace`): MLX arrays live in unified memory and have no device;
+  an operation runs on a *stream* of a device (``stream=``). The creation functions of ``mlx.core`` take
+  ``stream=`` where the standard has ``device=``; :class:`Namespace` is ``mlx.core`` with ``device=`` accepted
+  there and passed on as the stream (``asarray`` drops it: the array it makes has no device); its ``astype``
+  takes no ``copy=`` (it always makes a new array).
 - **no ``.device``** (:func:`device_of`): an MLX array has no ``device`` attribute (``array_api_compat.device``
   raises); its device is the one its operations run on, the default device — which
   ``bpxp.backend.namespaces.matmul_precision`` sets, with ``mlx.core.stream``, for everything a network computes.
@@ -69,6 +70,10 @@ class Namespace(types.ModuleType):
 
     def __array_namespace_info__(self) -> Any:
         return _Info(self._core)
+
+    def astype(self, x: Any, dtype: Any, /, *, copy: bool = True, device: Any = None) -> Any:
+        # no `copy=` on MLX: its astype always makes a new array (it never changes x)
+        return self._core.astype(x, dtype, stream=device)
 
     def exp(self, x: Any, /) -> Any:
         # MLX's float64 exp is its float32-grade approximation (relative error 8.5e-8, measured on MLX 0.32's
