@@ -16,8 +16,9 @@ for five quirks:
 - **float64 from NumPy** (:meth:`Namespace.asarray`): ``mlx.core.asarray`` makes float32 of a NumPy float64 array
   unless given ``dtype``; the standard (and bpxp's float64 networks) keep float64.
 - **lazy evaluation** (:func:`evaluate`): MLX records operations and computes them when a value is needed. A
-  training epoch's steps are only recorded; the epoch's one host read evaluates them, once, with ``mlx.core.eval``
-  of the parameters, the loss and the finite check together (``bpxp.backend.epochs.EagerEpochs.read``).
+  training step's results are handed to ``mlx.core.async_eval`` (:func:`compiled`: computed in the background, no
+  host wait); the epoch's one host read is its one ``mlx.core.eval``, of the parameters, the loss and the finite
+  check together (``bpxp.backend.epochs.EagerEpochs.read``).
 
 float64 exists on MLX's CPU only (its GPU computes in float32 at most): ``bpxp.backend.inputs.placement`` says so.
 """
@@ -158,5 +159,15 @@ def evaluate(*trees: Any) -> None:
 
 
 def compiled(step: Any) -> Any:
-    """``mlx.core.compile`` of a pure step (the way ``jax.jit`` compiles JAX's)."""
-    return _core().compile(step)
+    """``mlx.core.compile`` of a pure step (the way ``jax.jit`` compiles JAX's), its results handed to
+    ``mlx.core.async_eval``: computed in the background, without a host wait, so that the recorded graph never
+    spans more than one step (an epoch of 30 Iris steps: 26 ms against 208 ms left lazy to the epoch's end)."""
+    core = _core()
+    step_compiled = core.compile(step)
+
+    def stepped(*arguments: Any) -> Any:
+        results = step_compiled(*arguments)
+        core.async_eval(results)
+        return results
+
+    return stepped
