@@ -14,7 +14,7 @@ import importlib.util
 import re
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import array_api_compat
@@ -49,6 +49,11 @@ def check_backend_name(backend: Any) -> str:
     if not isinstance(backend, str) or backend not in _BACKENDS:
         raise ValueError(f"`backend` must be one of {list(BACKEND_NAMES)}, got {backend!r}")
     return backend
+
+
+def install_hint(backend: str) -> str:
+    """How a user installs a known backend."""
+    return _BACKENDS[backend].install
 
 
 def namespace(backend: str) -> Any:
@@ -349,54 +354,6 @@ def compile_step(step: Any, xp: Any) -> Any:
     if on_mlx.is_mlx_namespace(xp):
         return on_mlx.compiled(step)
     return step
-
-
-@dataclass(frozen=True)
-class BackendInfo:
-    """One row of :func:`backends`: whether a backend is installed, its version and its devices."""
-
-    name: str
-    installed: bool
-    version: str | None = None
-    devices: list[str] = field(default_factory=list)
-    note: str = ""
-
-
-def backends() -> list[BackendInfo]:
-    """List every backend bpxp knows: installed or not, its version, and its usable devices.
-
-    Importing a backend to list its devices happens here only, never at ``import bpxp``.
-
-    Returns
-    -------
-    list of BackendInfo
-        One per backend, in the order numpy, cupy, torch, jax, array_api_strict, mlx: ``name``, ``installed``,
-        ``version``, ``devices`` (labels such as 'cpu' or 'cuda:0') and ``note`` (how to install, or why
-        an installed backend is unusable here).
-
-    Examples
-    --------
-    >>> import bpxp
-    >>> [b.name for b in bpxp.backends()]
-    ['numpy', 'cupy', 'torch', 'jax', 'array_api_strict', 'mlx']
-    """
-    rows = []
-    for name, spec in _BACKENDS.items():
-        if importlib.util.find_spec(spec.module) is None:
-            rows.append(BackendInfo(name, installed=False, note=spec.install))
-            continue
-        version = getattr(importlib.import_module(spec.module), "__version__", None)
-        try:
-            problem = unusable_reason(name)  # the usability probe (bpxp.backend.usable)
-            if problem is not None:
-                rows.append(BackendInfo(name, installed=True, version=version, note=f"unusable here: {problem}"))
-                continue
-            found = [device_label(d) for d in devices(namespace(name))]
-            note = "" if found else "no device found"
-        except Exception as error:  # e.g. CuPy installed on a machine without a CUDA driver
-            found, note = [], f"unusable here: {type(error).__name__}: {error}".splitlines()[0]
-        rows.append(BackendInfo(name, installed=True, version=version, devices=found, note=note))
-    return rows
 
 
 def check_usable(backend: str, device: Any = None) -> None:

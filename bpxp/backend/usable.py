@@ -2,8 +2,8 @@
 
 (issue 13) Installed is not usable: CuPy without a working CUDA driver, a CPU-only torch asked for 'cuda', JAX
 without a GPU asked for one. Each probe returns why not (one line), or None; `check_usable` turns that into one
-clear error before any array is made, and `backends()` shows the same reason (both in ``bpxp.backend.namespaces``, which
-knows the backends' names).
+clear error before any array is made (``bpxp.backend.namespaces``, which knows the backends' names), and
+`backends()` (``bpxp.backend.listing``) shows the same reason.
 """
 
 from __future__ import annotations

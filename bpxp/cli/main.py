@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..backend import namespaces as _backend
+from ..backend.listing import backends as listed_backends
 from ..loading import load
 from ..mlp import MLP
 from ..training.recovery import InterruptedWarning, TrainingDiverged
@@ -325,7 +326,7 @@ def info(args) -> int:
 
 
 def backends(args) -> int:
-    for row in _backend.backends():
+    for row in listed_backends():
         status = (", ".join(row.devices) or row.note) if row.installed else f"not installed — {row.note}"
         print(f"{row.name:17s} {row.version or '':14s} {status}")
     return 0
