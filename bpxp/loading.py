@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from .backend import namespaces as _backend
+from .backend.listing import backends as listed_backends
 from .mlp import MLP
 from .training import checkpoint
 
@@ -49,7 +50,7 @@ def load(path: str | os.PathLike[str], *, backend: str | None = None, device: An
     metadata, spec = saved.metadata, saved.spec
     if backend is None:
         trained_on = metadata.get("backend", "numpy")
-        installed = {b.name for b in _backend.backends() if b.installed and b.devices}  # usable here
+        installed = {b.name for b in listed_backends() if b.installed and b.devices}  # usable here
         backend = trained_on if trained_on in installed else "numpy"
         device = device if device is not None or backend != trained_on else _known_device(backend, metadata)
     return MLP.from_checkpoint(saved, backend=backend, device=device, dtype=dtype or spec.dtype)

@@ -12,7 +12,7 @@ for five quirks:
   raises); its device is the one its operations run on, the default device — which
   ``bpxp.backend.namespaces.matmul_precision`` sets, with ``mlx.core.stream``, for everything a network computes.
 - **float64 exponentials** (:meth:`Namespace.exp`, :meth:`Namespace.logaddexp`): MLX computes float64 ``exp`` at
-  float32 accuracy (relative error 8.5e-8); its float64 ``power`` is exact, and eˣ = power(e, x) there.
+  float32 accuracy (relative error 8.5e-8); from its exact float64 ``expm1`` and powers of 2, eˣ within 1 ulp.
 - **float64 from NumPy** (:meth:`Namespace.asarray`): ``mlx.core.asarray`` makes float32 of a NumPy float64 array
   unless given ``dtype``; the standard (and bpxp's float64 networks) keep float64.
 - **lazy evaluation** (:func:`evaluate`): MLX records operations and computes them when a value is needed. A
@@ -30,6 +30,7 @@ import math
 import types
 from typing import Any
 
+_LN2_HIGH, _LN2_LOW = 6.93147180369123816490e-01, 1.90821492927058770002e-10  # ln 2 = high + low (fdlibm)
 # the creation functions whose `device=` is MLX's `stream=`
 _WITH_STREAM = ("zeros", "ones", "full", "empty", "arange", "eye", "linspace", "zeros_like", "ones_like",
                 "full_like", "empty_like")
@@ -78,10 +79,15 @@ class Namespace(types.ModuleType):
 
     def exp(self, x: Any, /) -> Any:
         # MLX's float64 exp is its float32-grade approximation (relative error 8.5e-8, measured on MLX 0.32's
-        # CPU); its float64 power is exact to 1e-15: eˣ = power(e, x) in float64
-        if x.dtype == self._core.float64:
-            return self._core.power(self._core.array(math.e, dtype=x.dtype), x)
-        return self._core.exp(x)
+        # CPU), while its float64 expm1 and powers of 2 are exact: eˣ = 2ᵏ·(expm1(r) + 1), x = k·ln 2 + r,
+        # |r| ≤ ½ ln 2 (ln 2 in two parts, fdlibm's, so that r is exact): within 1 ulp of NumPy's eˣ
+        if x.dtype != self._core.float64:
+            return self._core.exp(x)
+        core, constant = self._core, lambda value: self._core.array(value, dtype=x.dtype)
+        k = core.round(x * constant(1 / math.log(2)))
+        r = (x - k * constant(_LN2_HIGH)) - k * constant(_LN2_LOW)
+        y = (core.expm1(r) + 1) * core.power(constant(2.0), k)
+        return core.where(core.isinf(x), core.where(x > 0, constant(math.inf), constant(0.0)), y)
 
     def logaddexp(self, x1: Any, x2: Any, /) -> Any:
         # the same in float64 (relative error 1e-8): log(eᵃ + eᵇ) = max + log1p(e^−|a − b|) with the exp above
