@@ -7,7 +7,7 @@ for five quirks:
   an operation runs on a *stream* of a device (``stream=``). The creation functions of ``mlx.core`` take
   ``stream=`` where the standard has ``device=``; :class:`Namespace` is ``mlx.core`` with ``device=`` accepted
   there and passed on as the stream (``asarray`` drops it: the array it makes has no device); its ``astype``
-  takes no ``copy=`` (it always makes a new array).
+  takes no ``copy=`` (it always makes a new array); its ``clip`` names the bounds ``a_min``, ``a_max``.
 - **no ``.device``** (:func:`device_of`): an MLX array has no ``device`` attribute (``array_api_compat.device``
   raises); its device is the one its operations run on, the default device — which
   ``bpxp.backend.namespaces.matmul_precision`` sets, with ``mlx.core.stream``, for everything a network computes.
@@ -76,6 +76,10 @@ class Namespace(types.ModuleType):
     def astype(self, x: Any, dtype: Any, /, *, copy: bool = True, device: Any = None) -> Any:
         # no `copy=` on MLX: its astype always makes a new array (it never changes x)
         return self._core.astype(x, dtype, stream=device)
+
+    def clip(self, x: Any, /, min: Any = None, max: Any = None) -> Any:  # the standard's names
+        # MLX names the bounds a_min and a_max, and needs both given
+        return self._core.clip(x, min, max)
 
     def exp(self, x: Any, /) -> Any:
         # MLX's float64 exp is its float32-grade approximation (relative error 8.5e-8, measured on MLX 0.32's
