@@ -29,8 +29,8 @@ def _pytest(session: nox.Session, backend: str) -> None:
 
 @nox.session
 def numpy(session: nox.Session) -> None:
-    """The suite on NumPy (with the CLI's datasets, the doctests and training on Dask)."""
-    session.install("-e", ".[cli,dask]", *TEST_DEPENDENCIES)
+    """The suite on NumPy (with the CLI's datasets, the doctests, training on Dask and the ONNX export)."""
+    session.install("-e", ".[cli,dask,onnx]", *TEST_DEPENDENCIES)
     _pytest(session, "numpy")
 
 
