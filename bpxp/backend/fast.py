@@ -5,7 +5,8 @@ write, using only the Array API standard — but hands the work to a backend's o
 in-place (``out=``) forms, where that was measured to win (``benchmarks/elementwise.py``; figures below). On
 every other backend it calls the twin. Tests hold each fast path equal to its twin on every backend
 (``tests/test_fast.py``). Besides ``bpxp.backend.namespaces``, this is the only module that knows array libraries
-by name.
+by name. On ndonnx (an ONNX graph being recorded, ``bpxp.onnx.export``) σ and the row maxima are single ONNX nodes
+(``bpxp.backend.onnx_graph``; held equal to ``predict`` through onnxruntime in ``tests/test_onnx_export.py``).
 
 ``overwrite=True`` says the caller made the input array and needs it no more (scipy's ``overwrite_a``
 convention): the result may then live in the input's memory. The math modules pass it only for arrays they
