@@ -4,8 +4,8 @@
 # ///
 """One session per backend, each installing only its backend and running the whole suite on it.
 
-    nox -s numpy array_api_strict torch jax cupy lint docs    # what .ci/run and the README run
-    nox -s cupy torch_cuda jax_cuda                           # on a CUDA machine: the GPU variants of the suite
+    nox -s numpy array_api_strict torch jax mlx cupy lint docs    # what .ci/run and the README run
+    nox -s cupy torch_cuda jax_cuda                               # on a CUDA machine: the GPU variants of the suite
     nox -l                                                # the list
 
 Each session passes ``--backend NAME`` to pytest, so the backend fixture narrows to that backend. The CUDA
@@ -69,8 +69,8 @@ def _cuda_major(session: nox.Session) -> int:
 
 @nox.session
 def numpy(session: nox.Session) -> None:
-    """The suite on NumPy (with the CLI's datasets, the doctests and training on Dask)."""
-    session.install("-e", ".[cli,dask]", *TEST_DEPENDENCIES)
+    """The suite on NumPy (with the CLI's datasets, the doctests, training on Dask and the ONNX export)."""
+    session.install("-e", ".[cli,dask,onnx]", *TEST_DEPENDENCIES)
     _pytest(session, "numpy")
 
 
@@ -93,6 +93,13 @@ def jax(session: nox.Session) -> None:
     """The suite on JAX, with the training step under jax.jit."""
     session.install("-e", ".[jax]", *TEST_DEPENDENCIES)
     _pytest(session, "jax")
+
+
+@nox.session
+def mlx(session: nox.Session) -> None:
+    """The suite on MLX (its CPU build, mlx[cpu], on Linux), with the training step under mx.compile."""
+    session.install("-e", ".[mlx]", *TEST_DEPENDENCIES)
+    _pytest(session, "mlx")
 
 
 @nox.session(venv_backend=ON_CUDA)
@@ -140,7 +147,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def docs(session: nox.Session) -> None:
     """The documentation site, its gallery run, warnings as errors; then the checks of the built site."""
-    session.install("-e", ".[docs,jax]", TORCH, *TEST_DEPENDENCIES)
+    session.install("-e", ".[docs,jax,onnx]", TORCH, *TEST_DEPENDENCIES)
     env = {"OMP_NUM_THREADS": "1", "JAX_ENABLE_X64": "1"}
     session.run("python", "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html", env=env)
     session.run("python", "-m", "pytest", "-n", "0", "tests/test_docs_build.py", "tests/test_docs_pages.py",

@@ -53,7 +53,7 @@ def _timed(function) -> float:
 def implementations_for(workload) -> list:
     chosen = [Bpxp("numpy"), Bpxp("numpy", snapshot=False), HandwrittenNumpy()]
     small = workload.layer_sizes[1] <= 64
-    for backend in ("torch", "jax") + (("array_api_strict",) if small else ()):
+    for backend in ("torch", "jax", "mlx") + (("array_api_strict",) if small else ()):
         if importlib.util.find_spec(backend):
             chosen.append(Bpxp(backend))
     if importlib.util.find_spec("sklearn"):
@@ -223,7 +223,7 @@ def machine() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
     versions = {}
-    for name in ("numpy", "torch", "jax", "sklearn", "array_api_strict", "array_api_compat"):
+    for name in ("numpy", "torch", "jax", "mlx", "sklearn", "array_api_strict", "array_api_compat"):
         if importlib.util.find_spec(name):
             versions[name] = getattr(__import__(name), "__version__", "?")
     import bpxp

@@ -5,7 +5,8 @@ The same forward pass, error terms δ and updates run on NumPy, CuPy, PyTorch, J
 
 from . import activations, backprop, losses, optimizers
 from ._version import __version__
-from .backend.namespaces import BackendInfo, BackendUnusable, backends, to_numpy
+from .backend.listing import BackendInfo, backends
+from .backend.namespaces import BackendUnusable, to_numpy
 from .gradient_check import GradcheckReport, gradcheck
 from .loading import load
 from .math import metrics

@@ -10,8 +10,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import array_api_compat
-
 from . import checks, defaults
 from .backend import inputs, namespaces, randomness
 from .dask import chunks as dask_chunks
@@ -42,7 +40,7 @@ class MLP:
     bias : bool
         Whether layers have biases bˡ.
     dtype : {'float32', 'float64'}
-    backend : {'numpy', 'cupy', 'torch', 'jax', 'array_api_strict'}
+    backend : {'numpy', 'cupy', 'torch', 'jax', 'array_api_strict', 'mlx'}
     device : str or device, optional
         Where the parameters live, e.g. 'cuda:0' or a device object; the backend's default when None.
     precision : {'float32', 'tf32'}
@@ -338,7 +336,7 @@ class MLP:
         """
         P = self.forward(X)  # a Dask X: lazy outputs, lazy labels on Dask's namespace
         integers = self._xp.__array_namespace_info__().default_dtypes(device=self.device)["integral"]
-        return predictions.labels(P, task=self.task, xp=array_api_compat.array_namespace(P), integers=integers)
+        return predictions.labels(P, task=self.task, xp=namespaces.array_namespace(P), integers=integers)
 
     def predict_proba(self, X: Any) -> Any:
         """Class probabilities, as scikit-learn's ``predict_proba``, of a classifier with probability outputs: a
@@ -356,7 +354,7 @@ class MLP:
         """
         predictions.check_probabilities(task=self.task, output=self.output, loss=self.loss)
         P = self.forward(X)
-        return predictions.probabilities(P, task=self.task, xp=array_api_compat.array_namespace(P))
+        return predictions.probabilities(P, task=self.task, xp=namespaces.array_namespace(P))
 
     @namespaces.follows_precision
     def score(self, X: Any, y: Any) -> float:

@@ -39,8 +39,10 @@ VARIANTS = [
     ("jax", "jax", None),
     ("jax-gpu", "jax", "gpu:0"),
     ("cupy", "cupy", None),
+    ("mlx", "mlx", None),
+    ("mlx-gpu", "mlx", "gpu"),
 ]
-GPU_VARIANTS = ("torch-cuda", "jax-gpu", "cupy")
+GPU_VARIANTS = ("torch-cuda", "jax-gpu", "cupy", "mlx-gpu")
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,11 @@ def _gpu_missing(name: str, device_label: Any) -> str | None:
 
         if not torch.cuda.is_available():
             return "torch sees no CUDA device (torch.cuda.is_available() is False)"
+    if name == "mlx" and device_label == "gpu":
+        import mlx.core as mx
+
+        if not mx.is_available(mx.gpu):
+            return "MLX has no GPU here (Metal on Apple silicon; mlx[cpu] on Linux)"
     if name == "jax" and device_label == "gpu:0":
         import jax
 

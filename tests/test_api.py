@@ -97,7 +97,7 @@ def test_from_weights_infers_backend_dtype_and_device_from_its_arrays(backend):
     weights = [backend.asarray(np.ones((3, 2)), "float32"), backend.asarray(np.ones((2, 1)), "float32")]
     net = bpxp.MLP.from_weights(weights)
     assert net.backend == backend.name and net.dtype_name == "float32"
-    from array_api_compat import device
+    from bpxp.backend.namespaces import device_of as device
 
     assert net.device == device(weights[0])
 

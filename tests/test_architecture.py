@@ -39,7 +39,7 @@ FLOORS = [  # (floor, the modules on it: a dotted name under bpxp, or a folder's
     ("training", ("training.",)),
     ("dask", ("dask.",)),
     ("network", ("mlp", "loading", "gradient_check")),
-    ("edges", ("sklearn.", "cli.", "__init__")),
+    ("edges", ("sklearn.", "cli.", "onnx.", "__init__")),
 ]
 # The public constructors and methods whose parameters are the user's options, documented one by one.
 MANY_PARAMETERS_ALLOWED = {

@@ -76,7 +76,8 @@ def test_parameters_stay_on_the_backend_and_device(backend):
     net = backend.mlp([5, 4, 3], dtype="float32", random_state=0, hidden="sigmoid", output="sigmoid", loss="mse")
     X, Y = _data("sigmoid-mse")
     net.fit(X, Y, epochs=2, learning_rate=0.1, batch_size=16, optimizer="adam")
-    from array_api_compat import array_namespace, device
+    from bpxp.backend.namespaces import array_namespace
+    from bpxp.backend.namespaces import device_of as device
 
     for array in (*net.weights, *net.biases, net.forward(X), net.predict(X)):
         assert array_namespace(array) is array_namespace(net.weights[0])

@@ -8,7 +8,6 @@ import pytest
 from conftest import VARIANTS, _gpu_missing, assert_close
 
 import bpxp
-from bpxp.backend import namespaces as _backend
 from bpxp.training import checkpoint
 
 
@@ -23,7 +22,7 @@ def _trained(backend, optimizer="adam"):
 
 def _installed_targets(config):
     """Every backend (and device) this run covers, and NumPy: a full run covers every installed pair."""
-    names = {b.name for b in _backend.backends() if b.installed and b.devices}
+    names = {b.name for b in bpxp.backends() if b.installed and b.devices}
     names &= {*config.bpxp_backends, "numpy"}
     return [(n, d) for _, n, d in VARIANTS if n in names and _gpu_missing(n, d) is None]  # GPU ones: with a GPU
 

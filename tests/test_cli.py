@@ -105,6 +105,20 @@ def test_info_on_a_training_checkpoint_shows_its_last_epoch_and_its_best(tmp_pat
     rows = _info(run, capsys)
     assert rows["epochs"] == f"{last + 1} run; the model holds epoch {last + 1} (the last)"
     assert rows["best epoch"].startswith(f"{best + 1}: training loss ")
+def test_export_writes_an_onnx_model_that_predicts_as_the_saved_one(tmp_path, capsys):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("ndonnx")
+    model, onnx_file = tmp_path / "iris.npz", tmp_path / "iris.onnx"
+    assert cli.main(["train", "--epochs", "5", "--quiet", "--save", str(model)]) == 0
+    capsys.readouterr()
+    assert cli.main(["export", str(model), str(onnx_file)]) == 0
+    assert "input X (N, 4) float32 (standardised" in capsys.readouterr().err
+    import bpxp
+
+    net = bpxp.load(model)
+    X = np.random.default_rng(0).normal(size=(7, 4)).astype(np.float32)
+    session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
+    np.testing.assert_array_equal(session.run(["label"], {"X": X})[0], bpxp.to_numpy(net.predict(X)))
 
 
 def test_a_csv_file_with_a_target_column_regression_and_classification(tmp_path, capsys):
@@ -129,7 +143,7 @@ def test_a_csv_file_with_a_target_column_regression_and_classification(tmp_path,
 def test_backends_lists_every_backend(capsys):
     assert cli.main(["backends"]) == 0
     out = capsys.readouterr().out
-    assert all(name in out for name in ("numpy", "cupy", "torch", "jax", "array_api_strict"))
+    assert all(name in out for name in ("numpy", "cupy", "torch", "jax", "array_api_strict", "mlx"))
 
 
 @pytest.mark.parametrize(("argv", "message"), [
@@ -139,6 +153,7 @@ def test_backends_lists_every_backend(capsys):
     (["train", "no/such/file.csv"], "nor a bundled dataset (known: iris, wine, breast_cancer, digits)"),
     (["predict", "missing.npz", "iris"], "no checkpoint at 'missing.npz'"),
     (["info", "missing.npz"], "no checkpoint at 'missing.npz'"),
+    (["export", "missing.npz", "out.onnx"], "no checkpoint at 'missing.npz'"),
 ])
 def test_user_mistakes_give_one_line_and_exit_2(argv, message, capsys):
     assert cli.main(argv) == 2

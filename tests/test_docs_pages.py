@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 # pages whose Python blocks are complete programs (the GPU pages' need a GPU), with what they import beyond bpxp
 RUNNABLE = {"getting-started.md": "sklearn", "user-guide/learning.md": "sklearn", "user-guide/training.md": "sklearn",
-            "user-guide/sklearn.md": "sklearn", "user-guide/dask.md": "distributed"}
+            "user-guide/sklearn.md": "sklearn", "user-guide/dask.md": "distributed",
+            "user-guide/export.md": "onnxruntime"}
 
 
 @pytest.fixture(autouse=True)

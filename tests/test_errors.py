@@ -90,7 +90,7 @@ def test_non_numeric_x(net, X):  # booleans are numbers (0/1): see tests/test_ba
     ("hidden", "['sigmoid', 'tanh', 'relu', 'leaky_relu', 'identity']"),
     ("output", "['sigmoid', 'tanh', 'relu', 'leaky_relu', 'identity', 'softmax', 'exp']"),
     ("loss", "['mse', 'binary_cross_entropy', 'cross_entropy', 'poisson']"),
-    ("backend", "['numpy', 'cupy', 'torch', 'jax', 'array_api_strict']"),
+    ("backend", "['numpy', 'cupy', 'torch', 'jax', 'array_api_strict', 'mlx']"),
     ("dtype", "['float32', 'float64']"),
 ])
 def test_unknown_names_list_the_valid_ones(option, valid):

@@ -131,7 +131,8 @@ def test_string_labels_and_feature_names():
 
 def test_everything_follows_x(backend):
     """Arrays of a backend train there, and predictions come back in that backend and device."""
-    from array_api_compat import array_namespace, device
+    from bpxp.backend.namespaces import array_namespace
+    from bpxp.backend.namespaces import device_of as device
 
     X, y = _iris()
     X_b, y_b = backend.asarray(X, "float32"), backend.asarray(y)

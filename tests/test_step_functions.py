@@ -7,11 +7,11 @@ array created on the wrong device is an error. Neither backend lets a hidden syn
 
 import numpy as np
 import pytest
-from array_api_compat import device
 from array_api_extra.testing import lazy_xp_function
 from conftest import assert_close
 
 from bpxp.activations import ACTIVATIONS
+from bpxp.backend.namespaces import device_of as device
 from bpxp.backprop import Terms, backward_pass, batch_gradients, dataset_loss, forward_pass, gradients
 from bpxp.losses import LOSSES
 from bpxp.optimizers import SGD, Adam, Momentum

@@ -4,7 +4,8 @@ The training loop (``bpxp.training.loop``) asks a driver for one epoch — or, w
 call — and settles what comes back; it never asks which library it runs on. A driver gets the step built by the
 training floor (``make(learning_rate, first, last)`` → ``step``, see ``bpxp.training.step``) and its batches:
 
-- :class:`EagerEpochs` — NumPy, array-api-strict, torch and CuPy: one Python call of the step per mini-batch, the
+- :class:`EagerEpochs` — NumPy, array-api-strict, torch, CuPy and MLX (its step compiled with ``mlx.core.compile``,
+  evaluated lazily: the epoch's read is its one ``mlx.core.eval``): one Python call of the step per mini-batch, the
   batches sliced or gathered on the device from one host permutation per epoch (``bpxp.backend.randomness``);
   on a CUDA device each step is replayed as a CUDA graph where one can be captured (``bpxp.backend.graphs``).
 - :class:`CompiledEpochs` — JAX: a whole epoch, or up to ``bpxp.backend.compiled.EPOCHS_PER_CALL`` epochs, in one
@@ -24,10 +25,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from array_api_compat import device as device_of
 
-from . import compiled, graphs, randomness
-from .namespaces import host_float, to_numpy
+from . import compiled, graphs, on_mlx, randomness
+from .namespaces import device_of, host_float, to_numpy
 
 
 class DenseBatches:
@@ -116,6 +116,8 @@ class EagerEpochs:
         parameters are not finite. Where the steps sum a vector [Σℓ, ‖∂L/∂W¹‖, …] (a vector zero), the same read
         brings the gradient norms (``gradient_norms``, averaged over the epoch's steps)."""
         parameters, total, check = run
+        if on_mlx.is_mlx_namespace(self.xp):  # MLX only recorded the epoch's steps: one evaluation of them all
+            on_mlx.evaluate(parameters, total, check)
         if len(self.zero.shape) == 1:
             host = to_numpy(check)
             check, total, self.gradient_norms = host[0], total[0], (host[1:] / self.batches.count).tolist()

@@ -5,7 +5,8 @@ write, using only the Array API standard — but hands the work to a backend's o
 in-place (``out=``) forms, where that was measured to win (``benchmarks/elementwise.py``; figures below). On
 every other backend it calls the twin. Tests hold each fast path equal to its twin on every backend
 (``tests/test_fast.py``). Besides ``bpxp.backend.namespaces``, this is the only module that knows array libraries
-by name.
+by name. On ndonnx (an ONNX graph being recorded, ``bpxp.onnx.export``) σ and the row maxima are single ONNX nodes
+(``bpxp.backend.onnx_graph``; held equal to ``predict`` through onnxruntime in ``tests/test_onnx_export.py``).
 
 ``overwrite=True`` says the caller made the input array and needs it no more (scipy's ``overwrite_a``
 convention): the result may then live in the input's memory. The math modules pass it only for arrays they
@@ -70,6 +71,10 @@ def sigmoid(Z: Any, *, xp: Any, overwrite: bool = False) -> Any:
         import jax
 
         return jax.nn.sigmoid(Z)
+    if array_api_compat.is_ndonnx_namespace(xp):  # an ONNX graph being recorded: one Sigmoid node, not four
+        from . import onnx_graph
+
+        return onnx_graph.sigmoid(Z)
     return sigmoid_portable(Z, xp=xp)
 
 
@@ -327,4 +332,8 @@ def row_max(M: Any, *, xp: Any) -> Any:
         import numpy as np
 
         return np.maximum.reduce(np.ascontiguousarray(M.T), axis=0)[:, None]
+    if array_api_compat.is_ndonnx_namespace(xp):  # one ReduceMax node, without ndonnx's guards (onnx_graph)
+        from . import onnx_graph
+
+        return onnx_graph.row_max(M)
     return row_max_portable(M, xp=xp)

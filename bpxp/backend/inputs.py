@@ -15,19 +15,19 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
-from array_api_compat import array_namespace
-from array_api_compat import device as _device_of
 
-from . import namespaces
+from . import namespaces, on_mlx
 from .namespaces import (
     DTYPE_NAMES,
     array_backend,
+    array_namespace,
     arrays_are_immutable,
     backend_name,
     check_backend_name,
     check_usable,
     compile_step,
     device_label,
+    device_of,
     namespace,
     resolve_device,
     resolve_dtype,
@@ -65,7 +65,7 @@ def to_network(x: Any, *, name: str, xp: Any, device: Any, dtype: Any = None, fl
             f"`{name}` is a {source} array but this network runs on {target}; convert it with "
             f"bpxp.to_numpy({name}) (it is then moved to {target} once per call), or build the network with "
             f"backend={source!r}")
-    here = _device_of(x)
+    here = device_of(x)
     if device is not None and here != device:
         raise ValueError(f"`{name}` is on device {device_label(here)} but the network is on "
                          f"{device_label(device)}; move it there first (e.g. xp.asarray({name}, device=net.device))")
@@ -269,8 +269,8 @@ def one_hot(labels: Any, n_classes: int, *, xp: Any, dtype: Any, name: str = "y"
         raise ValueError(f"`{name}` holds class labels from {low:g} to {high:g}; expected labels in "
                          f"[0, {n_classes}) for a network with {n_classes} outputs")
     # Compared in the default integer dtype: an int8 or uint8 arange would wrap past 127 or 255 classes.
-    integers = xp.__array_namespace_info__().default_dtypes(device=_device_of(labels))["integral"]
-    classes = xp.arange(n_classes, dtype=integers, device=_device_of(labels))
+    integers = xp.__array_namespace_info__().default_dtypes(device=device_of(labels))["integral"]
+    classes = xp.arange(n_classes, dtype=integers, device=device_of(labels))
     return xp.astype(xp.expand_dims(xp.astype(labels, integers), axis=1) == classes, dtype)
 
 
@@ -308,7 +308,7 @@ def infer_placement(weights: Sequence[Any], biases: Sequence[Any] | None, backen
         kind = str(getattr(first, "dtype", ""))
         dtype = "float32" if kind.endswith("float32") else "float64"
     if device is None and source == backend:
-        device = _device_of(arrays[0])
+        device = device_of(arrays[0])
     return backend, dtype, device
 
 
@@ -335,7 +335,11 @@ def placed(backend: str, dtype: Any, device: Any) -> Placement:
     """The placement a network's names say (a known backend: an unpickled network's): dtype and device resolved in
     the backend's namespace."""
     xp = namespace(backend)
-    return Placement(backend, xp, resolve_dtype(xp, dtype), resolve_device(xp, device))
+    place = Placement(backend, xp, resolve_dtype(xp, dtype), resolve_device(xp, device))
+    if backend == "mlx" and place.dtype_name == "float64" and on_mlx.on_gpu(place.device):
+        raise ValueError("`dtype` 'float64' on backend 'mlx' needs device 'cpu': MLX's GPU computes in float32 "
+                         "at most")
+    return place
 
 
 def parameters(weights: Sequence[Any], biases: Sequence[Any] | None, *, layer_sizes: tuple[int, ...], xp: Any,
@@ -352,4 +356,4 @@ def parameters(weights: Sequence[Any], biases: Sequence[Any] | None, *, layer_si
             raise ValueError(f"`{name}` has shape {tuple(array.shape)}, expected {shape}"
                              + (" (n_in, n_out)" if name.startswith("weights") else ""))
     W = copies[:len(weights)]
-    return W, None if biases is None else copies[len(weights):], _device_of(W[0]) if device is None else device
+    return W, None if biases is None else copies[len(weights):], device_of(W[0]) if device is None else device

@@ -14,12 +14,13 @@ import importlib.util
 import re
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import array_api_compat
 import numpy as np
 
+from . import on_mlx
 from .precision import PRECISION_NAMES as PRECISION_NAMES  # re-exported: the policies' names
 from .precision import check_precision, cupy_matmul_precision, jax_matmul_precision, torch_matmul_precision
 from .usable import BackendUnusable, unusable_reason
@@ -43,6 +44,7 @@ _BACKENDS: dict[str, _BackendSpec] = {
     "torch": _BackendSpec("torch", install_hint("torch")),
     "jax": _BackendSpec("jax", install_hint("jax")),
     "array_api_strict": _BackendSpec("array_api_strict", install_hint("strict")),
+    "mlx": _BackendSpec("mlx", f"{install_hint('mlx')} (Apple silicon; on Linux the CPU build, mlx[cpu])"),
 }
 BACKEND_NAMES: tuple[str, ...] = tuple(_BACKENDS)
 DTYPE_NAMES: tuple[str, ...] = ("float32", "float64")
@@ -53,6 +55,11 @@ def check_backend_name(backend: Any) -> str:
     if not isinstance(backend, str) or backend not in _BACKENDS:
         raise ValueError(f"`backend` must be one of {list(BACKEND_NAMES)}, got {backend!r}")
     return backend
+
+
+def backend_install(backend: str) -> str:
+    """How a user installs a known backend."""
+    return _BACKENDS[backend].install
 
 
 def namespace(backend: str) -> Any:
@@ -76,6 +83,8 @@ def namespace(backend: str) -> Any:
         return importlib.import_module("array_api_compat.torch")
     if backend == "jax":
         return importlib.import_module("jax.numpy")
+    if backend == "mlx":
+        return on_mlx.namespace()  # mlx.core, taking the standard's device= (a named quirk)
     return importlib.import_module("array_api_strict")
 
 
@@ -87,12 +96,26 @@ def backend_name(xp: Any) -> str:
         "torch": array_api_compat.is_torch_namespace,
         "jax": array_api_compat.is_jax_namespace,
         "array_api_strict": array_api_compat.is_array_api_strict_namespace,
+        "mlx": on_mlx.is_mlx_namespace,
     }
     for name, is_it in checks.items():
         if is_it(xp):
             return name
     raise TypeError(f"arrays of namespace {getattr(xp, '__name__', xp)!r} are not supported; "
                     f"bpxp runs on {list(BACKEND_NAMES)}")
+
+
+def array_namespace(*arrays: Any) -> Any:
+    """``array_api_compat.array_namespace``, except that MLX arrays give bpxp's namespace of ``mlx.core``
+    (``bpxp.backend.on_mlx.Namespace``: the standard's ``device=`` accepted)."""
+    xp = array_api_compat.array_namespace(*arrays)
+    return on_mlx.namespace() if on_mlx.is_mlx_namespace(xp) else xp
+
+
+def device_of(x: Any) -> Any:
+    """``array_api_compat.device``, except that an MLX array, which has no ``.device``, is on the device its
+    operations run on (``bpxp.backend.on_mlx.device_of``)."""
+    return on_mlx.device_of(x) if on_mlx.is_mlx_array(x) else array_api_compat.device(x)
 
 
 def array_backend(x: Any) -> str | None:
@@ -124,6 +147,9 @@ def device_label(device: Any) -> str:
     cuda = re.fullmatch(r"<CUDA Device (\d+)>", str(device))  # cupy.cuda.Device(0), labelled as torch does
     if cuda:
         return f"cuda:{cuda.group(1)}"
+    mlx = re.fullmatch(r"Device\((cpu|gpu), (\d+)\)", str(device))  # mlx.core.Device(cpu, 0)
+    if mlx:
+        return mlx.group(1) if mlx.group(2) == "0" else f"{mlx.group(1)}:{mlx.group(2)}"
     platform, index = getattr(device, "platform", None), getattr(device, "id", None)  # jax
     if platform is not None and index is not None:
         return f"{platform}:{index}"
@@ -198,6 +224,10 @@ def matmul_precision(xp: Any, device: Any, precision: str) -> Iterator[None]:
                           f"{device_label(device)!r}: TF32 products exist on CUDA GPUs only (float32 is used)",
                           UserWarning, stacklevel=3)
         precision = "float32"
+    if name == "mlx" and device is not None:  # MLX arrays have no device: their operations run on a stream's
+        with on_mlx.stream(device):
+            yield
+        return
     switch = {"jax": jax_matmul_precision, "torch": torch_matmul_precision, "cupy": cupy_matmul_precision}
     if name not in switch:
         yield
@@ -329,7 +359,8 @@ def floating_point_warnings_silenced():
 
 
 def compile_step(step: Any, xp: Any) -> Any:
-    """Compile a pure training step where the library rewards it: ``jax.jit`` on JAX, unchanged elsewhere.
+    """Compile a pure training step where the library rewards it: ``jax.jit`` on JAX, ``mlx.core.compile`` on MLX,
+    unchanged elsewhere.
 
     JAX dispatches every eager operation separately (~1 ms for a tiny step); compiled once, the same step runs
     in tens of microseconds. A different batch shape (the ragged last batch) compiles once more and is cached.
@@ -338,56 +369,9 @@ def compile_step(step: Any, xp: Any) -> Any:
         import jax
 
         return jax.jit(step)
+    if on_mlx.is_mlx_namespace(xp):
+        return on_mlx.compiled(step)
     return step
-
-
-@dataclass(frozen=True)
-class BackendInfo:
-    """One row of :func:`backends`: whether a backend is installed, its version and its devices."""
-
-    name: str
-    installed: bool
-    version: str | None = None
-    devices: list[str] = field(default_factory=list)
-    note: str = ""
-
-
-def backends() -> list[BackendInfo]:
-    """List every backend bpxp knows: installed or not, its version, and its usable devices.
-
-    Importing a backend to list its devices happens here only, never at ``import bpxp``.
-
-    Returns
-    -------
-    list of BackendInfo
-        One per backend, in the order numpy, cupy, torch, jax, array_api_strict: ``name``, ``installed``,
-        ``version``, ``devices`` (labels such as 'cpu' or 'cuda:0') and ``note`` (how to install, or why
-        an installed backend is unusable here).
-
-    Examples
-    --------
-    >>> import bpxp
-    >>> [b.name for b in bpxp.backends()]
-    ['numpy', 'cupy', 'torch', 'jax', 'array_api_strict']
-    """
-    return [backend_info(name) for name in _BACKENDS]
-
-
-def backend_info(name: str) -> BackendInfo:
-    """One row of :func:`backends`: imports ``name``'s library only (and none of the others)."""
-    spec = _BACKENDS[check_backend_name(name)]
-    if importlib.util.find_spec(spec.module) is None:
-        return BackendInfo(name, installed=False, note=spec.install)
-    version = getattr(importlib.import_module(spec.module), "__version__", None)
-    try:
-        problem = unusable_reason(name)  # the usability probe (bpxp.backend.usable)
-        if problem is not None:
-            return BackendInfo(name, installed=True, version=version, note=f"unusable here: {problem}")
-        found = [device_label(d) for d in devices(namespace(name))]
-        note = "" if found else "no device found"
-    except Exception as error:  # e.g. CuPy installed on a machine without a CUDA driver
-        found, note = [], f"unusable here: {type(error).__name__}: {error}".splitlines()[0]
-    return BackendInfo(name, installed=True, version=version, devices=found, note=note)
 
 
 def check_usable(backend: str, device: Any = None) -> None:

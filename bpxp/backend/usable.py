@@ -2,8 +2,8 @@
 
 (issue 13) Installed is not usable: CuPy without a working CUDA driver, a CPU-only torch asked for 'cuda', JAX
 without a GPU asked for one. Each probe returns why not (one line), or None; `check_usable` turns that into one
-clear error before any array is made, and `backends()` shows the same reason (both in ``bpxp.backend.namespaces``, which
-knows the backends' names).
+clear error before any array is made (``bpxp.backend.namespaces``, which knows the backends' names), and
+`backends()` (``bpxp.backend.listing``) shows the same reason.
 """
 
 from __future__ import annotations
@@ -58,7 +58,20 @@ def _jax_problem(device: Any) -> str | None:
             f"the jax[cuda12] wheels and an NVIDIA driver)")
 
 
-_USABILITY_PROBES: dict[str, Any] = {"cupy": _cupy_problem, "torch": _torch_problem, "jax": _jax_problem}
+def _mlx_problem(device: Any) -> str | None:
+    wanted = str(device) if device is not None else ""
+    if not wanted.startswith("gpu"):
+        return None
+    import mlx.core as mx
+
+    if mx.is_available(mx.gpu):
+        return None
+    return ("MLX has no GPU here (Metal on Apple silicon; the mlx[cpu] build computes on the CPU only), use "
+            "device 'cpu'")
+
+
+_USABILITY_PROBES: dict[str, Any] = {"cupy": _cupy_problem, "torch": _torch_problem, "jax": _jax_problem,
+                                     "mlx": _mlx_problem}
 
 
 def unusable_reason(backend: str, device: Any = None) -> str | None:

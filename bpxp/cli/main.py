@@ -10,6 +10,7 @@
     bpxp check wine --model wine.npz
     bpxp info wine.npz
     bpxp backends
+    bpxp export wine.npz wine.onnx
 
 Every user mistake (a bad path, column or option) ends in one line on stderr and exit status 2.
 """
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..backend import namespaces as _backend
+from ..backend.listing import backends as listed_backends
 from ..checks import destination_problem
 from ..gradient_check import gradcheck
 from ..loading import load
@@ -377,9 +379,22 @@ def _held_out_rows(data: str, meta: dict, y: np.ndarray) -> np.ndarray | None:
 
 
 def backends(args) -> int:
-    for row in _backend.backends():
+    for row in listed_backends():
         status = (", ".join(row.devices) or row.note) if row.installed else f"not installed — {row.note}"
         print(f"{row.name:17s} {row.version or '':14s} {status}")
+    return 0
+
+
+def export(args) -> int:
+    from ..onnx import export as to_onnx
+
+    _check_writable(args.out, "out")
+    net = load(args.model)
+    model = to_onnx(net, args.out)
+    scaled = " (standardised with the mean and scale saved in the model)" if \
+        "preprocessing" in net.checkpoint_metadata_ else ""
+    print(f"wrote {args.out}: input X (N, {net.layer_sizes[0]}) {net.dtype_name}{scaled}; outputs "
+          f"{', '.join(o.name for o in model.graph.output)}", file=sys.stderr)
     return 0
 
 
@@ -390,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = argv
     try:
         return {"train": train, "predict": predict, "evaluate": evaluate, "check": check, "info": info,
-                "backends": backends}[args.command](args)
+                "backends": backends, "export": export}[args.command](args)
     except KeyboardInterrupt:  # Ctrl-C outside training (reading data, saving): nothing to keep
         print("bpxp: interrupted", file=sys.stderr)
         return 130

@@ -34,8 +34,8 @@ def is_dask(x: Any) -> bool:
 
 def _on_chunk(X, weights, biases):
     """The chunk's namespace and device, and the (host) parameters moved there."""
-    xp = array_api_compat.array_namespace(X)
-    device = array_api_compat.device(X)
+    xp = _backend.array_namespace(X)
+    device = _backend.device_of(X)
     move = lambda arrays: None if arrays is None else [xp.asarray(a, device=device) for a in arrays]  # noqa: E731
     return xp, move(weights), move(biases)
 
@@ -46,8 +46,8 @@ def prepared_chunk(X_block, y_block, spec: Spec):
     These are the checks of ``bpxp.backend.inputs`` that in-memory training runs once per fit; kept chunks (mini-batch
     training) are prepared once per fit, chunks recomputed from their graph (full batch) each time they are read.
     """
-    xp = array_api_compat.array_namespace(X_block)
-    device = array_api_compat.device(X_block)
+    xp = _backend.array_namespace(X_block)
+    device = _backend.device_of(X_block)
     dtype = getattr(xp, spec.dtype)
     X = _inputs.features(X_block, n_features=spec.layer_sizes[0], xp=xp, device=device, dtype=dtype,
                          float_name=spec.dtype)
@@ -117,15 +117,15 @@ def score_of(vectors: list[np.ndarray], spec: Spec) -> float:
     residual, means, spreads, largest, smallest = np.split(V[:, :-1], 5, axis=1)
     mean = (rows * means).sum(axis=0) / rows.sum()
     total = spreads.sum(axis=0) + (rows * (means - mean) ** 2).sum(axis=0)
-    xp = array_api_compat.array_namespace(total)
+    xp = _backend.array_namespace(total)
     return float(metrics.r2_of_sums(residual.sum(axis=0), total, largest.max(axis=0) > smallest.min(axis=0), xp=xp))
 
 
 def _rows(M, rows):
     if isinstance(rows, tuple):
         return M[rows[0]:rows[1], ...]
-    xp = array_api_compat.array_namespace(M)
-    return xp.take(M, xp.asarray(rows, device=array_api_compat.device(M)), axis=0)
+    xp = _backend.array_namespace(M)
+    return xp.take(M, xp.asarray(rows, device=_backend.device_of(M)), axis=0)
 
 
 def _block_sums(X_block, y_block, weights_and_biases, spec: Spec) -> np.ndarray:
@@ -144,9 +144,9 @@ def _block_outputs(X_block, weights, biases, spec: Spec):
 
 def _block_targets(y_block, spec: Spec, n_rows: int | None = None):
     """One chunk of targets checked and encoded (one-hot labels) as the network's outputs are."""
-    xp = array_api_compat.array_namespace(y_block)
+    xp = _backend.array_namespace(y_block)
     return _inputs.targets(y_block, n_rows=y_block.shape[0] if n_rows is None else n_rows, spec=spec, xp=xp,
-                           device=array_api_compat.device(y_block))
+                           device=_backend.device_of(y_block))
 
 
 # -- the client side ---------------------------------------------------------------------------------------------
@@ -263,4 +263,4 @@ def score(net, X: Any, y: Any) -> float:
     (``net.forward``) and the targets encoded chunk by chunk, on Dask's namespace, computed (one graph) — a score
     is one number, wanted now, as in memory; ``predict`` and ``forward`` stay lazy."""
     X, Y = targets(net, y, X)
-    return float(metrics.score(Y, net.forward(X), task=net.task, xp=array_api_compat.array_namespace(X)).compute())
+    return float(metrics.score(Y, net.forward(X), task=net.task, xp=_backend.array_namespace(X)).compute())

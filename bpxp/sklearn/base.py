@@ -11,7 +11,6 @@ from numbers import Integral
 from typing import Any
 
 import numpy as np
-from array_api_compat import device as _device_of
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import (
@@ -23,6 +22,7 @@ from sklearn.utils.validation import (
 
 from .. import checks
 from ..backend import namespaces as _backend
+from ..backend.namespaces import device_of as _device_of
 from ..dask import chunks as dask_chunks
 from ..math import optimizers
 from ..mlp import MLP

@@ -19,7 +19,6 @@ are rescaled to the new η, where scikit-learn's keep the old one.
 from __future__ import annotations
 
 import numpy as np
-from array_api_compat import device as _device_of
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.metaestimators import available_if
@@ -31,6 +30,7 @@ from sklearn.utils.validation import (
 
 from .. import checks
 from ..backend import namespaces as _backend
+from ..backend.namespaces import device_of as _device_of
 from ..dask import chunks as dask_chunks
 from ..math.activations import log_softmax
 from .base import BaseMLP, bpxp_to_numpy, keep_parameters, stochastic

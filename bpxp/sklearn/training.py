@@ -11,12 +11,12 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from array_api_compat import device as _device_of
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from ..backend import namespaces as _backend
 from ..backend.epochs import DenseBatches
+from ..backend.namespaces import device_of as _device_of
 from ..math import optimizers
 from ..training import checkpoint, recovery, session
 from ..training.config import TrainingConfig

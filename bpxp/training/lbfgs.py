@@ -201,6 +201,6 @@ def blocks_of(net: Any, X: Any, y: Any, *, sample_weight: Any = None,
 
 
 def _device(x):
-    from array_api_compat import device
+    from ..backend.namespaces import device_of as device
 
     return device(x)

@@ -30,9 +30,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-import array_api_compat
-
-from ..backend.namespaces import host_float
+from ..backend.namespaces import device_of, host_float
 
 
 class TrainingDiverged(ArithmeticError, ValueError):
@@ -104,7 +102,7 @@ def interrupts_deferred() -> Iterator[None]:
 def finite_probes(weights: tuple, *, xp: Any) -> tuple[Any, Any]:
     """The probe's row of ones (n₀,) and column of zeros (n_L,) for :func:`finite_check`, made once per fit."""
     first, last = weights[0], weights[-1]
-    device = array_api_compat.device(first)
+    device = device_of(first)
     return (xp.ones((first.shape[0],), dtype=first.dtype, device=device),
             xp.zeros((last.shape[1],), dtype=last.dtype, device=device))
 
