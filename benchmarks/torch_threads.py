@@ -5,7 +5,7 @@
 Run it WITHOUT OMP_NUM_THREADS (the test suite sets it to 1, which hides what this measures): torch then uses
 one thread per core. Iris (standardised, 120 training rows, 30 validation rows), 4-16-3, relu, softmax +
 cross-entropy, Adam η = 0.01, float32, 100 epochs, at batches of 16 and 32 rows; seconds per fit, min and median
-over ``--repeats`` fits after one warm-up, the settings alternating. ``bpxp.backend.threads`` explains the gap it
+over ``--repeats`` fits after one warm-up, the settings alternating. ``bpxp.backend.precision`` explains the gap it
 closed: products of 24 rows or more went to a second thread, whose wake-up cost more than the product.
 """
 

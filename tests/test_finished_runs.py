@@ -107,7 +107,7 @@ def test_a_checkpoint_whose_patience_had_run_out_counts_as_stopped_early(backend
     finished.fit(X, Y, checkpoint=path, **EARLY)
     metadata, arrays = checkpoint.read(path)
     metadata["training"]["history"]["stopped_early"] = False
-    checkpoint._write(path, arrays, metadata)
+    checkpoint._write(path, arrays, metadata, "checkpoint")
     (history, net), _ = _resumed_twice(backend, path, EARLY)
     assert history.stopped_early
     _assert_same_weights(net, finished)

@@ -153,7 +153,7 @@ def test_a_multilabel_classifier_exports_its_indicator_matrix():
 def test_a_regressor_exports_its_values_in_predicts_shape(targets):
     X = rows(60)
     y = X[:, 0] if targets == "1-d" else X[:, :targets]
-    reg = fitted(MLPRegressor((8,), max_iter=5, random_state=0), X, y)
+    reg = fitted(MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0), X, y)
     for n in BATCHES:
         Xn = rows(n, seed=n)
         got = run(bpxp.onnx.export(reg), Xn)["variable"]
@@ -203,6 +203,6 @@ def test_the_graph_has_at_most_three_nodes_more_than_skl2onnxs(activation, task)
     ours = MLPRegressor if task == "regression" else MLPClassifier
     options = {} if task == "regression" else {"zipmap": False}  # both give labels and a probability matrix
     reference = fitted(theirs(hidden_layer_sizes=(8, 8), activation=activation, max_iter=5), X, y)
-    estimator = fitted(ours((8, 8), activation=SKL2ONNX_ACTIVATIONS[activation], max_iter=5), X, y)
+    estimator = fitted(ours(hidden_layer_sizes=(8, 8), activation=SKL2ONNX_ACTIVATIONS[activation], max_iter=5), X, y)
     skl2onnx_nodes = len(to_onnx(reference, X[:1], options=options).graph.node)
     assert len(bpxp.onnx.export(estimator).graph.node) <= skl2onnx_nodes + 3

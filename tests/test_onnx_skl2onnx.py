@@ -80,7 +80,7 @@ def test_a_multilabel_classifier_converts():
 def test_a_pipeline_with_a_regressor_converts(targets):
     X = rows(60)
     y = X[:, 0] if targets == "1-d" else X[:, :targets]
-    model = pipeline(MLPRegressor((8,), max_iter=5, random_state=0), X, y)
+    model = pipeline(MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0), X, y)
     (values,) = run(skl2onnx.to_onnx(model, X[:1]), rows(7, seed=2))
     expected = model.predict(rows(7, seed=2))
     np.testing.assert_allclose(values, expected.reshape(7, -1), rtol=1e-5, atol=1e-6)  # (N, 1) as skl2onnx's

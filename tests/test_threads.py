@@ -1,4 +1,4 @@
-"""A fit whose matrix products are all small runs them on one CPU thread on torch (``bpxp.backend.threads``):
+"""A fit whose matrix products are all small runs them on one CPU thread on torch (``bpxp.backend.precision``):
 waking a second thread costs more than such a product, and waiting for a busy core costs milliseconds. The
 user's thread count is restored however the fit ends; larger products and other backends keep theirs.
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import bpxp
-from bpxp.backend import threads
+from bpxp.backend import precision as threads
 
 torch = pytest.importorskip("torch")
 

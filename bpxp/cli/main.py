@@ -34,37 +34,18 @@ from ..gradient_check import gradcheck
 from ..loading import load
 from ..mlp import MLP
 from ..training.checkpoint import read, recorded_history
-from ..training.metadata import check_saved_by_train
 from ..training.recovery import FinishedRunWarning, InterruptedWarning, TrainingDiverged
 from .datasets import NAMES as BUNDLED
-from .datasets import check_source, read_table, standardizer
-from .datasets import load as load_bundled
 from .datasets import split as split_rows
-from .encoding import Encoding, drop_incomplete, encoded_new_data, summary
+from .datasets import standardizer
+from .encoding import Encoding, drop_incomplete, summary
 from .encoding import fit as fit_encoding
 from .info import info
 from .parser import hidden_sizes
 from .parser import parser as _parser
+from .saved import class_indices, model_and_data, no_target_for_bundled, read_data, tell_how_read
 from .targets import check_no_missing
 from .targets import encoded as encoded_targets
-
-
-def _data(name: str, target: str | None, feature_names: list[str] | None = None, *, labelled: bool = True,
-          text_columns: list[str] = ()):
-    """(features, y or None, feature names, target name, class names or None) from a bundled name or a file: a
-    bundled dataset's features as X, a file's feature columns as read (a DataFrame, for ``bpxp.cli.encoding``).
-
-    Without ``labelled`` (predict) a file may lack the target column: new data, features only.
-    """
-    check_source(name)
-    if name in BUNDLED:
-        data = load_bundled(name)
-        return data.X, data.y, data.feature_names, "class", data.class_names
-    if target is None and feature_names is None:
-        raise ValueError(f"--target COLUMN is required with a data file ({name!r})")
-    table = read_table(name, target=target, feature_names=feature_names, target_required=labelled,
-                       text_columns=text_columns)
-    return table.features, table.y, table.feature_names, table.target, None
 
 
 def _check_writable(path: str | None, option: str) -> None:
@@ -73,13 +54,6 @@ def _check_writable(path: str | None, option: str) -> None:
     problem = None if path is None else destination_problem(path)
     if problem is not None:
         raise ValueError(f"{option} {path!r} {problem}")
-
-
-def _no_target_for_bundled(args) -> None:
-    """``--target`` names a column of a data file; a bundled dataset's target is built in (not silently ignored)."""
-    if getattr(args, "target", None) is not None and args.data in BUNDLED:
-        raise ValueError(f"--target applies to data files only: the bundled dataset {args.data!r} has its target "
-                         f"built in (its class labels); drop --target {args.target!r}")
 
 
 @dataclass(frozen=True)
@@ -136,7 +110,7 @@ def _check_train_options(args) -> None:
     """Refuse before reading data: --resume without --checkpoint, --target with bundled data, unwritable paths."""
     if args.resume and not args.checkpoint:
         raise ValueError("--resume needs --checkpoint RUN.npz: the checkpoint to continue from")
-    _no_target_for_bundled(args)
+    no_target_for_bundled(args)
     for option in ("save", "checkpoint", "plot"):
         _check_writable(getattr(args, option), f"--{option}")
 
@@ -144,7 +118,7 @@ def _check_train_options(args) -> None:
 def _training_data(args) -> _TrainingData:
     """``args.data`` read, its target checked and encoded, split (stratified for classes), its feature columns
     encoded (a data file's: text one-hot encoded, missing values per --missing) and standardised."""
-    features, y, feature_names, target, class_names = _data(args.data, args.target)
+    features, y, feature_names, target, class_names = read_data(args.data, args.target)
     encode, dropped = args.data not in BUNDLED, 0
     if encode and args.missing == "drop":
         features, y, dropped = drop_incomplete(features, y, data=args.data)
@@ -153,16 +127,10 @@ def _training_data(args) -> _TrainingData:
                                       stratify=classes is not None)
     encoding = fit_encoding(features, missing=args.missing, fit_rows=train_rows, data=args.data) if encode else None
     X = encoding.apply(features, data=args.data) if encode else features
-    _note(args.data, encode and summary(encoding, features, dropped=dropped))
+    tell_how_read(args.data, encode and summary(encoding, features, dropped=dropped))
     mean, spread = standardizer(X[train_rows])
     return _TrainingData((X - mean) / spread, y, feature_names, target, classes, train_rows, val_rows, mean, spread,
                          encoding)
-
-
-def _note(data: str, note: str | None) -> None:
-    """A line on stderr about how ``data`` was read (rows dropped, columns one-hot encoded, gaps filled)."""
-    if note:
-        print(f"{data}: {note}", file=sys.stderr)
 
 
 def _network(args, data: _TrainingData) -> MLP:
@@ -260,33 +228,8 @@ def _stopped(args, history) -> str:
     return line
 
 
-def _saved(args):
-    """A saved model, its metadata, and its inputs X (encoded and standardised as in training) and y (None when
-    ``args.data`` has no target column) from ``args.data``."""
-    net = load(args.model, backend=args.backend, device=args.device)
-    meta = net.checkpoint_metadata_
-    if "preprocessing" not in meta:
-        raise ValueError(f"{args.model!r} was not saved by `bpxp train`: it has no preprocessing to apply")
-    check_saved_by_train(meta, args.model)
-    _no_target_for_bundled(args)
-    target = getattr(args, "target", None) or meta.get("target")
-    bundled = args.data in BUNDLED
-    encoding = Encoding.from_metadata(meta.get("encoding"), meta["feature_names"])
-    X, y, names, _, _ = _data(args.data, target if not bundled else None,
-                              None if bundled else meta["feature_names"], labelled=args.command != "predict",
-                              text_columns=encoding.text_columns)
-    if bundled and names != meta["feature_names"]:
-        raise ValueError(f"{args.model!r} was trained on other features than those of {args.data!r} "
-                         f"({meta['feature_names'][:3]}… vs {names[:3]}…); give it data with its feature columns")
-    if not bundled:  # with --missing drop, evaluate drops incomplete rows as training did; predict refuses them
-        X, y, note = encoded_new_data(encoding, X, y, data=args.data, drop=args.command == "evaluate")
-        _note(args.data, note)
-    mean, scale = (np.asarray(meta["preprocessing"][k]) for k in ("mean", "scale"))
-    return net, meta, (X - mean) / scale, y
-
-
 def predict(args) -> int:
-    net, meta, X, _ = _saved(args)
+    net, meta, X, _ = model_and_data(args)
     classes = meta.get("classes")
     outputs = _backend.to_numpy(net.forward(X))
     if classes is not None:
@@ -312,12 +255,12 @@ def _write_csv(columns: dict[str, np.ndarray], out) -> None:
 
 
 def evaluate(args) -> int:
-    net, meta, X, y = _saved(args)
+    net, meta, X, y = model_and_data(args)
     if y is None:
         raise ValueError(f"{args.data!r} has no target column to evaluate against; pass --target")
     check_no_missing(y, target=args.target or meta.get("target"), data=args.data)
     classes = meta.get("classes")
-    y = y if classes is None else _class_indices(args, classes, meta, y)
+    y = y if classes is None else class_indices(args, classes, meta, y)
     rows = None if args.all_rows else _held_out_rows(args.data, meta, y)
     scored = f"{len(y)} samples: every row of {args.data}"
     if rows is not None:
@@ -329,27 +272,15 @@ def evaluate(args) -> int:
     return 0
 
 
-def _class_indices(args, classes: list, meta: dict, y: np.ndarray) -> np.ndarray:
-    """The target's classes as the indices of a saved model's ``classes``; an error names any it never saw."""
-    index = {c: i for i, c in enumerate(classes)}
-    labels = [index.get(v.item() if hasattr(v, "item") else v) for v in
-              (np.asarray(classes)[y] if args.data in BUNDLED else y)]
-    if None in labels:
-        unseen = sorted({str(v) for v, i in zip(y, labels) if i is None})[:5]
-        raise ValueError(f"the target column {meta.get('target') if args.target is None else args.target!r} "
-                         f"of {args.data!r} holds classes the model never saw: {unseen}")
-    return np.asarray(labels)
-
-
 def check(args) -> int:
     """``bpxp check``: a saved model (``--model``) or a fresh network, its ∂L/∂W and ∂L/∂b checked against central
     finite differences in float64 (``bpxp.gradcheck``) on ``--rows`` rows; exit 1 where they disagree."""
     if args.model:
-        net, meta, X, y = _saved(args)
-        y = y if meta.get("classes") is None else _class_indices(args, meta["classes"], meta, y)
+        net, meta, X, y = model_and_data(args)
+        y = y if meta.get("classes") is None else class_indices(args, meta["classes"], meta, y)
     else:
-        _no_target_for_bundled(args)
-        X, y, _, target, class_names = _data(args.data, args.target)
+        no_target_for_bundled(args)
+        X, y, _, target, class_names = read_data(args.data, args.target)
         classes, y = encoded_targets(y, target=target, data=args.data, task="auto", class_names=class_names)
         mean, spread = standardizer(X)
         X = (X - mean) / spread

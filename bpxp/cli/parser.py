@@ -67,7 +67,7 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("info", help="describe a saved model").add_argument("model", help=_MODEL)
     commands.add_parser("backends", help="list backends, whether they are installed, and their devices")
     export = commands.add_parser("export", help="write a saved model as an ONNX model (needs the onnx extra)")
-    export.add_argument("model")
+    export.add_argument("model", help=_MODEL)
     export.add_argument("out", help="the .onnx file to write")
     return parser
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import checks
-from ..backend import compiled, epochs, threads
+from ..backend import compiled, epochs, precision
 from ..backend import inputs as _inputs
 from ..backend.namespaces import array_backend, arrays_are_immutable, host_float, network_precision
 from ..math import metrics
@@ -172,9 +172,9 @@ def train(net: Any, outcome: Outcome, batches: Any, config: TrainingConfig, plan
 def drive(net: Any, outcome: Outcome, driver: Any, plan: Plan, *, rows: int | None = None) -> Outcome:
     """``bpxp.training.loop.run`` with ``driver``, within the network's precision policy; with the most ``rows``
     of a product in memory (a batch's or the validation set's), on one CPU thread where they are few
-    (``bpxp.backend.threads``)."""
-    work = threads.SMALL_PRODUCT + 1 if rows is None else threads.largest_product(net.spec.layer_sizes, rows)
-    with network_precision(net), threads.small_products_on_one_thread(net.xp, net.device, work):
+    (``bpxp.backend.precision``)."""
+    work = precision.SMALL_PRODUCT + 1 if rows is None else precision.largest_product(net.spec.layer_sizes, rows)
+    with network_precision(net), precision.small_products_on_one_thread(net.xp, net.device, work):
         return run(outcome, driver, plan)
 
 
