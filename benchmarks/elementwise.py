@@ -2,7 +2,7 @@
 
     python benchmarks/elementwise.py [--repeats 15] [--rows 25600] [--hidden sigmoid] [--out FILE.json]
 
-Workload (issue 11's acceptance): the 784-256-128-10 network, sigmoid hidden layers, softmax + cross-entropy,
+Workload: the 784-256-128-10 network, sigmoid hidden layers, softmax + cross-entropy,
 batch 256, float32, one thread, batches in order. "Matrix products only" runs, batch by batch, exactly the
 products bpxp's training step performs — forward Zˡ = Aˡ⁻¹·Wˡ, backward Aˡ⁻¹ᵀ·Gˡ and Gˡ·Wˡᵀ, and the
 products with a vector of ones that serve as bias sums and softmax row sums (``bpxp.backend.fast``) — on arrays
@@ -188,7 +188,7 @@ def fused_floor_epoch():
     What a fused kernel would save: Zˡ + bˡ with the ½ before tanh in one pass, ½·T + ½ in one, σ′ in one, the
     softmax, cross-entropy and δᴸ in one loop over rows, the bias updates in one. tanh itself stays NumPy's
     (vectorised; numba's scalar tanhf measured 15× slower here, as llvmlite's wheels carry no vector math
-    library). Returns None without numba. Not part of bpxp: a measurement for the decision issue 11 asks for.
+    library). Returns None without numba. Not part of bpxp: a measurement for the choice of σ's fast path.
     """
     try:
         import numba

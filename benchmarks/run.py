@@ -195,7 +195,7 @@ def targets(results: list[dict], matmul_f32: float) -> list[dict]:
             other = row(prefix, name)
             add(f"{prefix}: {name} / bpxp", other and other["median_s"] / ours["median_s"], limit, False)
         jax = row(prefix, "bpxp (jax)")
-        # issue 10: JAX's compiled epochs at least 3× faster than NumPy on the seeds' networks
+        # the target: JAX's compiled epochs at least 3× faster than NumPy on the seeds' networks
         add(f"{prefix}: bpxp (jax) / bpxp (numpy)", jax and jax["median_s"] / ours["median_s"], round(1 / 3, 3))
     ours = row("784", "bpxp (numpy)")
     if ours:
@@ -209,7 +209,7 @@ def targets(results: list[dict], matmul_f32: float) -> list[dict]:
         add("wide: bpxp FLOP/s / float32 matmul rate", ours["matmul_fraction"], 0.70, False)
     for result in results:
         # on networks of a few dozen weights, Python's own objects dwarf the arrays: memory matters on big ones.
-        # By default fit keeps the last finite epoch (one more set of parameters, issue 5); snapshot=False is the
+        # By default fit keeps the last finite epoch (one more set of parameters); snapshot=False is the
         # run that holds only what training needs.
         for name in ("bpxp (numpy, snapshot=False)", "bpxp (numpy)"):
             r = row(result["workload"], name)

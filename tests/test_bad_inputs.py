@@ -1,4 +1,4 @@
-"""Bad input, systematically: every public entry point against a battery of bad inputs (issue 5, item 3).
+"""Bad input, systematically: every public entry point against a battery of bad inputs.
 
 Each case is a row of data: the entry point, the argument given the bad value, what is wrong with it, the call,
 and what must happen — a ValueError or TypeError whose message names the argument (in backticks, as bpxp's own

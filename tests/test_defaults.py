@@ -1,4 +1,4 @@
-"""``MLP()`` and ``fit`` defaults that train well out of the box (issue 13, item 5); the seeds' settings stay
+"""``MLP()`` and ``fit`` defaults that train well out of the box; the seeds' settings stay
 one argument away."""
 
 from __future__ import annotations

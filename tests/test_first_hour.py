@@ -1,4 +1,4 @@
-"""A user's first hour with the ``bpxp`` command (issue 13): run as a user would, in a subprocess.
+"""A user's first hour with the ``bpxp`` command: run as a user would, in a subprocess.
 
 Every mistake ends in one line on stderr and a non-zero exit, never a traceback.
 """

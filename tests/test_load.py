@@ -1,4 +1,4 @@
-"""Sustained load (issue 5, item 5): 1,000 small networks trained in one process on each backend.
+"""Sustained load: 1,000 small networks trained in one process on each backend.
 
 Ten configurations — every optimizer, full batches and ragged mini-batches, every output/loss pair, both dtypes,
 L2, validation with early stopping — are trained once each for reference; then 1,000 networks cycle through

@@ -1,4 +1,4 @@
-"""Numerics at the edges (issue 5, item 4): logits of ±1e4 give finite, correct values and no warnings.
+"""Numerics at the edges: logits of ±1e4 give finite, correct values and no warnings.
 
 Every activation (forward and backward, called directly) and every loss with each output activation it allows
 (Ŷ, Σᵢ ℓᵢ, δ and the mean L) is checked at logits of ±1e4, 0 and mixed rows, in float32 and float64 on every
@@ -180,7 +180,7 @@ def test_cross_entropy_is_exact_where_the_naive_formula_is_fine(backend):
 @pytest.mark.parametrize(("output", "loss"), [("sigmoid", "mse"), ("sigmoid", "binary_cross_entropy"),
                                               ("softmax", "cross_entropy"), ("softmax", "mse")])
 def test_gradients_stay_finite_and_quiet_at_logits_of_1e4(backend, output, loss, dtype):
-    """Weights that drive the output logits to ±1e4: loss, δ and every gradient finite, no warning (issue 5)."""
+    """Weights that drive the output logits to ±1e4: loss, δ and every gradient finite, no warning."""
     X = np.array([[1.0, -1.0], [-1.0, 1.0], [0.5, 0.5]])
     weights = [np.array([[1.0, -1.0], [-1.0, 1.0]]), np.array([[1e4, -1e4], [-1e4, 1e4]]) * 2]  # logits ≈ ±1.5e4
     y = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0]])  # confidently wrong on the first two rows

@@ -1,4 +1,4 @@
-"""A package ready to publish (issue 13, item 12): license, typing marker, metadata, changelog, predict_proba."""
+"""A package ready to publish: license, typing marker, metadata, changelog, predict_proba."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The README's commands and quick start, run verbatim (issue 13), and the pages its content moved to: code blocks
+"""The README's commands and quick start, run verbatim, and the pages its content moved to: code blocks
 are extracted and executed as a user would paste them, so they cannot drift from the code."""
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ Measured here (2-core EPYC under load ~10, CPU time, float32, one thread, 256×2
 
 - ``sigmoid``, NumPy, ``overwrite=True``: the tanh form's four passes written into Z, allocating nothing —
   60 µs on top of the layer's product against 89 µs for the twin. ``scipy.special.expit`` was slower there (263 µs;
-  issue 11 measured 170 against 153 ms per epoch) and the textbook e⁻ᶻ form no faster (66 µs); on arrays of up to
+  measured: 170 against 153 ms per epoch) and the textbook e⁻ᶻ form no faster (66 µs); on arrays of up to
   512 elements (the seeds' layers), where each call's overhead dominates, ``expit``'s single call wins (below);
 - ``sigmoid``, PyTorch: ``torch.sigmoid`` (29 µs; the twin's four kernels 221 µs); JAX: ``jax.nn.sigmoid``
   (eager 111 against 225 µs; under ``jax.jit`` XLA fuses either form and they tie);

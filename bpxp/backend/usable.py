@@ -1,6 +1,6 @@
 """Whether an installed backend, and the device asked of it, is usable on this machine.
 
-(issue 13) Installed is not usable: CuPy without a working CUDA driver, a CPU-only torch asked for 'cuda', JAX
+Installed is not usable: CuPy without a working CUDA driver, a CPU-only torch asked for 'cuda', JAX
 without a GPU asked for one. Each probe returns why not (one line), or None; `check_usable` turns that into one
 clear error before any array is made (``bpxp.backend.namespaces``, which knows the backends' names), and
 `backends()` (``bpxp.backend.listing``) shows the same reason.
