@@ -30,8 +30,8 @@ nox.options.error_on_missing_interpreters = False
 PYPROJECT = nox.project.load_toml(Path(__file__).resolve().parent / "pyproject.toml")
 TEST_DEPENDENCIES = nox.project.dependency_groups(PYPROJECT, "test")
 # The torch the suite is tested with, pinned. Where pip's index serves torch with CUDA (PyPI on Linux: several GB),
-# point pip at the CPU wheels first (PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu) or set BPXP_TORCH to
-# another requirement (a version, or a path to a wheel).
+# set BPXP_TORCH to another requirement: a CPU wheel's path or URL (from https://download.pytorch.org/whl/cpu),
+# or another version.
 TORCH = os.environ.get("BPXP_TORCH", "torch==2.13.0")
 
 
