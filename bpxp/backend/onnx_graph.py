@@ -29,7 +29,9 @@ from typing import Any
 
 import numpy as np
 
-INSTALL = "pip install 'bpxp[onnx]' (from a clone of bpxp: pip install '.[onnx]')"
+from .namespaces import install_hint
+
+INSTALL = install_hint("onnx")
 
 
 def ndonnx() -> Any:
