@@ -11,7 +11,7 @@ network 200 (by then every cache is warm) and network 1,000:
   NumPy array (≈ 150 bytes) or even empty dict (≈ 75 bytes) per network exceeds it; library pools that fill up
   slowly (≤ 70 KiB on torch, from array-api-compat's Python-scalar tensors, and levelling off) are mostly full by
   network 200 (measured growth 200 → 1,000: ≤ 16 KiB; 100 → 250, the shorter soak below: 22 KiB on torch,
-  ≤ 6 KiB elsewhere).
+  ≤ 6 KiB elsewhere, MLX included).
 - Objects tracked by the garbage collector: fewer than one more per four networks measured (200 of 800; one
   leaked object per network is 800; measured: 1).
 - Resident memory (RSS, less tracemalloc's own bookkeeping): < 8 MiB. This catches native memory (torch storage,
@@ -142,7 +142,7 @@ def _measure() -> dict:
 def _counts(backend_name: str) -> tuple[int, int]:
     """Networks to train and how many of them before the memory baseline (by then every cache is warm)."""
     total = SOAK_NETWORKS or N_NETWORKS.get(backend_name, N_NETWORKS_ELSEWHERE)
-    return total, 200 if total >= 1000 else 100
+    return total, 200 if total >= 1000 else total * 2 // 5  # 250 networks: the baseline after network 100
 
 
 @pytest.mark.slow
