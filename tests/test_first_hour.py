@@ -18,8 +18,9 @@ pandas = pytest.importorskip("pandas")
 QUICK = ["--epochs", "15", "--quiet"]
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def _numpy_session_only(request):
+    """Module-scoped, so that it skips before the module's trained models are made (autouse runs first)."""
     if "numpy" not in request.config.bpxp_backends:
         pytest.skip("the CLI runs in the numpy session")
 
