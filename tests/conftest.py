@@ -194,8 +194,12 @@ def dask_session(request):
 
 
 @pytest.fixture(scope="module")
-def client():
-    """A LocalCluster of 2 single-threaded worker processes on the loopback interface, one per test module."""
+def client(request):
+    """A LocalCluster of 2 single-threaded worker processes on the loopback interface, one per test module.
+
+    Started only in the sessions that train on Dask (see ``dask_session``): elsewhere its tests skip first."""
+    if not {"numpy", "cupy"} & set(request.config.bpxp_backends):
+        pytest.skip("training on Dask runs in the numpy and cupy sessions")
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   host="127.0.0.1") as cluster, distributed.Client(cluster, set_as_default=False) as c:

@@ -185,7 +185,9 @@ def _epoch_in(path):
 
 
 def test_a_killed_client_process_resumes_its_dask_fit_to_the_weights_of_an_uninterrupted_run(client, tmp_path):
-    path, pids, script, epochs = tmp_path / "run.npz", tmp_path / "pids.json", tmp_path / "child.py", 15
+    """Killed after epoch 5's checkpoint, resumed to epoch 8: three epochs on restored Adam state, each a Dask round
+    trip per mini-batch, show the resumed run on the uninterrupted one's path."""
+    path, pids, script, epochs = tmp_path / "run.npz", tmp_path / "pids.json", tmp_path / "child.py", 8
     script.write_text(CHILD)
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     child = subprocess.Popen([sys.executable, str(script), str(path), str(pids), str(epochs)], env=env,

@@ -19,8 +19,9 @@ pandas = pytest.importorskip("pandas")
 QUICK = ["--epochs", "15", "--quiet"]
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def _numpy_session_only(request):
+    """Module-scoped, so that it skips before the module's trained models are made (autouse runs first)."""
     if "numpy" not in request.config.bpxp_backends:
         pytest.skip("the CLI runs in the numpy session")
 
@@ -58,6 +59,14 @@ def cancer(tmp_path_factory):
     frame.drop(columns="diagnosis").head(25).to_csv(folder / "cancer_new.csv", index=False)
     run_bpxp("train", folder / "cancer.csv", "--target", "diagnosis", "--save", folder / "cancer.npz", *QUICK)
     return folder
+
+
+@pytest.fixture(scope="module")
+def wine_model(tmp_path_factory) -> tuple[Path, str]:
+    """A model trained on the bundled wine dataset with seed 5, shared by the module, and what training printed."""
+    path = tmp_path_factory.mktemp("wine") / "m.npz"
+    trained = run_bpxp("train", "wine", "--seed", "5", "--save", path, *QUICK)
+    return path, trained.stdout
 
 
 # -- 1. predict on new, unlabelled data -----------------------------------------------------------------
@@ -240,23 +249,21 @@ def test_a_write_removes_the_temporaries_killed_writes_left(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate"])
-def test_target_with_a_bundled_dataset_is_refused_not_ignored(command, tmp_path):
+def test_target_with_a_bundled_dataset_is_refused_not_ignored(command, request):
     argv = ["train", "wine", "--target", "alcohol", *QUICK] if command == "train" else \
-        ["evaluate", tmp_path / "m.npz", "wine", "--target", "alcohol"]
-    if command == "evaluate":
-        run_bpxp("train", "wine", "--save", tmp_path / "m.npz", *QUICK)
+        ["evaluate", request.getfixturevalue("wine_model")[0], "wine", "--target", "alcohol"]
     one_line_error(run_bpxp(*argv, check=False), "--target applies to data files only",
                    "bundled dataset 'wine' has its target built in")
 
 
 # -- 6. evaluate on the training data scores its held-out split ---------------------------------------------
-def test_evaluate_on_the_training_data_scores_the_held_out_split_recorded_in_the_model(tmp_path):
-    trained = run_bpxp("train", "wine", "--seed", "5", "--save", tmp_path / "m.npz", *QUICK)
-    validation = trained.stdout.split("validation accuracy")[1].split()[0]
-    held_out = run_bpxp("evaluate", tmp_path / "m.npz", "wine").stdout
+def test_evaluate_on_the_training_data_scores_the_held_out_split_recorded_in_the_model(wine_model):
+    model, trained = wine_model
+    validation = trained.split("validation accuracy")[1].split()[0]
+    held_out = run_bpxp("evaluate", model, "wine").stdout
     assert held_out.startswith(f"accuracy {validation} ")
     assert "36 held-out samples: the validation split of training (seed 5)" in held_out
-    every = run_bpxp("evaluate", tmp_path / "m.npz", "wine", "--all-rows").stdout
+    every = run_bpxp("evaluate", model, "wine", "--all-rows").stdout
     assert "178 samples: every row of wine" in every
 
 
@@ -288,13 +295,14 @@ def test_no_early_stopping_trains_every_epoch_and_keeps_the_last(tmp_path):
 
 
 # -- every CLI mistake: one line on stderr, a non-zero exit, never a traceback -----------------------------------
+# (CUDA asked of a CPU-only torch is test_torch_cuda_without_cuda_is_one_clear_error's: `cuda` in process,
+# `cuda:0` on the command line, with the message and the exit status checked; one subprocess importing torch, not two.)
 MISTAKES = {
     "no command": [],
     "unknown command": ["fly"],
     "zero epochs": ["train", "--epochs", "0"],
     "bad hidden layers": ["train", "--hidden-layers", "0"],
     "unknown device": ["train", "--device", "tpu"],
-    "cuda on CPU-only torch": ["train", "--backend", "torch", "--device", "cuda", *QUICK],
     "missing data file": ["train", "nosuch.csv"],
     "unknown dataset name": ["train", "Iris"],
     "data file without --target": ["train", "{cancer}/cancer.csv"],

@@ -1,4 +1,4 @@
-"""Sustained load: 1,000 small networks trained in one process on each backend.
+"""Sustained load: 1,000 small networks trained in one process on NumPy, 250 on each other backend.
 
 Ten configurations — every optimizer, full batches and ragged mini-batches, every output/loss pair, both dtypes,
 L2, validation with early stopping — are trained once each for reference; then 1,000 networks cycle through
@@ -10,17 +10,22 @@ network 200 (by then every cache is warm) and network 1,000:
   < 48 KiB, i.e. < 60 bytes per network. One leaked MLP (its dict, History and parameter arrays: a few KiB),
   NumPy array (≈ 150 bytes) or even empty dict (≈ 75 bytes) per network exceeds it; library pools that fill up
   slowly (≤ 70 KiB on torch, from array-api-compat's Python-scalar tensors, and levelling off) are mostly full by
-  network 200 (measured growth 200 → 1,000: ≤ 16 KiB).
-- Objects tracked by the garbage collector: fewer than 200 more (one leaked object per network is 800;
-  measured: 1).
+  network 200 (measured growth 200 → 1,000: ≤ 16 KiB; 100 → 250, the shorter soak below: 22 KiB on torch,
+  ≤ 6 KiB elsewhere, MLX included).
+- Objects tracked by the garbage collector: fewer than one more per four networks measured (200 of 800; one
+  leaked object per network is 800; measured: 1).
 - Resident memory (RSS, less tracemalloc's own bookkeeping): < 8 MiB. This catches native memory (torch storage,
   JAX device buffers) that tracemalloc cannot see; the allowance covers allocator noise, which tracing itself
   raises (measured: ≤ 3.6 MiB, on JAX, whose RSS stays flat within 0.05 MiB over 10,000 networks when nothing
   is traced).
 - No MLP, nor any array it ended with (parameters, optimizer state), survives a garbage collection.
 
-Tiny networks (3-4-k), 12 samples and 3 epochs keep each backend's run to about a minute at most (JAX,
-the slowest: 45-65 s on a busy 2-core machine).
+Tiny networks (3-4-k), 12 samples and 3 epochs. The full soak of 1,000 networks runs on NumPy (about 15 s on a
+busy 2-core machine). Every other backend trains 250 networks, the memory baseline taken after network 100, with the
+same checks and the same absolute allowances over its 150 measured networks: one leaked MLP per network (a few
+KiB each) still exceeds them; a leak of one small array per network is left to the full soak. That full soak took
+40-65 s per backend and device, too long for each session of the suite; ``BPXP_SOAK_NETWORKS=1000`` runs it on
+every backend.
 """
 
 from __future__ import annotations
@@ -41,12 +46,14 @@ try:  # imported here, not while memory is traced
 except ImportError:
     psutil = None
 
-N_NETWORKS = 1000
-WARM = 200  # networks trained before the memory baseline
-CHECK_EVERY = 100  # garbage-collect and check that the last networks are gone
+# networks trained, per backend: the full soak on NumPy, a shorter one elsewhere (see the module's docstring)
+SOAK_NETWORKS = int(os.environ.get("BPXP_SOAK_NETWORKS", "0"))
+N_NETWORKS = {"numpy": 1000}
+N_NETWORKS_ELSEWHERE = 250
+CHECK_EVERY = 50  # garbage-collect and check that the last networks are gone
 EPOCHS = 3
 TRACED_GROWTH = 48 * 1024
-GC_OBJECT_GROWTH = 200
+GC_OBJECT_GROWTH_PER_NETWORK = 0.25  # one leaked object per network is 4 times this
 RSS_GROWTH = 8 * 1024 * 1024
 
 _rng = np.random.default_rng(5)
@@ -132,16 +139,24 @@ def _measure() -> dict:
             "rss": _rss(), "gc_objects": len(gc.get_objects())}
 
 
+def _counts(backend_name: str) -> tuple[int, int]:
+    """Networks to train and how many of them before the memory baseline (by then every cache is warm)."""
+    total = SOAK_NETWORKS or N_NETWORKS.get(backend_name, N_NETWORKS_ELSEWHERE)
+    return total, 200 if total >= 1000 else total * 2 // 5  # 250 networks: the baseline after network 100
+
+
 @pytest.mark.slow
 def test_a_thousand_networks_leak_nothing_and_each_equals_its_single_run(backend, record_property):
+    """1,000 networks on NumPy, 250 on every other backend (the module's docstring says why)."""
+    n_networks, warm = _counts(backend.name)
     references = [_train(backend, index)[1] for index in range(len(CONFIGS))]  # JAX compiles here, untraced
     watched, marks = [], {}
     was_tracing = tracemalloc.is_tracing()
     if not was_tracing:
         tracemalloc.start()  # from the first network on, so that tracing's own start-up settles before network 200
     try:
-        for index in range(N_NETWORKS):
-            if index == WARM:
+        for index in range(n_networks):
+            if index == warm:
                 marks["start"] = _measure()
             net, result = _train(backend, index)
             assert _same(result, references[index % len(CONFIGS)]), \
@@ -162,8 +177,9 @@ def test_a_thousand_networks_leak_nothing_and_each_equals_its_single_run(backend
     if start["rss"] is not None:
         growth["rss"] = (end["rss"] - start["rss"]) - (end["tracemalloc_self"] - start["tracemalloc_self"])
     record_property("memory_growth", growth)
-    print(f"\n{backend.name}: after network {WARM} {start}, after {N_NETWORKS} {end}; growth {growth}")
+    print(f"\n{backend.name}: after network {warm} {start}, after {n_networks} {end}; growth {growth}")
     assert growth["traced"] < TRACED_GROWTH, f"traced Python memory grew by {growth['traced']} bytes"
-    assert growth["gc_objects"] < GC_OBJECT_GROWTH, f"{growth['gc_objects']} more objects tracked by gc"
+    allowed_objects = GC_OBJECT_GROWTH_PER_NETWORK * (n_networks - warm)
+    assert growth["gc_objects"] < allowed_objects, f"{growth['gc_objects']} more objects tracked by gc"
     if "rss" in growth:
         assert growth["rss"] < RSS_GROWTH, f"resident memory grew by {growth['rss'] / 2**20:.1f} MiB"

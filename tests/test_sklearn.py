@@ -50,10 +50,14 @@ def test_works_in_pipeline_grid_search_and_cross_validation():
     assert search.best_score_ > 0.85 and search.best_estimator_.network_.layer_sizes[1] in (4, 16)
 
 
-@pytest.mark.parametrize(("load", "epochs"), [(load_iris, 300), (load_digits, 40), (load_breast_cancer, 100)],
+@pytest.mark.parametrize(("load", "epochs"), [(load_iris, 100), (load_digits, 20), (load_breast_cancer, 40)],
                          ids=["iris", "digits", "cancer"])
 def test_accuracy_within_one_point_of_scikit_learn(load, epochs):
-    """Mean 5-fold accuracy over three seeds, same architecture, solver, epochs and data."""
+    """Mean 5-fold accuracy over three seeds, same architecture, solver, epochs and data.
+
+    The epochs are enough for both to reach their trained accuracy (about 0.97, 0.93 and 0.97; measured
+    differences 0.004, 0.001, 0.002) and no more: 300, 40 and 100 epochs gave the same agreement at 2-3 times
+    the time."""
     from sklearn.neural_network import MLPClassifier as Reference
 
     X, y = load(return_X_y=True)
