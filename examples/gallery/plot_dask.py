@@ -22,6 +22,6 @@ with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_
     X, y = da.from_array(X_host, chunks=(1000, 8)), da.from_array(y_host, chunks=1000)
     net = bpxp.MLP([8, 16, 1], hidden="relu", output="sigmoid", random_state=0)
     history = net.fit(X, y, epochs=15, learning_rate=0.05, batch_size=500, random_state=0)
-    accuracy = float(net.score(X, y).compute())
+    accuracy = net.score(X, y)  # a float, computed on the workers
 print(f"accuracy {accuracy:.3f} after {history.epochs} epochs on {X.numblocks[0]} chunks")
 history.plot(title="8-16-1 on Dask: 4 chunks, 2 workers")
