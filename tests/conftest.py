@@ -86,9 +86,18 @@ def pytest_configure(config):
         import torch
 
         torch.set_num_threads(1)  # two threads on a 2-core machine make tiny steps 10x slower
+    config.addinivalue_line("markers", "numpy_session(reason, without_backend=False): checks on the host alone (the "
+                                       "CLI, files, the documentation, the package's shape), run once: in the numpy "
+                                       "session; with without_backend, only the tests that take no backend")
 
 
 def pytest_collection_modifyitems(config, items):
+    # numpy_session: skipped elsewhere before any fixture is set up (a module-scoped one included)
+    if "numpy" not in config.bpxp_backends:
+        for item in items:
+            marker = item.get_closest_marker("numpy_session")
+            if marker is not None and not (marker.kwargs.get("without_backend") and "backend" in item.fixturenames):
+                item.add_marker(pytest.mark.skip(reason=marker.args[0] if marker.args else "runs in the numpy session"))
     # Object addresses in ids (`<function <lambda> at 0x7f…>`) differ between processes: pytest-xdist's
     # workers would collect different tests and refuse to run. Catch one here, where it is introduced.
     unstable = [item.nodeid for item in items if re.search(r" at 0x[0-9a-fA-F]+|0x[0-9a-fA-F]{8,}", item.nodeid)]

@@ -33,11 +33,7 @@ MAX_FUNCTION_LINES = 60
 MAX_PARAMETERS = 8
 
 
-@pytest.fixture(autouse=True)
-def _numpy_session_only(request):
-    """The source reads the same in every session: it is checked once, in the numpy session."""
-    if "numpy" not in request.config.bpxp_backends:
-        pytest.skip("the package's shape is checked in the numpy session")
+pytestmark = pytest.mark.numpy_session("the package's shape is checked in the numpy session")
 
 FLOORS = [  # (floor, the modules on it: a dotted name under bpxp, or a folder's prefix ending in '.')
     ("backend", ("backend.", "_version")),

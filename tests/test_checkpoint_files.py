@@ -21,10 +21,7 @@ from bpxp.training import archive
 SHORT = 300  # characters: an error line says what is wrong, never the whole wrong value
 
 
-@pytest.fixture(autouse=True)
-def _numpy_session_only(request):
-    if "numpy" not in request.config.bpxp_backends:
-        pytest.skip("checkpoint files are read on the host: the numpy session covers them")
+pytestmark = pytest.mark.numpy_session("checkpoint files are read on the host: the numpy session covers them")
 
 
 def _npy(array: np.ndarray) -> bytes:
@@ -50,11 +47,8 @@ def write_npz(path: Path, members: dict[str, np.ndarray | bytes]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def saved(tmp_path_factory, request) -> Path:
-    """A model as `bpxp train --save` writes it (4 inputs, 3 classes, Adam's state). Module-scoped, so set up
-    before the autouse skip: it skips outside the numpy session itself."""
-    if "numpy" not in request.config.bpxp_backends:
-        pytest.skip("checkpoint files are checked in the numpy session")
+def saved(tmp_path_factory) -> Path:
+    """A model as `bpxp train --save` writes it (4 inputs, 3 classes, Adam's state)."""
     pytest.importorskip("sklearn")
     folder = tmp_path_factory.mktemp("saved")
     path = folder / "iris.npz"

@@ -12,10 +12,7 @@ from bpxp import cli
 pytest.importorskip("sklearn")
 
 
-@pytest.fixture(autouse=True)
-def _numpy_session_only(request):
-    if "numpy" not in request.config.bpxp_backends:
-        pytest.skip("the CLI runs in the numpy session")
+pytestmark = pytest.mark.numpy_session("the CLI runs in the numpy session")
 
 
 def test_train_on_the_default_dataset_reports_accuracy_and_is_quiet_off_a_terminal(capsys):

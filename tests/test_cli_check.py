@@ -9,10 +9,7 @@ from bpxp.math import activations as math_activations
 pytest.importorskip("sklearn")
 
 
-@pytest.fixture(autouse=True)
-def _numpy_session_only(request):
-    if "numpy" not in request.config.bpxp_backends:
-        pytest.skip("the CLI runs in the numpy session")
+pytestmark = pytest.mark.numpy_session("the CLI runs in the numpy session")
 
 
 def test_a_fresh_network_on_iris_passes_and_prints_every_layer(capsys):

@@ -19,10 +19,7 @@ QUIET = ["--epochs", "30", "--quiet"]
 MEANS = {"Adelie": (38.8, 18.3, 3700), "Chinstrap": (48.8, 18.4, 3730), "Gentoo": (47.5, 15.0, 5080)}
 
 
-@pytest.fixture(autouse=True)
-def _numpy_session_only(request):
-    if "numpy" not in request.config.bpxp_backends:
-        pytest.skip("the CLI runs in the numpy session")
+pytestmark = pytest.mark.numpy_session("the CLI runs in the numpy session")
 
 
 def penguins(n: int = 240, *, seed: int = 0):

@@ -9,11 +9,7 @@ import pytest
 
 from bpxp.cli.parser import parser
 
-
-@pytest.fixture(autouse=True)
-def _numpy_session_only(request):
-    if "numpy" not in request.config.bpxp_backends:
-        pytest.skip("the CLI runs in the numpy session")
+pytestmark = pytest.mark.numpy_session("the CLI runs in the numpy session")
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:

@@ -103,13 +103,7 @@ def test_a_failing_disk_names_the_save_path(tmp_path, monkeypatch):
 
 # The command: the same checks, before reading the data
 
-@pytest.fixture
-def _numpy_session(request):
-    if "numpy" not in request.config.bpxp_backends:
-        pytest.skip("the CLI runs in the numpy session")
-
-
-@pytest.mark.usefixtures("_numpy_session")
+@pytest.mark.numpy_session("the CLI runs in the numpy session")
 @pytest.mark.parametrize("option", ["--save", "--checkpoint", "--plot"])
 @pytest.mark.parametrize("where", list(BAD_DESTINATIONS))
 def test_the_command_refuses_a_destination_before_training(tmp_path, capsys, option, where):
@@ -121,7 +115,7 @@ def test_the_command_refuses_a_destination_before_training(tmp_path, capsys, opt
     assert err.startswith(f"bpxp: error: {option} {target!r} ") and "training samples" not in err
 
 
-@pytest.mark.usefixtures("_numpy_session")
+@pytest.mark.numpy_session("the CLI runs in the numpy session")
 def test_the_command_names_save_when_the_disk_fails_after_training(tmp_path, capsys, monkeypatch):
     _failing_disk(monkeypatch)
     path = tmp_path / "model.npz"

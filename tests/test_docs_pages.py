@@ -19,10 +19,7 @@ RUNNABLE = {"getting-started.md": "sklearn", "user-guide/learning.md": "sklearn"
             "user-guide/export.md": "onnxruntime"}
 
 
-@pytest.fixture(autouse=True)
-def _numpy_session_only(request):
-    if "numpy" not in request.config.bpxp_backends:
-        pytest.skip("the documentation is checked in the numpy session")
+pytestmark = pytest.mark.numpy_session("the documentation is checked in the numpy session")
 
 
 def python_blocks(page: str) -> list[str]:

@@ -41,10 +41,7 @@ def _load_generator():
 reference_grid = _load_generator()
 
 
-@pytest.fixture(autouse=True)
-def _numpy_session_only(request):
-    if "numpy" not in request.config.bpxp_backends:
-        pytest.skip("the estimators' float64 reference on NumPy is checked in the numpy session")
+pytestmark = pytest.mark.numpy_session("the estimators' float64 reference on NumPy is checked in the numpy session")
 
 
 @pytest.fixture(scope="module")

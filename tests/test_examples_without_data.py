@@ -12,10 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def _numpy_session_only(request):
-    if "numpy" not in request.config.bpxp_backends:
-        pytest.skip("the examples are checked in the numpy session")
+pytestmark = pytest.mark.numpy_session("the examples are checked in the numpy session")
 
 
 @pytest.mark.parametrize("argv", [[], ["--csv", "no-such-folder/binary.csv"]], ids=["no --csv", "a missing file"])

@@ -19,11 +19,7 @@ pandas = pytest.importorskip("pandas")
 QUICK = ["--epochs", "15", "--quiet"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _numpy_session_only(request):
-    """Module-scoped, so that it skips before the module's trained models are made (autouse runs first)."""
-    if "numpy" not in request.config.bpxp_backends:
-        pytest.skip("the CLI runs in the numpy session")
+pytestmark = pytest.mark.numpy_session("the CLI runs in the numpy session")
 
 
 def run_bpxp(*argv, cwd: Path | None = None, check: bool = True, path: tuple = ()) -> subprocess.CompletedProcess:

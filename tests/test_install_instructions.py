@@ -27,10 +27,7 @@ FROM_AN_INDEX = re.compile(r"bpxp(\[[^\]]*\])?([=<>!~].*)?")
 NAMED_EXTRAS = re.compile(r"(?:^|[\s'\"/.])[\w.-]*\[([\w, -]+)\]")
 
 
-@pytest.fixture(autouse=True)
-def _numpy_session_only(request):
-    if "numpy" not in request.config.bpxp_backends:
-        pytest.skip("install instructions are checked in the numpy session")
+pytestmark = pytest.mark.numpy_session("install instructions are checked in the numpy session")
 
 
 def repository_files() -> list[Path]:

@@ -22,10 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "jax", "cupy", "array_api_strict", "dask", "distributed", "sklearn", "scipy", "pandas")
 
 
-@pytest.fixture(autouse=True)
-def _numpy_session_only(request):
-    if "numpy" not in request.config.bpxp_backends:
-        pytest.skip("the imports of the numpy path are checked in the numpy session")
+pytestmark = pytest.mark.numpy_session("the imports of the numpy path are checked in the numpy session")
 
 
 def heavy_modules_after(code: str, folder: Path) -> list[str]:

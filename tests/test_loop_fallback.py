@@ -10,11 +10,7 @@ import pytest
 from bpxp.training.history import Outcome
 from bpxp.training.loop import Plan, run
 
-
-@pytest.fixture(autouse=True)
-def _numpy_session_only(request):
-    if "numpy" not in request.config.bpxp_backends:
-        pytest.skip("the loop's bookkeeping runs in the numpy session")
+pytestmark = pytest.mark.numpy_session("the loop's bookkeeping runs in the numpy session")
 
 
 class CountingEpochs:

@@ -27,10 +27,7 @@ OUTPUTS = [("softmax", "cross_entropy", 3), ("softmax", "mse", 3), ("sigmoid", "
 TOLERANCE = {"float32": 1e-6, "float64": 1e-12}  # relative
 
 
-@pytest.fixture(autouse=True)
-def _numpy_session_only_for_host_models(request):
-    if "backend" not in request.fixturenames and "numpy" not in request.config.bpxp_backends:
-        pytest.skip("exports of host-trained models run in the numpy session")
+pytestmark = pytest.mark.numpy_session("exports of host-trained models run in the numpy session", without_backend=True)
 
 
 def run(model, X):

@@ -14,11 +14,7 @@ from sklearn.preprocessing import StandardScaler  # noqa: E402
 import bpxp.onnx  # noqa: E402
 from bpxp.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _numpy_session_only(request):
-    if "numpy" not in request.config.bpxp_backends:
-        pytest.skip("host estimators: the numpy session")
+pytestmark = pytest.mark.numpy_session("host estimators: the numpy session")
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -37,10 +37,7 @@ print(history.loss[-1], labels.shape, proba.shape, accuracy, again.layer_sizes, 
 """
 
 
-@pytest.fixture(autouse=True)
-def _numpy_session_only(request):
-    if "numpy" not in request.config.bpxp_backends and "backend" not in request.fixturenames:
-        pytest.skip("packaging is checked in the numpy session")
+pytestmark = pytest.mark.numpy_session("packaging is checked in the numpy session", without_backend=True)
 
 
 def test_the_mit_license_is_in_the_repository_and_declared():

@@ -16,10 +16,7 @@ README = (ROOT / "README.md").read_text()
 DOCS = ROOT / "docs"
 
 
-@pytest.fixture(autouse=True)
-def _numpy_session_only(request):
-    if "numpy" not in request.config.bpxp_backends:
-        pytest.skip("the README is checked in the numpy session")
+pytestmark = pytest.mark.numpy_session("the README is checked in the numpy session")
 
 
 def sections(text: str = README) -> dict[str, str]:

@@ -16,16 +16,11 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 import bpxp  # noqa: E402
 from bpxp.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+              pytest.mark.numpy_session("scikit-learn's checks run in the numpy session", without_backend=True)]
 
 # Checks bpxp does not pass, each with its reason (none at present).
 EXPECTED_FAILURES: dict[str, str] = {}
-
-
-@pytest.fixture(autouse=True)
-def _numpy_session_only_for_host_data(request):
-    if "backend" not in request.fixturenames and "numpy" not in request.config.bpxp_backends:
-        pytest.skip("scikit-learn's checks run in the numpy session")
 
 
 @parametrize_with_checks([MLPClassifier(), MLPRegressor()],

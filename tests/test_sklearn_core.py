@@ -133,13 +133,7 @@ def test_fit_lbfgs_on_a_sparse_matrix_equals_dense():
     assert a.loss == pytest.approx(b.loss, rel=1e-9)
 
 
-@pytest.fixture
-def _host_only(request):
-    if "numpy" not in request.config.bpxp_backends:
-        pytest.skip("estimator checks on host data run in the numpy session")
-
-
-@pytest.mark.usefixtures("_host_only")
+@pytest.mark.numpy_session("estimator checks on host data run in the numpy session")
 @pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
 def test_estimator_sample_weight_equals_repeated_rows(solver):
     """Full-batch training on integer weights follows the same path as on the repeated rows."""
@@ -157,7 +151,7 @@ def test_estimator_sample_weight_equals_repeated_rows(solver):
     np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-7, atol=1e-9)
 
 
-@pytest.mark.usefixtures("_host_only")
+@pytest.mark.numpy_session("estimator checks on host data run in the numpy session")
 def test_estimator_conventions_as_scikit_learn():
     from bpxp.sklearn import MLPClassifier, MLPRegressor
 

@@ -21,10 +21,8 @@ from bpxp.sklearn import MLPClassifier, MLPRegressor
 BPXP_PARAMETERS = {"backend": "numpy", "device": None, "dtype": None, "precision": "float32"}
 
 
-@pytest.fixture(autouse=True)
-def _numpy_session_only_for_host_data(request):
-    if "backend" not in request.fixturenames and "numpy" not in request.config.bpxp_backends:
-        pytest.skip("the estimators' parameters are checked in the numpy session")
+pytestmark = pytest.mark.numpy_session("the estimators' parameters are checked in the numpy session",
+                                       without_backend=True)
 
 
 def _defaults(estimator) -> dict:
