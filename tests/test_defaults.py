@@ -17,7 +17,7 @@ def test_an_mlp_with_no_options_reaches_95_percent_on_digits(backend):
     model_selection = pytest.importorskip("sklearn.model_selection")
     X, y = datasets.load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = model_selection.train_test_split(X, y, random_state=0, stratify=y)
-    net = bpxp.MLP([64, 32, 10])
+    net = bpxp.MLP([64, 32, 10], random_state=0)  # seeded, as a test must be: seeds 0–5 give 0.964–0.971
     net.fit(X_train, y_train)
     assert net.score(X_test, y_test) >= 0.95
     assert (net.hidden, net.output, net.loss) == ("relu", "softmax", "cross_entropy")
