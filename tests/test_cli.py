@@ -214,3 +214,29 @@ def test_an_adaptive_schedule_that_ends_training_says_so(capsys):
     out = capsys.readouterr().out
     assert "the adaptive learning rate reached its floor (η ≤ 1e-6) at epoch" in out
     assert int(out.split(" epochs in ")[0].rsplit("(", 1)[1]) < 300
+
+
+@pytest.mark.parametrize("module", ["pandas", "matplotlib"])
+def test_a_missing_module_of_the_cli_extra_is_one_line_naming_the_extra(tmp_path, capsys, monkeypatch, module):
+    """Installed without the `cli` extra, the command says which extra to install from the clone (before training,
+    for --plot's matplotlib)."""
+    data = tmp_path / "data.csv"
+    data.write_text("a,b,label\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n")
+    monkeypatch.setitem(sys.modules, module, None)  # `import pandas` now raises ModuleNotFoundError
+    monkeypatch.setitem(sys.modules, f"{module}.pyplot", None)
+    argv = ["train", str(data), "--target", "label", "--epochs", "2", "--quiet"]
+    if module == "matplotlib":
+        argv += ["--plot", str(tmp_path / "loss.png")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == (f"bpxp: error: {module} is not installed; the bpxp command needs it: pip install '.[cli]' "
+                   "(in your clone of bpxp)\n")
+
+
+def test_the_bundled_data_needs_no_pandas_to_check_its_target(monkeypatch):
+    from bpxp.cli.targets import check_no_missing
+
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    check_no_missing(np.array([0, 1, 2]), target="class", data="iris")
+    with pytest.raises(ValueError, match=r"1 missing value\(s\) \(first at row 2\)"):
+        check_no_missing(np.array([0.0, np.nan]), target="y", data="d.csv")

@@ -18,6 +18,7 @@ Every user mistake (a bad path, column or option) ends in one line on stderr and
 from __future__ import annotations
 
 import csv
+import importlib.util
 import os
 import shlex
 import sys
@@ -113,6 +114,8 @@ def _check_train_options(args) -> None:
     no_target_for_bundled(args)
     for option in ("save", "checkpoint", "plot"):
         _check_writable(getattr(args, option), f"--{option}")
+    if args.plot is not None and importlib.util.find_spec("matplotlib") is None:  # found before, not after, the run
+        raise ModuleNotFoundError("No module named 'matplotlib'", name="matplotlib")
 
 
 def _training_data(args) -> _TrainingData:
@@ -329,6 +332,10 @@ def export(args) -> int:
     return 0
 
 
+# What the `cli` extra installs (pyproject.toml) under the names Python imports it by.
+CLI_EXTRA = ("sklearn", "tqdm", "pandas", "pyarrow", "matplotlib")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``bpxp`` command with ``argv`` (default: ``sys.argv[1:]``); return its exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -349,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     # user mistakes (and a backend this machine cannot run): one line, no traceback
     except (ValueError, TypeError, ImportError, OSError, _backend.BackendUnusable) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if isinstance(error, ModuleNotFoundError) and error.name in CLI_EXTRA:  # the command's own extra
+            message = f"{error.name} is not installed; the bpxp command needs it: {_backend.install_hint('cli')}"
         print(f"bpxp: error: {message}", file=sys.stderr)
         return 2
     except Exception as error:  # a bug of bpxp's own: still one line, unless asked for the traceback

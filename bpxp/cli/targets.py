@@ -36,9 +36,12 @@ def _is_classification(y: np.ndarray, task: str) -> bool:
 
 def check_no_missing(y: np.ndarray, *, target: str, data: str, hint: str = "") -> None:
     """A target column with missing values is named here, before it could reach the network as NaN labels."""
-    import pandas
+    if np.issubdtype(y.dtype, np.number):  # numbers (a bundled dataset's, say): NaN is their one missing value
+        missing = np.flatnonzero(np.isnan(y)) if np.issubdtype(y.dtype, np.floating) else np.zeros(0, dtype=int)
+    else:
+        import pandas
 
-    missing = np.flatnonzero(pandas.isna(y))
+        missing = np.flatnonzero(pandas.isna(y))
     if missing.size:
         raise ValueError(f"the target column {target!r} of {data!r} has {missing.size} missing value(s) (first at "
                          f"row {missing[0] + 1}); drop or fill those rows first{hint}")
