@@ -52,8 +52,7 @@ def load(path: str | os.PathLike[str], *, backend: str | None = None, device: An
     if backend is None:
         trained_on = metadata.get("backend", "numpy")
         # Only the backend trained on is probed (imported): loading a NumPy model imports no torch or JAX.
-        usable_here = trained_on == "numpy" or (trained_on in _backend.BACKEND_NAMES
-                                                and bool(backend_info(trained_on).devices))
+        usable_here = trained_on in _backend.BACKEND_NAMES and bool(backend_info(trained_on).devices)
         backend = trained_on if usable_here else "numpy"
         device = device if device is not None or backend != trained_on else _known_device(backend, metadata)
     return MLP.from_checkpoint(saved, backend=backend, device=device, dtype=dtype or spec.dtype)

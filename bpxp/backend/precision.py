@@ -95,10 +95,12 @@ def largest_product(layer_sizes: Sequence[int], rows: int) -> int:
 
 
 @contextlib.contextmanager
-def small_products_on_one_thread(xp: Any, device: Any, multiply_adds: int) -> Iterator[None]:
+def small_products_on_one_thread(xp: Any, device: Any, multiply_adds: int | None) -> Iterator[None]:
     """On torch's CPU, with products of at most ``multiply_adds`` ≤ ``SMALL_PRODUCT``: one intra-op thread for
-    the context, the caller's count restored after. Elsewhere (other backends, a GPU, larger products): nothing."""
-    if not (array_api_compat.is_torch_namespace(xp) and str(device) == "cpu") or multiply_adds > SMALL_PRODUCT:
+    the context, the caller's count restored after. Elsewhere (other backends, a GPU, larger products, products
+    of unknown size — None): nothing."""
+    small = multiply_adds is not None and multiply_adds <= SMALL_PRODUCT
+    if not (small and array_api_compat.is_torch_namespace(xp) and str(device) == "cpu"):
         yield
         return
     import torch

@@ -173,7 +173,7 @@ def drive(net: Any, outcome: Outcome, driver: Any, plan: Plan, *, rows: int | No
     """``bpxp.training.loop.run`` with ``driver``, within the network's precision policy; with the most ``rows``
     of a product in memory (a batch's or the validation set's), on one CPU thread where they are few
     (``bpxp.backend.precision``)."""
-    work = precision.SMALL_PRODUCT + 1 if rows is None else precision.largest_product(net.spec.layer_sizes, rows)
+    work = None if rows is None else precision.largest_product(net.spec.layer_sizes, rows)
     with network_precision(net), precision.small_products_on_one_thread(net.xp, net.device, work):
         return run(outcome, driver, plan)
 
