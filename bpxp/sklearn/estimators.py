@@ -22,7 +22,6 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import (
     check_is_fitted,
     column_or_1d,
@@ -33,6 +32,7 @@ from ..backend import namespaces as _backend
 from ..backend.namespaces import device_of as _device_of
 from ..dask import chunks as dask_chunks
 from ..math.activations import log_softmax
+from . import labels
 from .base import BaseMLP, bpxp_to_numpy, keep_parameters, stochastic
 from .on_dask import predict as predict_on_dask
 from .on_dask import predict_proba as predict_proba_on_dask
@@ -63,8 +63,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     _is_classifier = True
 
+    @property
+    def _label_binarizer(self) -> LabelBinarizer:
+        """scikit-learn's fitted encoder of ``classes_`` (its name there; skl2onnx's converter reads ``y_type_``),
+        made when asked: fitting encodes with ``bpxp.sklearn.labels`` (one finding of the target's type)."""
+        check_is_fitted(self, "classes_")
+        return labels.binarizer(self.classes_, self._target_type)
+
     def _output_and_loss(self):
-        if self._label_binarizer.y_type_ == "multiclass":
+        if self._target_type == "multiclass":
             return "softmax", "cross_entropy"
         return "sigmoid", "binary_cross_entropy"
 
@@ -73,28 +80,37 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         y = bpxp_to_numpy(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        if first and incremental:
-            self._label_binarizer = LabelBinarizer().fit(y if type_of_target(y).startswith("multilabel")
-                                                         else np.asarray(classes))
-            self.classes_ = self._label_binarizer.classes_
-        elif first:
-            self._label_binarizer = LabelBinarizer().fit(y)
-            self.classes_ = self._label_binarizer.classes_
-        elif incremental and classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+        kind = labels.target_type(y)
+        if first:
+            self._start_classes(y, kind, classes if incremental else None)
+        else:
+            self._check_same_classes(y, kind, classes, incremental)
+        if self._target_type == "multilabel-indicator":
+            Y = labels.indicator_targets(y, len(self.classes_))
+        else:
+            Y = labels.one_hot_of_classes(y, self.classes_, self.n_outputs_)
+        return self._on_device(Y.astype(self._dtype(X)), X)
+
+    def _start_classes(self, y, kind: str, classes) -> None:
+        """``classes_`` (and the target's type, the outputs' count) of the first fit: y's labels, or on the first
+        ``partial_fit`` the ``classes`` given (a multi-label y's columns)."""
+        if classes is not None and kind != "multilabel-indicator":
+            y = np.asarray(classes)
+            kind = labels.target_type(y)
+        self._target_type, self.classes_ = kind, labels.classes_of(y, kind)
+        several = len(self.classes_) > 2 or kind == "multilabel-indicator"
+        self.n_outputs_ = len(self.classes_) if several else 1
+
+    def _check_same_classes(self, y, kind: str, classes, incremental: bool) -> None:
+        """Refuse, on a later ``partial_fit`` or warm-started ``fit``, other classes than the first fit's."""
+        if (kind == "multilabel-indicator") != (self._target_type == "multilabel-indicator"):
+            raise ValueError(f"`y` is a {kind} target but the classifier was fitted on a {self._target_type} one")
+        if incremental and classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(f"`classes={np.asarray(classes)!r}` is not the same as on the first call to "
                              f"partial_fit, was: {self.classes_!r}")
-        elif self.warm_start and not incremental and set(unique_labels(y)) != set(self.classes_):
+        if self.warm_start and not incremental and set(found := labels.classes_of(y, kind)) != set(self.classes_):
             raise ValueError("warm_start can only be used where `y` has the same classes as in the previous call "
-                             f"to fit. Previously got {self.classes_}, `y` has {unique_labels(y)}")
-        if first:
-            self.n_outputs_ = 1 if len(self.classes_) <= 2 and self._label_binarizer.y_type_ != \
-                "multilabel-indicator" else len(self.classes_)
-        if self._label_binarizer.y_type_ == "multilabel-indicator":
-            Y = self._label_binarizer.transform(y)
-        else:
-            Y = one_hot_of_classes(y, self.classes_, self.n_outputs_)
-        return self._on_device(Y.astype(self._dtype(X)), X)
+                             f"to fit. Previously got {self.classes_}, `y` has {found}")
 
     @available_if(stochastic)
     def partial_fit(self, X, y, sample_weight=None, classes=None, *, validation_data=None):
@@ -155,9 +171,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             return predict_on_dask(self, X)
         P, backend = self._outputs(X, "predict")
         xp = self.network_.xp
-        if self._label_binarizer.y_type_ == "multilabel-indicator":
-            labels = xp.astype(P > 0.5, xp.int64)
-            return labels if backend is not None else _backend.to_numpy(labels)
+        if self._target_type == "multilabel-indicator":
+            indicator = xp.astype(P > 0.5, xp.int64)
+            return indicator if backend is not None else _backend.to_numpy(indicator)
         if self.network_.output == "sigmoid":
             index = xp.astype(P[:, 0] > 0.5, xp.int64)
             if len(self.classes_) == 1:
@@ -270,20 +286,3 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         from sklearn.metrics import r2_score
 
         return float(r2_score(bpxp_to_numpy(y), bpxp_to_numpy(self.predict(X)), sample_weight=sample_weight))
-
-
-def one_hot_of_classes(y, classes, n_outputs: int) -> np.ndarray:
-    """Labels y (n,) as the fitted LabelBinarizer encodes them, without its per-call checks (1 ms of a 20 ms
-    iris fit): one column per class of the sorted ``classes``, or for two classes (``n_outputs`` 1) the column of
-    the second. A label outside ``classes`` is an error naming it."""
-    index = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
-    known = classes[index] == y
-    if not np.all(known):
-        unseen = np.unique(y[~known])
-        raise ValueError(f"`y` has labels not in `classes` of the first fit: {unseen[:5].tolist()}; pass "
-                         "every class to the first partial_fit with classes=...")
-    if n_outputs == 1 and len(classes) == 2:
-        return (index == 1)[:, None]
-    if n_outputs == 1:  # a single class: every row is it, as the binarizer's one column of zeros
-        return np.zeros((len(y), 1), dtype=bool)
-    return index[:, None] == np.arange(len(classes))

@@ -24,11 +24,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils.multiclass import check_classification_targets
 
 from ..dask import chunks as dask_chunks
 from ..dask import training as dask_training
+from . import labels
 
 
 def check_unsupported(estimator, *, sample_weight, validation_data, incremental: bool) -> None:
@@ -79,13 +78,11 @@ def classifier_targets(estimator, y, dtype: str):
     import dask.array as da
 
     classes = np.unique(da.unique(y).compute())
-    check_classification_targets(classes)
-    estimator._label_binarizer = LabelBinarizer().fit(classes)
-    estimator.classes_ = estimator._label_binarizer.classes_
+    estimator._target_type = labels.target_type(classes)
+    estimator.classes_ = labels.classes_of(classes, estimator._target_type)
     k = 1 if len(classes) <= 2 else len(classes)
     estimator.n_outputs_ = k
-    binarizer = estimator._label_binarizer
-    return y.map_blocks(lambda labels: binarizer.transform(labels).astype(dtype), dtype=dtype,
+    return y.map_blocks(lambda y: labels.one_hot_of_classes(y, classes, k).astype(dtype), dtype=dtype,
                         chunks=(y.chunks[0], (k,)), new_axis=1, meta=np.empty((0, 0), dtype=dtype))
 
 
