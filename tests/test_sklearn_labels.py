@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 
 from bpxp.sklearn import MLPClassifier, labels
 
@@ -85,3 +85,16 @@ def test_a_later_call_with_another_kind_of_target_is_refused():
 def test_a_multi_label_target_keeps_its_columns():
     with pytest.raises(ValueError, match="2 label column"):
         labels.indicator_targets(sp.csr_matrix(np.eye(4, 2, dtype=int)), 3)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_quick_type_of_plain_labels_is_scikit_learns(seed):
+    """``labels_type`` answers for 1-D integer, boolean and string arrays as ``type_of_target`` does; for the rest
+    it leaves the answer to it."""
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(1, 30)), int(rng.integers(1, 5))
+    y = rng.integers(-2, k, size=n).astype(rng.choice(["int8", "uint8", "int32", "int64", "bool"]))
+    for labels_ in (y, y.astype(str)):
+        assert labels.labels_type(labels_) == type_of_target(labels_)
+    for other in (y.astype(float), y.astype(object), y[:, None], list(y)):
+        assert labels.labels_type(other) is None

@@ -3,8 +3,9 @@
 "Inputs follow the network": NumPy arrays, lists and scalars are moved to the network's backend and device once
 per call. An array of another backend, or on another device, is refused with an error that says how to fix it:
 nothing is mixed, broadcast, truncated or cast silently. Every check here runs once per public call, never in
-the training loop. Validation of values (finiteness, label range) runs with the network's own namespace, so a
-GPU network checks its data on the GPU and reads back one boolean. A network's own placement (:func:`placement`,
+the training loop. Validation of features runs with the network's own namespace, so a GPU network checks its
+data on the GPU and reads back one boolean; host targets, a column or a few, are checked and encoded on the host
+before their one move. A network's own placement (:func:`placement`,
 from the names it is given) and parameters (:func:`parameters`, copies of the given arrays) are checked here too.
 """
 
@@ -59,7 +60,7 @@ def to_network(x: Any, *, name: str, xp: Any, device: Any, dtype: Any = None, fl
             host = host.astype(np.int64)
         else:
             host = _integers_that_fit(host, xp=xp, device=device)
-        return xp.asarray(shareable_host_array(host, target), device=device)
+        return namespaces.moved([shareable_host_array(host, target)], xp=xp, device=device)[0]
     if source != target:
         raise TypeError(
             f"`{name}` is a {source} array but this network runs on {target}; convert it with "
@@ -217,10 +218,22 @@ def targets(y: Any, *, n_rows: int, spec: Description, xp: Any, device: Any, nam
 
     A 1-D ``y`` is one column when the network ``spec`` describes has one output, and class labels in
     [0, n_outputs) — one-hot encoded here — when it is a multi-class classifier. ``rows_of`` names the array
-    whose rows ``y`` must match, for the error that says they differ.
+    whose rows ``y`` must match, for the error that says they differ. Host data is checked and encoded on the host
+    and then moved, once: its checks read several figures (finiteness, range, the labels' extremes), each a device
+    read on the device, while y has one or a few columns.
     """
-    n_outputs, dtype = spec.layer_sizes[-1], getattr(xp, spec.dtype)
+    if array_backend(y) is None:
+        host = _host_numbers(y, name=name)
+        host = host.astype(np.int64) if host.dtype.kind == "b" else host
+        Y = _checked_targets(host, n_rows=n_rows, spec=spec, xp=array_namespace(host), name=name, rows_of=rows_of)
+        return namespaces.moved([shareable_host_array(Y, backend_name(xp))], xp=xp, device=device)[0]
     y = to_network(y, name=name, xp=xp, device=device)
+    return _checked_targets(y, n_rows=n_rows, spec=spec, xp=xp, name=name, rows_of=rows_of)
+
+
+def _checked_targets(y: Any, *, n_rows: int, spec: Description, xp: Any, name: str, rows_of: str) -> Any:
+    """:func:`targets` of y already in ``xp``, where y lies."""
+    n_outputs, dtype = spec.layer_sizes[-1], getattr(xp, spec.dtype)
     if y.ndim == 0 or y.ndim > 2:
         raise ValueError(f"`{name}` must be 1-D or 2-D, got shape {tuple(y.shape)}")
     if y.shape[0] != n_rows:

@@ -2,10 +2,12 @@
 
 scikit-learn's ``MLPClassifier`` checks its labels (``check_classification_targets``), fits a ``LabelBinarizer``
 (which finds the type and the classes again) and encodes with it. Each finding of the type (``type_of_target``)
-costs ~0.1 ms whatever the size of y — a quarter of a 200-epoch iris fit on JAX — so here it runs once:
+costs ~0.1 ms whatever the size of y — a fortieth of a 200-epoch iris fit on JAX — so here it runs once, or not
+at all for the commonest labels:
 
-- :func:`target_type` — ``type_of_target(y)``; a target the classifier cannot learn (continuous, multi-output,
-  unknown) gets scikit-learn's own error, from the very function that raises it there;
+- :func:`target_type` — ``type_of_target(y)``, or :func:`labels_type` for a 1-D array of integers, booleans or
+  strings; a target the classifier cannot learn (continuous, multi-output, unknown) gets scikit-learn's own error,
+  from the very function that raises it there;
 - :func:`classes_of` — the sorted distinct labels, as ``unique_labels`` gives them (tested equal);
 - :func:`one_hot_of_classes` — labels → one column per class of the sorted classes (one column for two);
 - :func:`binarizer` — the fitted ``LabelBinarizer`` of those classes and that type, which the estimator shows as
@@ -23,12 +25,23 @@ ENCODED = ("binary", "multiclass", "multilabel-indicator")  # the targets a Labe
 
 def target_type(y) -> str:
     """``type_of_target(y)`` when it is one of :data:`ENCODED`; otherwise scikit-learn's error for y."""
-    kind = type_of_target(y, input_name="y")
+    kind = labels_type(y)
+    if kind is None:
+        kind = type_of_target(y, input_name="y")
     if kind in ENCODED:
         return kind
     check_classification_targets(y)  # continuous and unknown targets: scikit-learn's "Unknown label type"
     LabelBinarizer().fit(y)  # multi-output targets: the binarizer's own error
     raise ValueError(f"`y` must hold class labels (binary, multi-class or a multi-label indicator), got {kind!r}")
+
+
+def labels_type(y) -> str | None:
+    """The type of a 1-D NumPy array of integers, booleans or strings — 'binary' with at most two distinct labels,
+    else 'multiclass' — or None for any other y. ``type_of_target``'s answer for such arrays (tested equal), in
+    ~10 µs where it takes ~100 µs, whatever their size, most of it looking for a DataFrame."""
+    if not isinstance(y, np.ndarray) or y.ndim != 1 or y.dtype.kind not in "iubU" or y.size == 0:
+        return None
+    return "binary" if np.unique(y).size <= 2 else "multiclass"
 
 
 def classes_of(y, kind: str) -> np.ndarray:

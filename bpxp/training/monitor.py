@@ -164,11 +164,14 @@ class Monitor:
     def settle(self, report: EpochReport, outcome: Outcome) -> tuple[bool, bool]:
         """(whether the epoch is the best so far, whether training stops after it): every rule judges, η for the
         next epoch is set, then every rule says whether it stops."""
-        best = [rule.judge(report, outcome) for rule in self.rules]
+        best = stops = False
+        for rule in self.rules:
+            best = rule.judge(report, outcome) or best
         if outcome.rate is not None:
             outcome.rate.epoch_ended(report.samples_seen)
-        stops = [rule.stops(report, outcome) for rule in self.rules]
-        return any(best), any(stops)
+        for rule in self.rules:
+            stops = rule.stops(report, outcome) or stops
+        return best, stops
 
     def fixed_rate(self, rate: Any) -> bool:
         """Whether η stays what it is until training stops (nothing for the host to change between epochs)."""
