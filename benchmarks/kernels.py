@@ -29,13 +29,13 @@ def kernels_per_step(hidden_layers: int, hidden: str, output: str, loss: str, op
     X = xp.asarray(rng.normal(size=(64, 16)).astype(np.float32))
     Y = xp.asarray(np.eye(outputs, dtype=np.float32)[rng.integers(0, outputs, 64)])
     rule = bpxp.optimizers.get_optimizer(optimizer)
-    step = make_step(net.spec.activations, net.spec.loss_function, rule, 0.1, xp=xp)
+    step = make_step(net.spec.activations, net.spec.loss_function, rule, xp=xp)
     weights, biases = tuple(net.weights), tuple(net.biases)
     state = rule.init((*weights, *biases), xp=xp)
     total = xp.zeros(())
-    step(weights, biases, state, total, X, Y)  # warm up
+    step(weights, biases, state, total, X, Y, learning_rate=0.1)  # warm up
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profile:
-        step(weights, biases, state, total, X, Y)
+        step(weights, biases, state, total, X, Y, learning_rate=0.1)
     counts: dict[str, int] = {}
     for event in profile.events():
         top_level = event.cpu_parent is None or not event.cpu_parent.name.startswith("aten::")

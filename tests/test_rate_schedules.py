@@ -38,6 +38,22 @@ def test_invscaling_trains_each_epoch_at_eta0_over_samples_seen_to_the_power_t(b
         np.testing.assert_allclose(bpxp.to_numpy(a), bpxp.to_numpy(b), rtol=1e-12, atol=1e-15)
 
 
+def test_a_new_eta_each_epoch_builds_and_compiles_no_new_step(backend):
+    """η is the step's argument: an invscaling fit of 6 epochs (6 values of η) builds its four steps once — and on
+    JAX its compiled epochs once (with η a constant of the step, each epoch compiled anew: 0.4 s an epoch)."""
+    from bpxp.backend import compiled
+    from bpxp.training.step import make_step
+
+    X, y = _problem()
+    net = _net(backend)
+    make_step.cache_clear()
+    compiled._jax_epochs.cache_clear()
+    net.fit(X, y, epochs=6, optimizer="sgd", batch_size=10, learning_rate=0.5,
+            learning_rate_schedule=InverseScaling(0.5, power_t=0.25), random_state=0)
+    assert make_step.cache_info().misses <= 4  # (first step of an epoch or not) × (last step or not)
+    assert compiled._jax_epochs.cache_info().misses <= 1  # JAX: one pair of compiled epoch functions, η traced
+
+
 def test_constant_schedule_is_a_fixed_learning_rate(backend):
     X, y = _problem()
     named, plain = _net(backend), _net(backend)

@@ -97,13 +97,13 @@ def test_training_step_is_one_compiled_function_with_no_hidden_state(backend):
     """
     X, Y, weights, biases = _arrays(backend, "float32")
     activations = (ACTIVATIONS["sigmoid"], ACTIVATIONS["softmax"])
-    step = make_step(activations, LOSSES["cross_entropy"], Adam(), 0.01, xp=backend.xp)
-    assert step is make_step(activations, LOSSES["cross_entropy"], Adam(), 0.01, xp=backend.xp)  # cached
+    step = make_step(activations, LOSSES["cross_entropy"], Adam(), xp=backend.xp)
+    assert step is make_step(activations, LOSSES["cross_entropy"], Adam(), xp=backend.xp)  # cached
     copies = lambda arrays: tuple(backend.xp.asarray(a, copy=True) for a in arrays)  # noqa: E731
     zero = backend.xp.zeros((), dtype=backend.xp.float32, device=device(X))
     fresh_state = lambda: Adam().init((*weights, *biases), xp=backend.xp)  # noqa: E731
-    w1, _, _, total1 = step(copies(weights), copies(biases), fresh_state(), zero, X, Y)
-    w2, _, _, total2 = step(copies(weights), copies(biases), fresh_state(), zero, X, Y)
+    w1, _, _, total1 = step(copies(weights), copies(biases), fresh_state(), zero, X, Y, learning_rate=0.01)
+    w2, _, _, total2 = step(copies(weights), copies(biases), fresh_state(), zero, X, Y, learning_rate=0.01)
     assert_close(list(w1), list(w2), dtype="float32", float32_rtol=0)
     assert float(total1) == float(total2) > 0
     assert w1[0].dtype == backend.xp.float32 and total1.dtype == backend.xp.float32

@@ -88,18 +88,19 @@ def jax_epochs(step: Callable, checked_step: Callable, check: Callable, batches:
     """``(one_epoch, many_epochs)``: one epoch, and up to ``per_call`` epochs, of ``step`` compiled with ``jax.jit``.
 
     ``parameters`` is ``(weights, biases, state)`` and ``data`` is ``(X, Y)``, each passed as one argument.
-    ``one_epoch(parameters, data, order, probes, zero) → (parameters, total, check)`` runs ``batches.scanned``
-    unchecked steps (``lax.scan``) and the checked step on the rest of the rows; ``order`` is the epoch's
-    permutation (rows are gathered from it on the device) or None for batches in order (slices).
+    ``one_epoch(parameters, data, order, probes, zero, learning_rate) → (parameters, total, check)`` runs
+    ``batches.scanned`` unchecked steps (``lax.scan``) and the checked step on the rest of the rows; ``order`` is
+    the epoch's permutation (rows are gathered from it on the device) or None for batches in order (slices).
 
-    ``many_epochs(parameters, data, orders, count, probes, zero) → (parameters, sums)`` runs ``count``
+    ``many_epochs(parameters, data, orders, count, probes, zero, learning_rate) → (parameters, sums)`` runs ``count``
     (≤ ``per_call``, a traced number: one compilation serves every count) epochs of unchecked steps, epoch e on row
     e of ``orders`` (shape (per_call, n); ignored for batches in order), and returns in one array ``sums`` (shape
     (per_call + 1,), so that the chunk is one host read) the loss sum of every epoch (the first ``count`` filled)
     and, last, ``check(zero, ...)`` of the final parameters (``bpxp.training.recovery.finite_check``).
     The chunk is finite iff that check and every total are: a parameter that turns NaN or infinite stays so in
     every later step (θ − η·d, d from a loss through it).
-    Both are cached per step and split (:func:`_jax_epochs`) and compiled once per shape.
+    Both are cached per step and split (:func:`_jax_epochs`) and compiled once per shape; η (``learning_rate``)
+    is a traced argument, so a schedule's new η each epoch compiles nothing.
     """
     return _jax_epochs(step, checked_step, check, batches, in_order, per_call)
 
@@ -118,39 +119,41 @@ def _jax_epochs(step, checked_step, check, batches: Batches, in_order: bool, per
             return lax.dynamic_slice_in_dim(data, first, count, axis=0)
         return jnp.take(data, lax.dynamic_slice_in_dim(order, first, count, axis=0), axis=0)
 
-    def as_the_step_returns(parameters, zero, data):
+    def as_the_step_returns(parameters, zero, data, learning_rate):
         """The carry in the nesting the step returns (a resumed state may hold lists; lax.scan needs equal trees)."""
         X, Y = data
-        shapes = jax.eval_shape(step, *parameters, zero, X[:size], Y[:size])
+        shapes = jax.eval_shape(functools.partial(step, learning_rate=learning_rate), *parameters, zero, X[:size],
+                                Y[:size])
         leaves = jax.tree_util.tree_leaves((*parameters, zero))
         *parameters, zero = jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(shapes), leaves)
         return tuple(parameters), zero
 
-    def epoch(parameters, total, data, order, last_step, *extra):
+    def epoch(parameters, total, data, order, learning_rate, last_step, *extra):
         """The epoch's full batches (scanned), then ``last_step`` on the rest of the rows: (*parameters, total, *…)."""
         X, Y = data
 
         def one_step(carry, i):
             X_batch, Y_batch = rows(X, order, i * size, size), rows(Y, order, i * size, size)
-            return step(*carry, X_batch, Y_batch), None
+            return step(*carry, X_batch, Y_batch, learning_rate=learning_rate), None
 
         carry = (*parameters, total)
         if batches.scanned:
             carry, _ = lax.scan(one_step, carry, jnp.arange(batches.scanned))
         last = batches.n - start
-        return last_step(*carry, rows(X, order, start, last), rows(Y, order, start, last), *extra)
+        return last_step(*carry, rows(X, order, start, last), rows(Y, order, start, last), *extra,
+                         learning_rate=learning_rate)
 
-    def one_epoch(parameters, data, order, probes, zero):
-        parameters, zero = as_the_step_returns(parameters, zero, data)
-        *parameters, total, check = epoch(parameters, zero, data, order, checked_step, probes)
+    def one_epoch(parameters, data, order, probes, zero, learning_rate):
+        parameters, zero = as_the_step_returns(parameters, zero, data, learning_rate)
+        *parameters, total, check = epoch(parameters, zero, data, order, learning_rate, checked_step, probes)
         return tuple(parameters), total, check
 
-    def many_epochs(parameters, data, orders, count, probes, zero):
-        parameters, zero = as_the_step_returns(parameters, zero, data)
+    def many_epochs(parameters, data, orders, count, probes, zero, learning_rate):
+        parameters, zero = as_the_step_returns(parameters, zero, data, learning_rate)
 
         def body(e, carry):
             parameters, totals = carry
-            *parameters, total = epoch(parameters, zero, data, None if in_order else orders[e], step)
+            *parameters, total = epoch(parameters, zero, data, None if in_order else orders[e], learning_rate, step)
             return tuple(parameters), totals.at[e].set(total)
 
         totals = jnp.zeros((per_call,), dtype=zero.dtype)

@@ -2,7 +2,8 @@
 
 The training loop (``bpxp.training.loop``) asks a driver for one epoch — or, where a driver can, several in one
 call — and settles what comes back; it never asks which library it runs on. A driver gets the step built by the
-training floor (``make(learning_rate, first, last)`` → ``step``, see ``bpxp.training.step``) and its batches:
+training floor (``make(first, last)`` → ``step``, taking η as ``learning_rate=``, see ``bpxp.training.step``) and
+its batches:
 
 - :class:`EagerEpochs` — NumPy, array-api-strict, torch, CuPy and MLX (its step compiled with ``mlx.core.compile``,
   evaluated lazily: the epoch's read is its one ``mlx.core.eval``): one Python call of the step per mini-batch, the
@@ -20,6 +21,7 @@ Generator state a checkpoint records (``rng_state``) and a rewind restores.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -70,6 +72,7 @@ class EagerEpochs:
         self.make, self.batches, self.orders, self.xp = make, batches, orders, xp
         self.zero, self.probes = constants  # the zero the loss sums start from, the finite check's probes
         self.exactly_finite, self.capturer, self.rows = exactly_finite, capturer, batches.n
+        self._made: dict = {}
         self._steps: dict = {}
 
     @property
@@ -84,13 +87,18 @@ class EagerEpochs:
     def start(self, parameters: tuple) -> tuple:
         return parameters
 
+    def made(self) -> dict:
+        """The four steps (an epoch's first or not, its last or not), built once per fit: η is their argument."""
+        if not self._made:
+            self._made = {(first, last): self.make(first, last) for first in (True, False) for last in (True, False)}
+        return self._made
+
     def steps(self, learning_rate: float) -> dict:
-        """The four steps (an epoch's first or not, its last or not) for η, built on first use; a new η (a
-        schedule's) builds — and with CUDA graphs captures — them anew."""
+        """The four steps with η given; with CUDA graphs, captured anew for a new η (a schedule's): a captured
+        graph holds the η it was captured with."""
         if learning_rate not in self._steps:
             self._steps.clear()
-            steps = {(first, last): self.make(learning_rate, first, last)
-                     for first in (True, False) for last in (True, False)}
+            steps = {key: functools.partial(step, learning_rate=learning_rate) for key, step in self.made().items()}
             if self.capturer is not None:  # CuPy, torch on CUDA: each step replayed as a CUDA graph
                 steps = {(first, last): graphs.GraphedStep(step, self.capturer, xp=self.xp, fresh_outputs=last)
                          for (first, last), step in steps.items()}
@@ -141,29 +149,30 @@ class CompiledEpochs(EagerEpochs):
     def start(self, parameters: tuple) -> tuple:
         return compiled.committed(parameters, self.device)
 
-    def compiled(self, learning_rate: float) -> tuple:
-        """(one epoch, several epochs) compiled for η (``bpxp.backend.compiled.jax_epochs``), cached."""
-        steps = self.steps(learning_rate)
+    def compiled(self) -> tuple:
+        """(one epoch, several epochs) compiled (``bpxp.backend.compiled.jax_epochs``), η their argument: cached
+        per step, so a schedule's new η compiles nothing."""
+        steps = self.made()
         batches = compiled.Batches(self.batches.n, self.batches.size)
         return compiled.jax_epochs(steps[False, False], steps[False, True], self.check, batches,
                                    in_order=self.orders is None, per_call=self.per_call)
 
     def epoch(self, parameters, learning_rate):
-        one_epoch, _ = self.compiled(learning_rate)
+        one_epoch, _ = self.compiled()
         order = None if self.orders is None else self.xp.asarray(next(self.orders), device=self.device)
-        return one_epoch(parameters, (self.batches.X, self.batches.Y), order, self.probes, self.zero)
+        return one_epoch(parameters, (self.batches.X, self.batches.Y), order, self.probes, self.zero, learning_rate)
 
     def epochs(self, parameters: tuple, learning_rate: float, count: int) -> tuple:
         """(parameters, each epoch's loss, whether all is finite) after ``count`` ≤ ``per_call`` epochs in one
         call: the losses and the check of the final parameters come back in one host read."""
-        _, many_epochs = self.compiled(learning_rate)
+        _, many_epochs = self.compiled()
         orders = None
         if self.orders is not None:
             padding = np.zeros((self.per_call, self.rows), dtype=np.int64)
             padding[:count] = self.orders.take(count)
             orders = self.xp.asarray(padding, device=self.device)
         parameters, sums = many_epochs(parameters, (self.batches.X, self.batches.Y), orders, count, self.probes,
-                                       self.zero)
+                                       self.zero, learning_rate)
         sums = to_numpy(sums)  # the chunk's one host read: the epochs' loss sums, then the finite check
         values = (sums[:count] / self.rows).tolist()
         finite = math.isfinite(float(sums[-1])) and all(math.isfinite(v) for v in values)

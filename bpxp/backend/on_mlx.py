@@ -175,8 +175,8 @@ def compiled(step: Any) -> Any:
     core = _core()
     step_compiled = core.compile(step)
 
-    def stepped(*arguments: Any) -> Any:
-        results = step_compiled(*arguments)
+    def stepped(*arguments: Any, **keywords: Any) -> Any:
+        results = step_compiled(*arguments, **keywords)
         core.async_eval(results)
         return results
 

@@ -30,6 +30,11 @@ from ..backend.fast import inner, row_sums, softplus
 from .activations import Activation, log_softmax, shifted_exp
 
 
+def _times(scale: Any, D: Any) -> Any:
+    """s·D, the product skipped where s is the number 1 (a traced or array s — JAX's η — is always applied)."""
+    return D if isinstance(scale, int | float) and scale == 1.0 else D * scale
+
+
 def l2_penalty(weights, *, xp: Any) -> Any:
     """½·Σₗ‖Wˡ‖² (a 0-d array): the L2 penalty before its factor α/m; biases are not penalised."""
     return 0.5 * sum(inner(W, W, xp=xp) for W in weights)
@@ -69,7 +74,7 @@ class MeanSquaredError(Loss):
         factor = scale / k
         if weights is not None:
             return A, (0.5 / k) * xp.sum(weights * (D * D)), f.backward((weights * factor) * D, A, xp=xp)
-        return A, (0.5 / k) * inner(D, D, xp=xp), f.backward(D if factor == 1.0 else D * factor, A, xp=xp)
+        return A, (0.5 / k) * inner(D, D, xp=xp), f.backward(_times(factor, D), A, xp=xp)
 
     def value(self, Y, A, Z, *, xp):
         D = A - Y
@@ -97,7 +102,7 @@ class BinaryCrossEntropy(Loss):
         D = A - Y
         if weights is not None:
             return A, _binary_cross_entropy_total(Y, Z, xp=xp, weights=weights), (weights * scale) * D
-        return A, _binary_cross_entropy_total(Y, Z, xp=xp), D if scale == 1.0 else D * scale
+        return A, _binary_cross_entropy_total(Y, Z, xp=xp), _times(scale, D)
 
     def value(self, Y, A, Z, *, xp):
         return _binary_cross_entropy_total(Y, Z, xp=xp) / Y.shape[0]
@@ -116,7 +121,7 @@ class CrossEntropy(Loss):
         D = A - Y
         if weights is not None:
             return A, xp.sum(weights * (Y * (xp.log(sums) - S))), (weights * scale) * D
-        return A, inner(Y, xp.log(sums) - S, xp=xp), D if scale == 1.0 else D * scale
+        return A, inner(Y, xp.log(sums) - S, xp=xp), _times(scale, D)
 
     def value(self, Y, A, Z, *, xp):
         return -xp.sum(Y * log_softmax(Z, xp=xp)) / Y.shape[0]
@@ -143,7 +148,7 @@ class Poisson(Loss):
         deviances = _poisson_deviances(Y, A, Z, xp=xp)
         if weights is not None:
             return A, xp.sum(weights * deviances), (weights * scale) * D
-        return A, xp.sum(deviances), D if scale == 1.0 else D * scale
+        return A, xp.sum(deviances), _times(scale, D)
 
     def value(self, Y, A, Z, *, xp):
         return xp.sum(_poisson_deviances(Y, A, Z, xp=xp)) / Y.shape[0]

@@ -183,8 +183,8 @@ def _driver(net: Any, outcome: Outcome, batches: Any, config: TrainingConfig) ->
     xp, spec = net.xp, net.spec
     keeps = config.snapshot and not arrays_are_immutable(xp)
 
-    def make(learning_rate: float, first: bool, last: bool) -> Callable:
-        return make_step(spec.activations, spec.loss_function, config.optimizer, learning_rate, xp=xp,
+    def make(first: bool, last: bool) -> Callable:
+        return make_step(spec.activations, spec.loss_function, config.optimizer, xp=xp,
                          options=StepOptions(l2=config.l2, clip_norm=config.clip_norm, weighted=config.weighted,
                                              in_place=not (first and keeps), checked=last, norms=norms))
 

@@ -1,6 +1,7 @@
-"""The training step: forward, backward and the update for one batch, built once per architecture and η.
+"""The training step: forward, backward and the update for one batch, built once per architecture.
 
-``step(weights, biases, state, total, X_batch, Y_batch) → (weights, biases, state, total)`` is forward, backward
+``step(weights, biases, state, total, X_batch, Y_batch, learning_rate=η) → (weights, biases, state, total)`` is
+forward, backward
 (``bpxp.math.backprop``) and the update (``bpxp.math.optimizers.apply_update``), compiled once where that pays
 (JAX). How an epoch drives it is the backend layer's (``bpxp.backend``); what an epoch's result does to the fit is
 the loop's (``bpxp.training.loop``).
@@ -56,12 +57,14 @@ class StepOptions:
 
 
 @functools.lru_cache(maxsize=64)
-def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimizer, learning_rate: float,
-              *, xp: Any, options: StepOptions = StepOptions()) -> Callable:
+def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimizer, *, xp: Any,
+              options: StepOptions = StepOptions()) -> Callable:
     """Build the training step for one architecture, compiled for the namespace where that pays.
 
-    ``step(weights, biases, state, total, X, Y) → (weights, biases, state, total + Σᵢ ℓᵢ)``: forward, backward
-    (``bpxp.math.backprop.batch_gradients``) and θ ← θ − η·d (``bpxp.math.optimizers.apply_update``). The
+    ``step(weights, biases, state, total, X, Y, learning_rate=η) → (weights, biases, state, total + Σᵢ ℓᵢ)``:
+    forward, backward (``bpxp.math.backprop.batch_gradients``) and θ ← θ − η·d
+    (``bpxp.math.optimizers.apply_update``). η is an argument, not a constant of the step: a schedule's new η
+    each epoch reuses the step — compiled on JAX, where a constant η would compile it, and its epochs, again. The
     parameters are updated in place where the library allows (``subtract_in_place``), so the step returns the
     arrays it was given on NumPy, CuPy, PyTorch and array-api-strict, and new ones on JAX; on NumPy the optimizer's
     state is updated in place too (``bpxp.backend.fast``). The running loss ``total`` stays on the device.
@@ -87,7 +90,7 @@ def make_step(activations: tuple[Activation, ...], loss: Loss, optimizer: Optimi
     fold = optimizer.direction_is_gradient and options.clip_norm is None
     how = UpdateOptions(clip_norm=options.clip_norm, folded=fold, in_place=options.in_place)
 
-    def step(weights, biases, state, total, X, Y, probes=None):
+    def step(weights, biases, state, total, X, Y, probes=None, *, learning_rate):
         sample_weight = None
         if weighted:
             Y, sample_weight = Y[:, :-1], Y[:, -1:]
