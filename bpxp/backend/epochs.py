@@ -72,6 +72,7 @@ class EagerEpochs:
         self.make, self.batches, self.orders, self.xp = make, batches, orders, xp
         self.zero, self.probes = constants  # the zero the loss sums start from, the finite check's probes
         self.exactly_finite, self.capturer, self.rows = exactly_finite, capturer, batches.n
+        self.lazy = on_mlx.is_mlx_namespace(xp)  # MLX records the steps; the read evaluates them
         self._made: dict = {}
         self._steps: dict = {}
 
@@ -124,7 +125,7 @@ class EagerEpochs:
         parameters are not finite. Where the steps sum a vector [Σℓ, ‖∂L/∂W¹‖, …] (a vector zero), the same read
         brings the gradient norms (``gradient_norms``, averaged over the epoch's steps)."""
         parameters, total, check = run
-        if on_mlx.is_mlx_namespace(self.xp):  # MLX only recorded the epoch's steps: one evaluation of them all
+        if self.lazy:  # MLX only recorded the epoch's steps: one evaluation of them all
             on_mlx.evaluate(parameters, total, check)
         if len(self.zero.shape) == 1:
             host = to_numpy(check)
