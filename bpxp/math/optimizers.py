@@ -235,6 +235,11 @@ class Constant:
         """(η to continue with, whether to stop) when the loss or score stopped improving."""
         return rate, True
 
+    @property
+    def varies_by_epoch(self) -> bool:
+        """Whether :meth:`after_epoch` may change η: a schedule that overrides it (the monitor asks it only then)."""
+        return type(self).after_epoch is not Constant.after_epoch
+
 
 @dataclass(frozen=True)
 class InverseScaling(Constant):

@@ -119,7 +119,8 @@ class Tolerance(Rule):
                 self.best_score, best = report.score, True
         else:
             improved = not report.loss > self.best_loss - self.tol
-            self.best_loss = min(self.best_loss, report.loss)
+            if report.loss < self.best_loss:
+                self.best_loss = report.loss
         self.count = 0 if improved else self.count + 1
         return best
 
@@ -167,7 +168,7 @@ class Monitor:
         best = stops = False
         for rule in self.rules:
             best = rule.judge(report, outcome) or best
-        if outcome.rate is not None:
+        if outcome.rate is not None and outcome.rate.schedule.varies_by_epoch:
             outcome.rate.epoch_ended(report.samples_seen)
         for rule in self.rules:
             stops = rule.stops(report, outcome) or stops
