@@ -179,7 +179,7 @@ def drive(net: Any, outcome: Outcome, driver: Any, plan: Plan, *, rows: int | No
 
 
 def _driver(net: Any, outcome: Outcome, batches: Any, config: TrainingConfig) -> epochs.EagerEpochs:
-    """How this fit's epochs run (``bpxp.backend.epochs``): its steps (η their argument), the row orders, the constants."""
+    """How this fit's epochs run (``bpxp.backend.epochs``): its steps (η their argument), row orders, constants."""
     xp, spec = net.xp, net.spec
     keeps = config.snapshot and not arrays_are_immutable(xp)
 
