@@ -112,10 +112,11 @@ def _integers_that_fit(host: np.ndarray, *, xp: Any, device: Any) -> np.ndarray:
 
 def _narrowed(x: Any, dtype: Any, *, name: str, xp: Any) -> Any:
     """``x`` cast to the floating ``dtype``, refusing finite values the narrower dtype turns into ±inf."""
+    if not xp.isdtype(x.dtype, "real floating") or xp.finfo(x.dtype).bits <= xp.finfo(dtype).bits:
+        return xp.astype(x, dtype, copy=False)  # integers, or as wide or wider: nothing can overflow
     with np.errstate(over="ignore", invalid="ignore"):  # NumPy (and strict, on NumPy) warn; the check says more
         cast = xp.astype(x, dtype, copy=False)
-        if (not xp.isdtype(x.dtype, "real floating") or xp.finfo(x.dtype).bits <= xp.finfo(cast.dtype).bits
-                or bool(xp.isfinite(xp.sum(cast)))):
+        if bool(xp.isfinite(xp.sum(cast))):
             return cast
         overflowed = xp.isfinite(x) & ~xp.isfinite(cast)
     if bool(xp.any(overflowed)):

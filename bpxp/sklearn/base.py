@@ -195,7 +195,8 @@ class BaseMLP(StochasticTraining, BaseEstimator):
         """The network, with scikit-learn's initial parameters for the same ``random_state`` (or the assigned)."""
         random_state = check_random_state(self.random_state)
         sizes = [n_features, *self._hidden_sizes, n_outputs]
-        initial = initial_parameters(sizes, self.activation, random_state)
+        initial = [[a.astype(dtype) for a in arrays] for arrays in initial_parameters(sizes, self.activation,
+                                                                                        random_state)]
         self._rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))  # shuffling
         self._split_state = random_state
         output, loss = self._output_and_loss()
