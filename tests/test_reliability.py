@@ -442,22 +442,22 @@ def test_ctrl_c_between_the_estimators_epochs_keeps_its_completed_epochs(backend
     """A Ctrl-C outside the network's loop (the estimator's own per-epoch bookkeeping) stops training the same way."""
     from sklearn.exceptions import ConvergenceWarning
 
-    from bpxp import optimizers
     from bpxp.sklearn import MLPClassifier
+    from bpxp.training import monitor
 
     X, y = _classification_data(n=80)
     options = dict(hidden_layer_sizes=(6,), batch_size=16, max_iter=50, n_iter_no_change=10**6, random_state=0,
                    backend=backend.name, device=backend.device, dtype="float64")
-    ended = optimizers.ScheduledRate.epoch_ended
+    stops = monitor.Tolerance.stops
     calls = []
 
-    def interrupted_on_the_third(self, samples_seen):
-        calls.append(samples_seen)
+    def interrupted_on_the_third(self, report, outcome):
+        calls.append(report.epoch)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return ended(self, samples_seen)
+        return stops(self, report, outcome)
 
-    monkeypatch.setattr(optimizers.ScheduledRate, "epoch_ended", interrupted_on_the_third)
+    monkeypatch.setattr(monitor.Tolerance, "stops", interrupted_on_the_third)
     classifier = MLPClassifier(**options)
     with pytest.warns(bpxp.InterruptedWarning, match="interrupted after 3 completed epochs"):
         classifier.fit(backend.asarray(X), backend.asarray(y))
