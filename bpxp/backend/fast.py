@@ -193,47 +193,105 @@ def inner(M: Any, N: Any, *, xp: Any) -> Any:
     return inner_portable(M, N, xp=xp)
 
 
-# -- Adam's moments and step (``bpxp.optimizers.Adam``) ------------------------------------------------------------
-# On NumPy the array operations of an Adam step are written into arrays the step owns — its moments after an
-# epoch's first step (``overwrite``), its fresh gradients, one scratch array — instead of 11 new arrays per
-# parameter. A small gain: on digits' 64-100-10 network (batch 200, float64) the Adam part of a step took 48
-# against 50 µs in isolation, and the estimator's fit ratio to scikit-learn's was 1.55–1.60 against 1.53 without
-# (benchmarks/sklearn_dropin.py, alternating runs).
-def moving_average_portable(average: Any, x: Any, decay: float, *, xp: Any) -> Any:
-    """β·a + (1 − β)·x for the running average a, the new value x and β = ``decay``."""
-    return decay * average + (1.0 - decay) * x
+# -- Adam's moments and step over all parameters at once (``bpxp.math.optimizers.Adam``) ---------------------------
+# An Adam step is a dozen elementwise operations per parameter array; on a small network each NumPy call's overhead
+# outweighs its work (digits' 64-100-10 network: four arrays of 6400, 100, 1000 and 10 elements). So on NumPy the
+# moments are packed: each parameter's m (and v) is a view into one flat buffer, made on the first step, and every
+# operation runs once over all parameters, the gradients concatenated into one flat array — 13 calls a step instead
+# of 44, written into the moments the step owns (``overwrite``). Measured on that network (batch 200, float64, one
+# thread): the update 29 against 55 µs a step. Other backends, and NumPy moments that are not packed, as the twins.
+_PACKED: dict[int, tuple] = {}  # id(flat buffer) → (weak reference to it, weak references to its views)
+_PACKED_KEPT = 64
 
 
-def moving_average(average: Any, x: Any, decay: float, *, xp: Any, overwrite: bool = False) -> Any:
-    """β·a + (1 − β)·x; equal to :func:`moving_average_portable` up to rounding.
+def _packed_buffer(arrays: tuple) -> Any:
+    """The flat buffer whose packed views (:func:`_packed_views`) ``arrays`` are, in order, or None (NumPy)."""
+    base = arrays[0].base if arrays else None
+    entry = None if base is None else _PACKED.get(id(base))
+    if entry is None or entry[0]() is not base or len(entry[1]) != len(arrays):
+        return None
+    return base if all(view() is a for view, a in zip(entry[1], arrays)) else None
 
-    ``overwrite=True``: the result may live in a's memory and x's memory may serve as scratch (the caller owns
-    both and needs neither after).
+
+def _views(flat: Any, like: tuple) -> tuple:
+    """Views of the flat NumPy array ``flat``, one per array of ``like``, shaped as it, in order."""
+    views, start = [], 0
+    for a in like:
+        views.append(flat[start:start + a.size].reshape(a.shape))
+        start += a.size
+    return tuple(views)
+
+
+def _packed_views(flat: Any, like: tuple) -> tuple:
+    """:func:`_views`, remembered as the packing of ``flat`` (weakly: forgotten with the arrays)."""
+    import weakref
+
+    views = _views(flat, like)
+    if len(_PACKED) >= _PACKED_KEPT:
+        _PACKED.clear()
+    _PACKED[id(flat)] = (weakref.ref(flat), tuple(weakref.ref(v) for v in views))
+    return views
+
+
+def adam_moments_portable(first: tuple, second: tuple, grads: tuple, beta1: float, beta2: float, *,
+                          xp: Any) -> tuple[tuple, tuple]:
+    """(m, v) of each parameter advanced by its gradient g: m ← β₁·m + (1 − β₁)·g, v ← β₂·v + (1 − β₂)·g²."""
+    return (tuple(beta1 * m + (1.0 - beta1) * g for m, g in zip(first, grads)),
+            tuple(beta2 * v + (1.0 - beta2) * (g * g) for v, g in zip(second, grads)))
+
+
+def adam_moments(first: tuple, second: tuple, grads: tuple, beta1: float, beta2: float, *, xp: Any,
+                 overwrite: bool = False) -> tuple[tuple, tuple]:
+    """(m, v) advanced; equal to :func:`adam_moments_portable` (the same operations on each element).
+
+    NumPy: over all parameters at once, into new packed moments — or, ``overwrite=True`` (the caller owns the
+    moments and needs the old ones no more), into the packed moments given. The gradients are never changed.
     """
-    if array_api_compat.is_numpy_namespace(xp) and overwrite:
-        average *= decay
-        x *= 1.0 - decay
-        average += x
-        return average
-    return moving_average_portable(average, x, decay, xp=xp)
+    if not array_api_compat.is_numpy_namespace(xp) or not grads:
+        return adam_moments_portable(first, second, grads, beta1, beta2, xp=xp)
+    import numpy as np
+
+    g = np.concatenate([a.reshape(-1) for a in grads])
+    m, v = (_packed_buffer(first), _packed_buffer(second)) if overwrite else (None, None)
+    fresh = m is None or v is None
+    if fresh:
+        m, v = np.concatenate([a.reshape(-1) for a in first]), np.concatenate([a.reshape(-1) for a in second])
+    square = g * g
+    v *= beta2
+    square *= 1.0 - beta2
+    v += square
+    m *= beta1
+    g *= 1.0 - beta1
+    m += g
+    return (_packed_views(m, first), _packed_views(v, second)) if fresh else (first, second)
 
 
-def adam_step_portable(first: Any, second: Any, factor: Any, eps: Any, *, xp: Any) -> Any:
-    """c·m / (√v + ε) for the first and second moments m, v (c and ε 0-d arrays or numbers)."""
-    return factor * (first / (xp.sqrt(second) + eps))
+def adam_directions_portable(first: tuple, second: tuple, factor: Any, eps: Any, *, xp: Any) -> tuple:
+    """c·m / (√v + ε) for each parameter's moments m, v (c and ε 0-d arrays or numbers)."""
+    return tuple(factor * (m / (xp.sqrt(v) + eps)) for m, v in zip(first, second))
 
 
-def adam_step(first: Any, second: Any, factor: Any, eps: Any, *, xp: Any) -> Any:
-    """c·m / (√v + ε); equal to :func:`adam_step_portable` up to rounding. NumPy: in one new array, not four."""
-    if array_api_compat.is_numpy_namespace(xp):
-        import numpy as np
+def adam_directions(first: tuple, second: tuple, factor: Any, eps: Any, *, xp: Any) -> tuple:
+    """c·m / (√v + ε) for each parameter; equal to :func:`adam_directions_portable` up to rounding.
 
-        step = np.sqrt(second)
-        step += eps
-        np.divide(first, step, out=step)
-        step *= factor
-        return step
-    return adam_step_portable(first, second, factor, eps, xp=xp)
+    NumPy: each in one new array, not four; for packed moments (:func:`adam_moments`) all at once, as views of one.
+    """
+    if not array_api_compat.is_numpy_namespace(xp):
+        return adam_directions_portable(first, second, factor, eps, xp=xp)
+    m, v = _packed_buffer(first), _packed_buffer(second)
+    if m is not None and v is not None:
+        return _views(_numpy_adam_direction(m, v, factor, eps), first)
+    return tuple(_numpy_adam_direction(m, v, factor, eps) for m, v in zip(first, second))
+
+
+def _numpy_adam_direction(first: Any, second: Any, factor: Any, eps: Any) -> Any:
+    import numpy as np
+
+    step = np.sqrt(second)
+    step += eps
+    np.divide(first, step, out=step)
+    step *= factor
+    return step
 
 
 # -- row and column sums -----------------------------------------------------------------------------------------
