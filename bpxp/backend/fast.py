@@ -184,12 +184,13 @@ def inner(M: Any, N: Any, *, xp: Any) -> Any:
 
     NumPy: one BLAS dot product (``vdot``) instead of a product and a sum — measured 1.0 against 4.5 µs for a
     (64, 100) float32 matrix (Σ W², the L2 penalty's loss term, every step) and 0.8 against 3.5 µs for a
-    (200, 10) one (the losses' sums).
+    (200, 10) one (the losses' sums). The NumPy scalar ``vdot`` gives, as the twin's ``xp.sum`` gives one: the
+    step's arithmetic on its loss then runs on scalars (0.1 µs an operation, 0-d arrays 0.5 µs).
     """
     if array_api_compat.is_numpy_namespace(xp):
         import numpy as np
 
-        return np.asarray(np.vdot(M, N))
+        return np.vdot(M, N)
     return inner_portable(M, N, xp=xp)
 
 
@@ -210,7 +211,10 @@ def _packed_buffer(arrays: tuple) -> Any:
     entry = None if base is None else _PACKED.get(id(base))
     if entry is None or entry[0]() is not base or len(entry[1]) != len(arrays):
         return None
-    return base if all(view() is a for view, a in zip(entry[1], arrays)) else None
+    for view, a in zip(entry[1], arrays):  # a loop, not all(…): this runs four times a step
+        if view() is not a:
+            return None
+    return base
 
 
 def _views(flat: Any, like: tuple) -> tuple:
@@ -316,9 +320,9 @@ def _numpy_ones(dtype: Any, length: int) -> Any:
 
         if len(_ONES) >= _ONES_KEPT:
             _ONES.clear()
-        row = np.ones((1, length), dtype=dtype)
-        row.flags.writeable = False
-        _ONES[dtype, length] = row
+        ones = np.ones(length, dtype=dtype)
+        ones.flags.writeable = False
+        row = _ONES[dtype, length] = ones[None, :]  # its base is the vector (column_sums)
         return row
 
 
@@ -330,7 +334,8 @@ def column_sums_portable(M: Any, *, xp: Any) -> Any:
 def column_sums(M: Any, *, xp: Any) -> Any:
     """Σᵢ Mᵢⱼ, shape (n,); equal to :func:`column_sums_portable` up to the order of additions.
 
-    NumPy: ``1ᵀ·M`` (one BLAS call).
+    NumPy: ``1ᵀ·M`` (one BLAS call, a vector's: ``numpy.dot`` of the kept ones, 1.0 against 1.9 µs for a (200, 10)
+    matrix through ``matmul`` and a (1, m) row).
 
     Examples
     --------
@@ -339,7 +344,9 @@ def column_sums(M: Any, *, xp: Any) -> Any:
     array([4., 6.])
     """
     if array_api_compat.is_numpy_namespace(xp):
-        return (_numpy_ones(M.dtype, M.shape[0]) @ M)[0, ...]
+        import numpy as np
+
+        return np.dot(_numpy_ones(M.dtype, M.shape[0]).base, M)
     return column_sums_portable(M, xp=xp)
 
 
