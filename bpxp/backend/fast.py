@@ -27,7 +27,7 @@ Measured here (2-core EPYC under load ~10, CPU time, float32, one thread, 256×2
 
 Together they take a NumPy epoch of that network from 1.16–1.17× to 1.15× the time of its own matrix products
 (1.10× against 1.14× for the portable twins on a quiet machine, 2026-11-30). Also here, each with its figures
-beside it: ReLU and its backward in place, Σ M⊙N as one BLAS dot, Adam's moments in place, the row and column
+beside it: ReLU and its backward in place, Σ M⊙N as one BLAS dot, Adam's moments packed, the row and column
 sums as products with kept vectors of ones (NumPy) or plain sums (elsewhere), and the row maxima of narrow
 matrices down a transposed copy and log(1 + eᶻ) in vectorised passes (NumPy).
 """
@@ -198,15 +198,15 @@ def inner(M: Any, N: Any, *, xp: Any) -> Any:
 # An Adam step is a dozen elementwise operations per parameter array; on a small network each NumPy call's overhead
 # outweighs its work (digits' 64-100-10 network: four arrays of 6400, 100, 1000 and 10 elements). So on NumPy the
 # moments are packed: each parameter's m (and v) is a view into one flat buffer, made on the first step, and every
-# operation runs once over all parameters, the gradients concatenated into one flat array — 13 calls a step instead
-# of 44, written into the moments the step owns (``overwrite``). Measured on that network (batch 200, float64, one
-# thread): the update 29 against 55 µs a step. Other backends, and NumPy moments that are not packed, as the twins.
+# operation runs once over all parameters, the gradients concatenated into one flat array (17 calls a step instead
+# of 44), written into the moments the step owns (``overwrite``). Measured on that network (batch 200, float64, one
+# thread): penalty, Adam and subtraction 43 against 55 µs a step. Other backends, and unpacked moments, as the twins.
 _PACKED: dict[int, tuple] = {}  # id(flat buffer) → (weak reference to it, weak references to its views)
 _PACKED_KEPT = 64
 
 
 def _packed_buffer(arrays: tuple) -> Any:
-    """The flat buffer whose packed views (:func:`_packed_views`) ``arrays`` are, in order, or None (NumPy)."""
+    """The flat buffer whose packed views (:func:`_views`) ``arrays`` are, in order, or None (NumPy)."""
     base = arrays[0].base if arrays else None
     entry = None if base is None else _PACKED.get(id(base))
     if entry is None or entry[0]() is not base or len(entry[1]) != len(arrays):
@@ -217,24 +217,20 @@ def _packed_buffer(arrays: tuple) -> Any:
     return base
 
 
-def _views(flat: Any, like: tuple) -> tuple:
-    """Views of the flat NumPy array ``flat``, one per array of ``like``, shaped as it, in order."""
+def _views(flat: Any, like: tuple, *, packed: bool = False) -> tuple:
+    """Views of the flat NumPy array ``flat``, one per array of ``like``, shaped as it, in order; ``packed``:
+    remembered as the packing of ``flat`` (weakly: forgotten with the arrays)."""
+    import weakref
+
     views, start = [], 0
     for a in like:
         views.append(flat[start:start + a.size].reshape(a.shape))
         start += a.size
+    if packed:
+        if len(_PACKED) >= _PACKED_KEPT:
+            _PACKED.clear()
+        _PACKED[id(flat)] = (weakref.ref(flat), tuple(weakref.ref(v) for v in views))
     return tuple(views)
-
-
-def _packed_views(flat: Any, like: tuple) -> tuple:
-    """:func:`_views`, remembered as the packing of ``flat`` (weakly: forgotten with the arrays)."""
-    import weakref
-
-    views = _views(flat, like)
-    if len(_PACKED) >= _PACKED_KEPT:
-        _PACKED.clear()
-    _PACKED[id(flat)] = (weakref.ref(flat), tuple(weakref.ref(v) for v in views))
-    return views
 
 
 def adam_moments_portable(first: tuple, second: tuple, grads: tuple, beta1: float, beta2: float, *,
@@ -267,7 +263,7 @@ def adam_moments(first: tuple, second: tuple, grads: tuple, beta1: float, beta2:
     m *= beta1
     g *= 1.0 - beta1
     m += g
-    return (_packed_views(m, first), _packed_views(v, second)) if fresh else (first, second)
+    return (_views(m, first, packed=True), _views(v, second, packed=True)) if fresh else (first, second)
 
 
 def adam_directions_portable(first: tuple, second: tuple, factor: Any, eps: Any, *, xp: Any) -> tuple:
@@ -283,7 +279,7 @@ def adam_directions(first: tuple, second: tuple, factor: Any, eps: Any, *, xp: A
     if not array_api_compat.is_numpy_namespace(xp):
         return adam_directions_portable(first, second, factor, eps, xp=xp)
     m, v = _packed_buffer(first), _packed_buffer(second)
-    if m is not None and v is not None:
+    if m is not None and v is not None and m.size == v.size:
         return _views(_numpy_adam_direction(m, v, factor, eps), first)
     return tuple(_numpy_adam_direction(m, v, factor, eps) for m, v in zip(first, second))
 
