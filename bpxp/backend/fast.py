@@ -34,6 +34,7 @@ matrices down a transposed copy and log(1 + eᶻ) in vectorised passes (NumPy).
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import array_api_compat
@@ -195,12 +196,11 @@ def inner(M: Any, N: Any, *, xp: Any) -> Any:
 
 
 # -- Adam's moments and step over all parameters at once (``bpxp.math.optimizers.Adam``) ---------------------------
-# An Adam step is a dozen elementwise operations per parameter array; on a small network each NumPy call's overhead
-# outweighs its work (digits' 64-100-10 network: four arrays of 6400, 100, 1000 and 10 elements). So on NumPy the
-# moments are packed: each parameter's m (and v) is a view into one flat buffer, made on the first step, and every
-# operation runs once over all parameters, the gradients concatenated into one flat array (17 calls a step instead
-# of 44), written into the moments the step owns (``overwrite``). Measured on that network (batch 200, float64, one
-# thread): penalty, Adam and subtraction 43 against 55 µs a step. Other backends, and unpacked moments, as the twins.
+# An Adam step is a dozen elementwise operations per parameter array, each NumPy call's overhead more than its work
+# on a small network (digits' 64-100-10: arrays of 6400, 100, 1000 and 10 elements). So on NumPy each parameter's m
+# (and v) is a view into one flat buffer, made on the first step, and every operation runs once over all parameters
+# and the gradients concatenated (17 calls a step instead of 44), in the moments the step owns (``overwrite``). On
+# that network (batch 200, float64, one thread): penalty, Adam and subtraction 43 against 55 µs a step.
 _PACKED: dict[int, tuple] = {}  # id(flat buffer) → (weak reference to it, weak references to its views)
 _PACKED_KEPT = 64
 
@@ -220,15 +220,16 @@ def _packed_buffer(arrays: tuple) -> Any:
 def _views(flat: Any, like: tuple, *, packed: bool = False) -> tuple:
     """Views of the flat NumPy array ``flat``, one per array of ``like``, shaped as it, in order; ``packed``:
     remembered as the packing of ``flat`` (weakly: forgotten with the arrays)."""
-    import weakref
-
     views, start = [], 0
     for a in like:
         views.append(flat[start:start + a.size].reshape(a.shape))
         start += a.size
     if packed:
-        if len(_PACKED) >= _PACKED_KEPT:
-            _PACKED.clear()
+        if len(_PACKED) >= _PACKED_KEPT:  # forget the dead buffers, and all of them if that is not enough
+            for key in [key for key, (buffer, _) in _PACKED.items() if buffer() is None]:
+                del _PACKED[key]
+            if len(_PACKED) >= _PACKED_KEPT:
+                _PACKED.clear()
         _PACKED[id(flat)] = (weakref.ref(flat), tuple(weakref.ref(v) for v in views))
     return tuple(views)
 
@@ -244,9 +245,8 @@ def adam_moments(first: tuple, second: tuple, grads: tuple, beta1: float, beta2:
                  overwrite: bool = False) -> tuple[tuple, tuple]:
     """(m, v) advanced; equal to :func:`adam_moments_portable` (the same operations on each element).
 
-    NumPy: over all parameters at once, into new packed moments — or, ``overwrite=True`` (the caller owns the
-    moments and needs the old ones no more), into the packed moments given. The gradients are never changed.
-    """
+    NumPy: over all parameters at once, into new packed moments, or into the packed moments given where the caller
+    owns them and needs the old ones no more (``overwrite=True``). The gradients are never changed."""
     if not array_api_compat.is_numpy_namespace(xp) or not grads:
         return adam_moments_portable(first, second, grads, beta1, beta2, xp=xp)
     import numpy as np
