@@ -184,30 +184,68 @@ def test_inner_products_equal_their_portable_twin(backend, dtype):
                  float32_rtol=1e-5)
 
 
+ADAM_SHAPES = [(3, 5), (5,), (2, 3)]  # a network's parameters: a weight matrix, its bias, another weight matrix
+
+
+def _adam_arrays(backend, dtype, seed):
+    rng = np.random.default_rng(seed)
+    return tuple(backend.asarray(rng.normal(size=shape), dtype) for shape in ADAM_SHAPES)
+
+
+@pytest.mark.parametrize("steps", [1, 3], ids=["one-step", "three-steps"])
 @pytest.mark.parametrize("overwrite", OVERWRITE)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_adams_moving_average_and_step_equal_their_portable_twins(backend, dtype, overwrite):
+def test_adams_moments_and_directions_equal_their_portable_twins(backend, dtype, overwrite, steps):
+    """Step after step (NumPy: the moments packed into one buffer on the first, updated in it on the next), the
+    moments and the directions equal the twins' on every element, and the gradients are never changed."""
     xp = backend.xp
-    average_host, x_host = np.abs(G_HOST), Z_HOST / 100.0
-    expected = _fast.moving_average_portable(backend.asarray(average_host, dtype), backend.asarray(x_host, dtype),
-                                             0.9, xp=xp)
-    actual = _fast.moving_average(backend.asarray(average_host, dtype), backend.asarray(x_host, dtype), 0.9, xp=xp,
-                                  overwrite=overwrite)
-    assert actual.dtype == expected.dtype and actual.shape == expected.shape
-    assert_close(actual, bpxp.to_numpy(expected), dtype=dtype, float64_atol=1e-15, float32_rtol=1e-6)
-    assert_close(actual, 0.9 * average_host + 0.1 * x_host, dtype=dtype, float64_atol=1e-15, float32_rtol=1e-6)
-    first, second = backend.asarray(x_host, dtype), backend.asarray(average_host, dtype)
-    step = _fast.adam_step(first, second, 0.5, 1e-8, xp=xp)
-    assert_close(step, bpxp.to_numpy(_fast.adam_step_portable(first, second, 0.5, 1e-8, xp=xp)), dtype=dtype,
-                 float64_atol=1e-15, float32_rtol=1e-6)
-    assert_close([first, second], [x_host.astype(dtype), average_host.astype(dtype)], dtype=dtype, float64_atol=0.0,
-                 float32_rtol=0.0)
+    first, second = _adam_arrays(backend, dtype, 0), tuple(xp.abs(v) for v in _adam_arrays(backend, dtype, 1))
+    expected = (tuple(xp.asarray(m, copy=True) for m in first), tuple(xp.asarray(v, copy=True) for v in second))
+    for step in range(steps):
+        grads = _adam_arrays(backend, dtype, 2 + step)
+        grads_host = [bpxp.to_numpy(g).copy() for g in grads]
+        expected = _fast.adam_moments_portable(*expected, grads, 0.9, 0.999, xp=xp)
+        first, second = _fast.adam_moments(first, second, grads, 0.9, 0.999, xp=xp, overwrite=overwrite)
+        assert [(m.shape, m.dtype) for m in (*first, *second)] == [(m.shape, m.dtype) for m in (*expected[0],
+                                                                                               *expected[1])]
+        assert_close([*first, *second], [bpxp.to_numpy(m) for m in (*expected[0], *expected[1])], dtype=dtype,
+                     float64_atol=0.0, float32_rtol=0.0)
+        assert_close(list(grads), grads_host, dtype=dtype, float64_atol=0.0, float32_rtol=0.0)
+        directions = _fast.adam_directions(first, second, 0.5, 1e-8, xp=xp)
+        portable = _fast.adam_directions_portable(*expected, 0.5, 1e-8, xp=xp)
+        assert [d.shape for d in directions] == ADAM_SHAPES
+        assert_close(list(directions), [bpxp.to_numpy(d) for d in portable], dtype=dtype, float64_atol=1e-15,
+                     float32_rtol=1e-6)
 
 
-def test_moving_average_without_overwrite_leaves_its_inputs_alone(backend):
-    average, x = backend.asarray(G_HOST), backend.asarray(Z_HOST)
-    _fast.moving_average(average, x, 0.9, xp=backend.xp)
-    assert_close([average, x], [G_HOST, Z_HOST], dtype="float64", float64_atol=0.0)
+def test_adams_moments_without_overwrite_leave_their_inputs_alone(backend):
+    """The moments given are never changed without ``overwrite`` — not even packed ones (NumPy)."""
+    xp = backend.xp
+    first, second = _fast.adam_moments(*(_adam_arrays(backend, "float64", seed) for seed in (0, 1, 2)), 0.9, 0.999,
+                                       xp=xp, overwrite=True)
+    before = [bpxp.to_numpy(m).copy() for m in (*first, *second)]
+    again = _fast.adam_moments(first, second, _adam_arrays(backend, "float64", 3), 0.9, 0.999, xp=xp)
+    assert_close([*first, *second], before, dtype="float64", float64_atol=0.0)
+    again = _fast.adam_moments(*again, _adam_arrays(backend, "float64", 4), 0.9, 0.999, xp=xp, overwrite=True)
+    assert_close([*first, *second], before, dtype="float64", float64_atol=0.0)
+
+
+@pytest.mark.numpy_session("NumPy's packing of Adam's moments", without_backend=True)
+def test_packed_moments_are_recognised_only_as_the_views_they_were_made():
+    """NumPy: a packed buffer is used only for the very views it handed out, in their order; a copy, another
+    order or a subset of them is computed as separate arrays."""
+    import array_api_compat.numpy as xp
+
+    rng = np.random.default_rng(0)
+    arrays = [tuple(rng.normal(size=shape) for shape in ADAM_SHAPES) for _ in range(3)]
+    first, _ = _fast.adam_moments(*arrays, 0.9, 0.999, xp=xp)
+    assert _fast._packed_buffer(first) is first[0].base
+    assert _fast._packed_buffer(first[::-1]) is None and _fast._packed_buffer(first[:2]) is None
+    assert _fast._packed_buffer(tuple(m.copy() for m in first)) is None
+    assert _fast._packed_buffer((first[0][:1], *first[1:])) is None
+    for _ in range(2 * _fast._PACKED_KEPT):  # packings made and dropped: the live one is still recognised
+        _fast.adam_moments(*arrays, 0.9, 0.999, xp=xp)
+    assert _fast._packed_buffer(first) is first[0].base and len(_fast._PACKED) <= _fast._PACKED_KEPT
 
 
 def test_host_arrays_moved_at_once_equal_one_asarray_each(backend):

@@ -121,22 +121,20 @@ class Adam(Optimizer):
     def direction(self, grads, state, *, xp, scale=1.0, overwrite=False):
         """m ← β₁·m + (1−β₁)·g, v ← β₂·v + (1−β₂)·g², d = m̂ / (√v̂ + ε) with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).
 
-        ``overwrite=True`` (the training step after an epoch's first step): the moments and the gradients
-        are the step's own, and may be updated in place (``bpxp.backend.fast``).
+        ``overwrite=True`` (the training step after an epoch's first step): the moments are the step's own, and
+        may be updated in place (``bpxp.backend.fast``; on NumPy the moments of all parameters are packed into one
+        buffer, each operation one call for them all).
         """
         first, second, beta1_power, beta2_power = state
         beta1_power, beta2_power = beta1_power * self.beta1, beta2_power * self.beta2
-        # v first: m's update may use g's memory
-        second = tuple(_fast.moving_average(v, g * g, self.beta2, xp=xp, overwrite=overwrite)
-                       for v, g in zip(second, grads))
-        first = tuple(_fast.moving_average(m, g, self.beta1, xp=xp, overwrite=overwrite)
-                      for m, g in zip(first, grads))
+        first, second = _fast.adam_moments(first, second, grads, self.beta1, self.beta2, xp=xp,
+                                           overwrite=overwrite)
         # m̂ / (√v̂ + ε) = c · m / (√v + ε·√(1−β₂ᵗ)) with c = √(1−β₂ᵗ) / (1−β₁ᵗ): the bias corrections become two
         # 0-d factors per step instead of two array operations per parameter (Kingma & Ba, section 2); the
         # ``scale`` (η, from the training step) joins c, saving a multiplication per parameter.
         root = xp.sqrt(1.0 - beta2_power)
         factor, eps = (scale * root) / (1.0 - beta1_power), self.eps * root
-        directions = tuple(_fast.adam_step(m, v, factor, eps, xp=xp) for m, v in zip(first, second))
+        directions = _fast.adam_directions(first, second, factor, eps, xp=xp)
         return directions, (first, second, beta1_power, beta2_power)
 
 
