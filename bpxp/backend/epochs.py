@@ -39,11 +39,19 @@ class DenseBatches:
         n = X.shape[0]
         self.n, self.size, self.xp, self.X, self.Y = n, min(batch_size, n), xp, X, Y
         self.bounds = [(start, min(start + self.size, n)) for start in range(0, n, self.size)]
-        self.in_order = [(X, Y)] if self.size == n else [(X[a:b, ...], Y[a:b, ...]) for a, b in self.bounds]
+        self._in_order = None
 
     @property
     def count(self) -> int:
         return len(self.bounds)
+
+    @property
+    def in_order(self) -> list:
+        """The batches in row order, sliced on first use (shuffled epochs, and JAX's compiled ones, never ask)."""
+        if self._in_order is None:
+            X, Y = self.X, self.Y
+            self._in_order = [(X, Y)] if self.size == self.n else [(X[a:b, ...], Y[a:b, ...]) for a, b in self.bounds]
+        return self._in_order
 
     def __call__(self, order: np.ndarray | None):
         if order is None:

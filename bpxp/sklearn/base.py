@@ -265,9 +265,8 @@ class BaseMLP(StochasticTraining, BaseEstimator):
         net = self.network_
         if not is_sparse(X):
             X = session.features(net, X)
-        result = net.fit_lbfgs(X, self._on_device(Y, X), max_iter=self.max_iter, max_fun=self.max_fun,
-                               tol=float(self.tol), l2=float(self.alpha),
-                               sample_weight=None if weights is None else self._on_device(weights, X),
+        result = net.fit_lbfgs(X, Y, max_iter=self.max_iter, max_fun=self.max_fun,
+                               tol=float(self.tol), l2=float(self.alpha), sample_weight=weights,
                                block_rows=BLOCK_ROWS, callback=report)
         self.n_iter_, self.loss_ = result.n_iter, result.loss
         if not result.converged:

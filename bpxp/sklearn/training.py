@@ -104,7 +104,7 @@ class StochasticTraining:
         if is_sparse(X):
             return SparseBatches(self, X, Y, weights, batch_size)
         X = session.features(net, X)
-        Y = self._weighted_targets(session.targets(net, self._on_device(Y, X), X.shape[0]), weights)
+        Y = self._weighted_targets(session.targets(net, Y, X.shape[0]), weights)  # Y: host, or where X was given
         return DenseBatches(X, Y, batch_size, xp=net.xp)
 
     def _weighted_targets(self, Y, weights):
@@ -227,5 +227,5 @@ class SparseBatches:
         for start in range(0, self.n, self.size):
             rows = order[start:start + self.size]
             X_batch = session.features(net, self.X[rows].toarray())
-            Y_batch = session.targets(net, estimator._on_device(self.Y[rows], X_batch), len(rows))
+            Y_batch = session.targets(net, self.Y[rows], len(rows))
             yield X_batch, estimator._weighted_targets(Y_batch, None if self.weights is None else self.weights[rows])
