@@ -140,3 +140,37 @@ def test_an_estimator_stopped_by_the_tol_rule_inside_a_compiled_chunk_ends_as_th
     for ours, theirs in zip([*compiled.coefs_, *compiled.intercepts_], [*eager.coefs_, *eager.intercepts_]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
     assert compiled.t_ == eager.t_ == compiled.n_iter_ * 60
+
+
+@pytest.mark.parametrize("batch_size", [None, 16], ids=["full-batch", "shuffled"])
+def test_an_adaptive_rate_changed_inside_a_compiled_chunk_trains_on_as_the_eager_loop(
+        backend, monkeypatch, batch_size):
+    """An adaptive schedule runs in chunks of epochs too; where the tol rule finds a plateau inside a chunk (η ← η/5)
+    the chunk is run again up to that epoch, and training goes on from there at the new η."""
+    pytest.importorskip("sklearn")
+    from sklearn.exceptions import ConvergenceWarning
+
+    from bpxp.sklearn import MLPClassifier
+
+    X, Y = _data(60)
+    y = np.argmax(Y, axis=1)
+
+    def fit(eager):
+        with monkeypatch.context() as patch:
+            patch.setattr(_compiled, "EPOCHS_PER_CALL", CHUNK)
+            if eager:
+                patch.setattr(_compiled, "compiles_epochs", lambda xp: False)
+            clf = MLPClassifier((5,), solver="sgd", learning_rate="adaptive", momentum=0.0, learning_rate_init=0.05,
+                                max_iter=5 * CHUNK, batch_size=batch_size or 60, tol=1e-2, n_iter_no_change=2,
+                                random_state=0, backend=backend.name, device=backend.device, dtype="float64")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                clf.fit(X, y)
+            return clf
+
+    compiled, eager = fit(False), fit(True)
+    assert compiled._optimizer.learning_rate == eager._optimizer.learning_rate < 0.05 / 5  # two plateaus or more
+    assert compiled.n_iter_ == eager.n_iter_
+    np.testing.assert_allclose(compiled.loss_curve_, eager.loss_curve_, rtol=1e-10)
+    for ours, theirs in zip([*compiled.coefs_, *compiled.intercepts_], [*eager.coefs_, *eager.intercepts_]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)

@@ -104,7 +104,7 @@ class _Loop:
     def step(self) -> bool:
         """Drive and settle the next epoch (or chunk of epochs); return whether training goes on."""
         outcome, plan = self.outcome, self.plan
-        if self.driver.several and plan.quiet and plan.monitor.fixed_rate(outcome.rate) \
+        if self.driver.several and plan.quiet and plan.monitor.steady_rate(outcome.rate) \
                 and outcome.epoch >= self.one_by_one_until:
             return self.chunk(min(self.driver.per_call, plan.epochs - (outcome.epoch + 1)))
         run = self.driver.epoch(outcome.parameters, self.learning_rate)
@@ -112,12 +112,13 @@ class _Loop:
 
     def chunk(self, count: int) -> bool:
         """``count`` epochs in one call, settled in order after it. A chunk that is not finite is replayed one
-        epoch at a time (to find the epoch that diverged); one that the monitor stops at an earlier epoch is run
-        again up to that epoch, so the outcome holds its parameters."""
-        outcome, driver = self.outcome, self.driver
+        epoch at a time (to find the epoch that diverged); one that the monitor stops at an earlier epoch — or
+        after which it changes η (an adaptive schedule's plateau) — is run again up to that epoch, so the outcome
+        holds its parameters (and the next chunk runs at the new η)."""
+        outcome, driver, rate = self.outcome, self.driver, self.learning_rate
         start, rng_state = outcome.parameters, driver.rng_state
         try:
-            parameters, values, finite = driver.epochs(start, self.learning_rate, count)
+            parameters, values, finite = driver.epochs(start, rate, count)
         except KeyboardInterrupt:  # no epoch of the chunk recorded: the orders drawn for it are drawn again
             driver.rewind(rng_state)
             raise
@@ -129,23 +130,29 @@ class _Loop:
         try:
             for i, value in enumerate(values):
                 if not self.keep(outcome.epoch + 1, value, None, None, parameters):
-                    self.hold(self.after(start, rng_state, i + 1, count, parameters))
+                    self.hold(self.after(start, rng_state, i + 1, count, parameters, rate))
                     return False
+                if self.learning_rate != rate and i + 1 < count:  # η changed: the chunk's later epochs ran at the old
+                    end = outcome.epoch
+                    self.hold(self.after(start, rng_state, i + 1, count, parameters, rate))
+                    self.before = lambda i=i, end=end: (self.after(start, rng_state, i, count, parameters, rate),
+                                                        end - 1)
+                    return True
         except KeyboardInterrupt:  # the epochs recorded so far count: hold their parameters, then stop
-            self.hold(self.after(start, rng_state, outcome.epoch - before, count, parameters))
+            self.hold(self.after(start, rng_state, outcome.epoch - before, count, parameters, rate))
             raise
         self.hold(parameters)
         end = outcome.epoch  # the last epoch's starting parameters, run again up to there if a divergence asks
-        self.before = lambda: (self.after(start, rng_state, count - 1, count, parameters), end - 1)
+        self.before = lambda: (self.after(start, rng_state, count - 1, count, parameters, rate), end - 1)
         return True
 
-    def after(self, start: tuple, rng_state: Any, epochs: int, count: int, parameters: tuple) -> tuple:
-        """The parameters ``epochs`` epochs into a chunk of ``count`` that started at ``start`` and ended at
-        ``parameters``: run again up to there when the chunk is settled only that far."""
+    def after(self, start: tuple, rng_state: Any, epochs: int, count: int, parameters: tuple, rate: float) -> tuple:
+        """The parameters ``epochs`` epochs into a chunk of ``count`` at η ``rate`` that started at ``start`` and
+        ended at ``parameters``: run again up to there when the chunk is settled only that far."""
         if epochs == count:
             return parameters
         self.driver.rewind(rng_state)
-        return start if epochs == 0 else self.driver.epochs(start, self.learning_rate, epochs)[0]
+        return start if epochs == 0 else self.driver.epochs(start, rate, epochs)[0]
 
     def hold(self, parameters: tuple) -> None:
         self.outcome.weights, self.outcome.biases, self.outcome.state = parameters

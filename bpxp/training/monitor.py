@@ -23,7 +23,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from ..math.optimizers import Constant
 from .history import Outcome
 
 
@@ -174,7 +173,7 @@ class Monitor:
             stops = rule.stops(report, outcome) or stops
         return best, stops
 
-    def fixed_rate(self, rate: Any) -> bool:
-        """Whether η stays what it is until training stops (nothing for the host to change between epochs)."""
-        return rate is None or (type(rate.schedule) is Constant and not any(
-            isinstance(rule, SchedulePlateaus) for rule in self.rules))
+    def steady_rate(self, rate: Any) -> bool:
+        """Whether η stays what it is from epoch to epoch, changing — if ever — only at a plateau the monitor finds
+        (an adaptive schedule): not a schedule that sets η anew after every epoch (invscaling)."""
+        return rate is None or not rate.schedule.varies_by_epoch
