@@ -26,7 +26,7 @@ from ..backend.namespaces import device_of as _device_of
 from ..dask import chunks as dask_chunks
 from ..math import optimizers
 from ..mlp import MLP
-from ..training import recovery, session
+from ..training import recovery
 from ..training.monitor import Tolerance
 from .on_dask import fit as fit_on_dask
 from .training import StochasticTraining, bpxp_to_numpy, is_sparse
@@ -262,9 +262,7 @@ class BaseMLP(StochasticTraining, BaseEstimator):
             if self.verbose:
                 print(f"Iteration {iteration}, loss = {loss:.8f}")
 
-        net = self.network_
-        if not is_sparse(X):
-            X = session.features(net, X)
+        net = self.network_  # fit_lbfgs checks and moves X, Y and the weights once (a sparse X block by block)
         result = net.fit_lbfgs(X, Y, max_iter=self.max_iter, max_fun=self.max_fun,
                                tol=float(self.tol), l2=float(self.alpha), sample_weight=weights,
                                block_rows=BLOCK_ROWS, callback=report)
