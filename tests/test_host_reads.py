@@ -137,10 +137,12 @@ def test_validation_and_early_stopping_add_one_read_per_epoch(backend, host_read
 
 
 def test_a_schedule_reads_nothing_more(backend, host_reads):
+    """One read per epoch — and where epochs run in chunks (JAX), an adaptive schedule, whose η changes only at a
+    plateau, one per chunk (these 4 epochs: one chunk, no plateau)."""
     for schedule in ("invscaling", "adaptive"):
         reads = _loop_reads(backend, host_reads, epochs_run=4, batch_size=4, optimizer="sgd",
                             learning_rate_schedule=schedule)
-        assert reads == 4, schedule
+        assert reads == (1 if schedule == "adaptive" and _in_chunks(backend) else 4), schedule
 
 
 def test_compiled_chunks_read_once_each(backend, host_reads, monkeypatch):
