@@ -1195,3 +1195,17 @@ def test_report_how_many_cases_were_tried(capsys):
                   f"{len(ONCE_CASES)} once", f"- {as_is} raised", f"- {len(fixed)} needed a fix",
                   f"of {kinds} kinds", f"- {len(pending)} wait for a fix"):
         assert claim in __doc__, f"the module docstring's tally is stale: no {claim!r}"
+
+
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_nan_in_host_X_is_refused_wherever_it_is_checked(backend, size):
+    """Host X up to ``HOST_CHECKED_BYTES`` is checked on the host before its move, a larger one on the device it
+    lands on: either way a NaN in its last row is refused, naming the argument."""
+    from bpxp.backend.inputs import HOST_CHECKED_BYTES
+
+    rows = 8 if size == "small" else HOST_CHECKED_BYTES // (4 * 4) + 1  # float32, 4 columns: just over the limit
+    X = np.zeros((rows, 4), dtype=np.float32)
+    X[-1, 2] = np.nan
+    net = backend.mlp([4, 3, 1], dtype="float32", random_state=0)
+    with pytest.raises(ValueError, match=r"`X` contains NaN or infinite values"):
+        net.predict(X)
