@@ -108,11 +108,9 @@ def test_batches_split_into_scanned_full_batches_and_one_checked_last_batch():
     assert (_compiled.Batches(7, 7).scanned, _compiled.Batches(7, 7).last_start) == (0, 0)
 
 
-@pytest.mark.parametrize("batch_size", [None, 16], ids=["full-batch", "shuffled"])
-def test_an_estimator_stopped_by_the_tol_rule_inside_a_compiled_chunk_ends_as_the_eager_loop(
-        backend, monkeypatch, batch_size):
-    """The estimators run whole chunks of epochs per call on JAX and settle them after it; a chunk that the tol rule
-    stops at an earlier epoch is run again up to that epoch, so the fit ends there, with that epoch's weights."""
+def _estimator_fits(backend, monkeypatch, batch_size, warnings_as, **settings):
+    """(compiled, eager): the same MLPClassifier fit, compiled in chunks of CHUNK epochs and one step per call —
+    sgd, tol 1e-2 over 2 epochs, at most 5 chunks — ``warnings_as`` ('error' or 'ignore') for ConvergenceWarning."""
     pytest.importorskip("sklearn")
     from sklearn.exceptions import ConvergenceWarning
 
@@ -128,17 +126,30 @@ def test_an_estimator_stopped_by_the_tol_rule_inside_a_compiled_chunk_ends_as_th
                 patch.setattr(_compiled, "compiles_epochs", lambda xp: False)
             clf = MLPClassifier((5,), solver="sgd", momentum=0.0, learning_rate_init=0.05, max_iter=5 * CHUNK,
                                 batch_size=batch_size or 60, tol=1e-2, n_iter_no_change=2, random_state=0,
-                                backend=backend.name, device=backend.device, dtype="float64")
+                                backend=backend.name, device=backend.device, dtype="float64", **settings)
             with warnings.catch_warnings():
-                warnings.simplefilter("error", ConvergenceWarning)  # the rule, not max_iter, must stop it
+                warnings.simplefilter(warnings_as, ConvergenceWarning)
                 clf.fit(X, y)
             return clf
 
-    compiled, eager = fit(False), fit(True)
-    assert compiled.n_iter_ == eager.n_iter_ < 5 * CHUNK and compiled.n_iter_ % CHUNK != 0
+    return fit(False), fit(True)
+
+
+def _assert_same_run(compiled, eager):
+    assert compiled.n_iter_ == eager.n_iter_
     np.testing.assert_allclose(compiled.loss_curve_, eager.loss_curve_, rtol=1e-10)
     for ours, theirs in zip([*compiled.coefs_, *compiled.intercepts_], [*eager.coefs_, *eager.intercepts_]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("batch_size", [None, 16], ids=["full-batch", "shuffled"])
+def test_an_estimator_stopped_by_the_tol_rule_inside_a_compiled_chunk_ends_as_the_eager_loop(
+        backend, monkeypatch, batch_size):
+    """The estimators run whole chunks of epochs per call on JAX and settle them after it; a chunk that the tol rule
+    stops at an earlier epoch is run again up to that epoch, so the fit ends there, with that epoch's weights."""
+    compiled, eager = _estimator_fits(backend, monkeypatch, batch_size, "error")  # the rule, not max_iter, stops it
+    assert compiled.n_iter_ == eager.n_iter_ < 5 * CHUNK and compiled.n_iter_ % CHUNK != 0
+    _assert_same_run(compiled, eager)
     assert compiled.t_ == eager.t_ == compiled.n_iter_ * 60
 
 
@@ -147,30 +158,6 @@ def test_an_adaptive_rate_changed_inside_a_compiled_chunk_trains_on_as_the_eager
         backend, monkeypatch, batch_size):
     """An adaptive schedule runs in chunks of epochs too; where the tol rule finds a plateau inside a chunk (η ← η/5)
     the chunk is run again up to that epoch, and training goes on from there at the new η."""
-    pytest.importorskip("sklearn")
-    from sklearn.exceptions import ConvergenceWarning
-
-    from bpxp.sklearn import MLPClassifier
-
-    X, Y = _data(60)
-    y = np.argmax(Y, axis=1)
-
-    def fit(eager):
-        with monkeypatch.context() as patch:
-            patch.setattr(_compiled, "EPOCHS_PER_CALL", CHUNK)
-            if eager:
-                patch.setattr(_compiled, "compiles_epochs", lambda xp: False)
-            clf = MLPClassifier((5,), solver="sgd", learning_rate="adaptive", momentum=0.0, learning_rate_init=0.05,
-                                max_iter=5 * CHUNK, batch_size=batch_size or 60, tol=1e-2, n_iter_no_change=2,
-                                random_state=0, backend=backend.name, device=backend.device, dtype="float64")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                clf.fit(X, y)
-            return clf
-
-    compiled, eager = fit(False), fit(True)
+    compiled, eager = _estimator_fits(backend, monkeypatch, batch_size, "ignore", learning_rate="adaptive")
     assert compiled._optimizer.learning_rate == eager._optimizer.learning_rate < 0.05 / 5  # two plateaus or more
-    assert compiled.n_iter_ == eager.n_iter_
-    np.testing.assert_allclose(compiled.loss_curve_, eager.loss_curve_, rtol=1e-10)
-    for ours, theirs in zip([*compiled.coefs_, *compiled.intercepts_], [*eager.coefs_, *eager.intercepts_]):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+    _assert_same_run(compiled, eager)

@@ -56,7 +56,7 @@ def to_network(x: Any, *, name: str, xp: Any, device: Any, dtype: Any = None, fl
     if source is None:
         host = _host_numbers(x, name=name)
         if float_name is not None:
-            host = _narrowed(host, np.dtype(float_name), name=name, xp=array_namespace(host))
+            host = _narrowed(host, np.dtype(float_name), name=name, xp=_host_namespace)
         elif host.dtype.kind == "b":
             host = host.astype(np.int64)
         else:
@@ -165,7 +165,7 @@ def _copies(arrays: Sequence[Any], names: Sequence[str], *, xp: Any, device: Any
     for i, (array, name) in enumerate(zip(arrays, names)):
         if array_backend(array) is None:
             host = _host_numbers(array, name=name)
-            host = _narrowed(host, np.dtype(float_name), name=name, xp=array_namespace(host))
+            host = _narrowed(host, np.dtype(float_name), name=name, xp=_host_namespace)
             if not np.isfinite(host).all():
                 raise ValueError(f"`{name}` contains NaN or infinite values; remove or impute them first")
             hosts[i] = shareable_host_array(host, backend_name(xp))
@@ -243,7 +243,7 @@ def targets(y: Any, *, n_rows: int, spec: Description, xp: Any, device: Any, nam
     if array_backend(y) is None:
         host = _host_numbers(y, name=name)
         host = host.astype(np.int64) if host.dtype.kind == "b" else host
-        Y = _checked_targets(host, n_rows=n_rows, spec=spec, xp=array_namespace(host), name=name, rows_of=rows_of)
+        Y = _checked_targets(host, n_rows=n_rows, spec=spec, xp=_host_namespace, name=name, rows_of=rows_of)
         return namespaces.moved([shareable_host_array(Y, backend_name(xp))], xp=xp, device=device)[0]
     y = to_network(y, name=name, xp=xp, device=device)
     return _checked_targets(y, n_rows=n_rows, spec=spec, xp=xp, name=name, rows_of=rows_of)

@@ -233,10 +233,12 @@ class Constant:
         """(η to continue with, whether to stop) when the loss or score stopped improving."""
         return rate, True
 
-    @property
-    def varies_by_epoch(self) -> bool:
-        """Whether :meth:`after_epoch` may change η: a schedule that overrides it (the monitor asks it only then)."""
-        return type(self).after_epoch is not Constant.after_epoch
+    varies_by_epoch = False  # whether after_epoch may change η (the monitor asks it only then): set per class
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        """A schedule that overrides :meth:`after_epoch` varies by epoch (decided once per class, not per epoch)."""
+        super().__init_subclass__(**kwargs)
+        cls.varies_by_epoch = cls.after_epoch is not Constant.after_epoch
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,8 @@ from ..backend import namespaces as _backend
 from ..backend.namespaces import device_of as _device_of
 from ..dask import chunks as dask_chunks
 from ..math.activations import log_softmax
-from . import labels
 from .base import BaseMLP, bpxp_to_numpy, keep_parameters, stochastic
+from .labels import binarizer, classes_of, indicator_targets, one_hot_of_classes, target_type
 from .on_dask import predict as predict_on_dask
 from .on_dask import predict_proba as predict_proba_on_dask
 from .on_dask import score as score_on_dask
@@ -68,7 +68,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         """scikit-learn's fitted encoder of ``classes_`` (its name there; skl2onnx's converter reads ``y_type_``),
         made when asked: fitting encodes with ``bpxp.sklearn.labels`` (one finding of the target's type)."""
         check_is_fitted(self, "classes_")
-        return labels.binarizer(self.classes_, self._target_type)
+        return binarizer(self.classes_, self._target_type)
 
     def _output_and_loss(self):
         if self._target_type == "multiclass":
@@ -80,15 +80,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         y = bpxp_to_numpy(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        kind = labels.target_type(y)
+        kind = target_type(y)
         if first:
             self._start_classes(y, kind, classes if incremental else None)
         else:
             self._check_same_classes(y, kind, classes, incremental)
         if self._target_type == "multilabel-indicator":
-            Y = labels.indicator_targets(y, len(self.classes_))
+            Y = indicator_targets(y, len(self.classes_))
         else:
-            Y = labels.one_hot_of_classes(y, self.classes_, self.n_outputs_)
+            Y = one_hot_of_classes(y, self.classes_, self.n_outputs_)
         return self._on_device(Y.astype(self._dtype(X)), X)
 
     def _start_classes(self, y, kind: str, classes) -> None:
@@ -96,8 +96,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         ``partial_fit`` the ``classes`` given (a multi-label y's columns)."""
         if classes is not None and kind != "multilabel-indicator":
             y = np.asarray(classes)
-            kind = labels.target_type(y)
-        self._target_type, self.classes_ = kind, labels.classes_of(y, kind)
+            kind = target_type(y)
+        self._target_type, self.classes_ = kind, classes_of(y, kind)
         several = len(self.classes_) > 2 or kind == "multilabel-indicator"
         self.n_outputs_ = len(self.classes_) if several else 1
 
@@ -108,7 +108,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         if incremental and classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(f"`classes={np.asarray(classes)!r}` is not the same as on the first call to "
                              f"partial_fit, was: {self.classes_!r}")
-        if self.warm_start and not incremental and set(found := labels.classes_of(y, kind)) != set(self.classes_):
+        if self.warm_start and not incremental and set(found := classes_of(y, kind)) != set(self.classes_):
             raise ValueError("warm_start can only be used where `y` has the same classes as in the previous call "
                              f"to fit. Previously got {self.classes_}, `y` has {found}")
 

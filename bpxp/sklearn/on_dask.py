@@ -27,7 +27,7 @@ import numpy as np
 
 from ..dask import chunks as dask_chunks
 from ..dask import training as dask_training
-from . import labels
+from .labels import classes_of, one_hot_of_classes, target_type
 
 
 def check_unsupported(estimator, *, sample_weight, validation_data, incremental: bool) -> None:
@@ -78,11 +78,11 @@ def classifier_targets(estimator, y, dtype: str):
     import dask.array as da
 
     classes = np.unique(da.unique(y).compute())
-    estimator._target_type = labels.target_type(classes)
-    estimator.classes_ = labels.classes_of(classes, estimator._target_type)
+    estimator._target_type = target_type(classes)
+    estimator.classes_ = classes_of(classes, estimator._target_type)
     k = 1 if len(classes) <= 2 else len(classes)
     estimator.n_outputs_ = k
-    return y.map_blocks(lambda y: labels.one_hot_of_classes(y, classes, k).astype(dtype), dtype=dtype,
+    return y.map_blocks(lambda y: one_hot_of_classes(y, classes, k).astype(dtype), dtype=dtype,
                         chunks=(y.chunks[0], (k,)), new_axis=1, meta=np.empty((0, 0), dtype=dtype))
 
 
