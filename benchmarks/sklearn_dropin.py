@@ -3,6 +3,8 @@
     PYTHONPATH=. python benchmarks/sklearn_dropin.py [--folds 5] [--repeats 1]
 
 - adam: digits, 64-100-10, 200 epochs (tol=0 and a patience beyond max_iter, so both run every epoch), batch 200;
+  once on the standardised float64 data, once on the same data as float32 (both estimators keep float32 input in
+  float32, so both compute in the data's dtype);
 - lbfgs: breast-cancer and iris (standardised), the default (100,) hidden layer, max_iter=200.
 
 For every fold both estimators fit the same split, one right after the other (their order alternating), so load
@@ -27,11 +29,12 @@ from threadpoolctl import threadpool_limits
 
 from bpxp.sklearn import MLPClassifier as Bpxp
 
-CASES = {
-    "adam, digits 64-100-10, 200 epochs": (
-        load_digits, dict(hidden_layer_sizes=(100,), solver="adam", max_iter=200, tol=0.0, n_iter_no_change=1000)),
-    "lbfgs, breast-cancer": (load_breast_cancer, dict(solver="lbfgs", max_iter=200)),
-    "lbfgs, iris": (load_iris, dict(solver="lbfgs", max_iter=200)),
+ADAM = dict(hidden_layer_sizes=(100,), solver="adam", max_iter=200, tol=0.0, n_iter_no_change=1000)
+CASES = {  # label: (loader, settings, the data's dtype)
+    "adam, digits 64-100-10, 200 epochs": (load_digits, ADAM, np.float64),
+    "adam, digits, float32 data": (load_digits, ADAM, np.float32),
+    "lbfgs, breast-cancer": (load_breast_cancer, dict(solver="lbfgs", max_iter=200), np.float64),
+    "lbfgs, iris": (load_iris, dict(solver="lbfgs", max_iter=200), np.float64),
 }
 
 
@@ -44,9 +47,9 @@ def _fit_time(estimator, X, y, X_test, y_test):
     return elapsed, estimator.score(X_test, y_test)
 
 
-def measure(load, settings, folds: int, repeats: int) -> dict:
+def measure(load, settings, dtype, folds: int, repeats: int) -> dict:
     X, y = load(return_X_y=True)
-    X = StandardScaler().fit_transform(X)
+    X = StandardScaler().fit_transform(X).astype(dtype)
     times = {"bpxp": [], "scikit-learn": []}
     scores = {"bpxp": [], "scikit-learn": []}
     runs = 0
@@ -70,8 +73,8 @@ def main() -> None:
     with threadpool_limits(1):
         print(f"{'case':40s} {'bpxp s/fold':>12s} {'sklearn s/fold':>15s} {'ratio':>6s} {'acc bpxp':>9s} "
               f"{'acc sklearn':>12s}")
-        for label, (load, settings) in CASES.items():
-            result = measure(load, settings, args.folds, args.repeats)
+        for label, (load, settings, dtype) in CASES.items():
+            result = measure(load, settings, dtype, args.folds, args.repeats)
             (ours, our_score), (theirs, their_score) = result["bpxp"], result["scikit-learn"]
             print(f"{label:40s} {ours:12.3f} {theirs:15.3f} {theirs / ours:6.2f} {our_score:9.4f} "
                   f"{their_score:12.4f}", flush=True)
