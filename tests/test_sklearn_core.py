@@ -4,6 +4,7 @@ on arrays, against hand-computed values, finite differences, or repeated rows.""
 
 import numpy as np
 import pytest
+from conftest import assert_close
 
 import bpxp
 from bpxp.activations import get_activation
@@ -149,6 +150,31 @@ def test_estimator_sample_weight_equals_repeated_rows(solver):
     with pytest.warns(Warning):
         repeated = MLPRegressor(**settings).fit(X[rows], y[rows])
     np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("shuffle", [False, True], ids=["in-order", "shuffled"])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_a_sparse_x_trains_as_the_same_x_dense(backend, weighted, shuffle):
+    """A sparse X's mini-batches — densified as their steps come, Y and its weights checked and moved once, each
+    batch's targets gathered on the device — train the network as the same X dense does, on every backend."""
+    sparse = pytest.importorskip("scipy.sparse")
+    from sklearn.exceptions import ConvergenceWarning
+
+    from bpxp.sklearn import MLPRegressor
+
+    X, Y, counts = _weighted_problem(6, n=23)
+    X = X * (np.random.default_rng(7).random(X.shape) < 0.5)
+    settings = dict(hidden_layer_sizes=(5,), max_iter=3, tol=0, n_iter_no_change=100, random_state=0, batch_size=5,
+                    shuffle=shuffle, backend=backend.name, device=backend.device)
+    fits = []
+    for features in (X, sparse.csr_array(X)):
+        with pytest.warns(ConvergenceWarning):
+            fits.append(MLPRegressor(**settings).fit(features, Y, sample_weight=counts + 1 if weighted else None))
+    dense, from_sparse = fits
+    dtype = dense.network_.dtype_name
+    assert_close(np.asarray(from_sparse.loss_curve_), np.asarray(dense.loss_curve_), dtype=dtype, float64_atol=1e-12)
+    assert_close([*from_sparse.coefs_, *from_sparse.intercepts_], [*dense.coefs_, *dense.intercepts_], dtype=dtype,
+                 float64_atol=1e-12)
 
 
 @pytest.mark.numpy_session("estimator checks on host data run in the numpy session")

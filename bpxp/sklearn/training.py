@@ -214,18 +214,22 @@ def take_rows(A, rows):
 
 class SparseBatches:
     """A sparse X's batches, each densified and moved to the network's device when its step comes (the epoch's
-    rows in the order the driver draws)."""
+    rows in the order the driver draws). Y, with the sample weights as one more column, is checked and moved once
+    per fit; its batches are gathered on the device."""
 
     def __init__(self, estimator, X, Y, weights, batch_size):
-        self.estimator, self.X, self.Y, self.weights = estimator, X, Y, weights
+        self.net, self.X = estimator.network_, X
+        self.Y = estimator._weighted_targets(session.targets(self.net, Y, X.shape[0]), weights)
         self.n, self.size = X.shape[0], min(batch_size, X.shape[0])
         self.count = -(-self.n // self.size)
 
     def __call__(self, order):
-        estimator, net = self.estimator, self.estimator.network_
-        order = np.arange(self.n) if order is None else order
+        xp = self.net.xp
         for start in range(0, self.n, self.size):
-            rows = order[start:start + self.size]
-            X_batch = session.features(net, self.X[rows].toarray())
-            Y_batch = session.targets(net, self.Y[rows], len(rows))
-            yield X_batch, estimator._weighted_targets(Y_batch, None if self.weights is None else self.weights[rows])
+            if order is None:
+                rows = np.arange(start, min(start + self.size, self.n))
+                Y_batch = self.Y[start:start + len(rows), ...]
+            else:
+                rows = order[start:start + self.size]
+                Y_batch = xp.take(self.Y, xp.asarray(rows, device=_device_of(self.Y)), axis=0)
+            yield session.features(self.net, self.X[rows].toarray()), Y_batch
