@@ -102,20 +102,25 @@ def test_info_on_a_training_checkpoint_shows_its_last_epoch_and_its_best(tmp_pat
     rows = _info(run, capsys)
     assert rows["epochs"] == f"{last + 1} run; the model holds epoch {last + 1} (the last)"
     assert rows["best epoch"].startswith(f"{best + 1}: training loss ")
-def test_export_writes_an_onnx_model_that_predicts_as_the_saved_one(tmp_path, capsys):
+def test_export_writes_an_onnx_model_that_predicts_as_bpxp_predict_on_the_raw_features(tmp_path, capsys):
+    """The exported model standardises its input as training did and names the classes: ONNX Runtime on the data's
+    own rows gives what `bpxp predict` gives."""
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("ndonnx")
-    model, onnx_file = tmp_path / "iris.npz", tmp_path / "iris.onnx"
-    assert cli.main(["train", "--epochs", "5", "--quiet", "--save", str(model)]) == 0
+    from sklearn.datasets import load_wine
+
+    model, onnx_file, predicted = tmp_path / "wine.npz", tmp_path / "wine.onnx", tmp_path / "predicted.csv"
+    assert cli.main(["train", "wine", "--epochs", "20", "--quiet", "--save", str(model)]) == 0
     capsys.readouterr()
     assert cli.main(["export", str(model), str(onnx_file)]) == 0
-    assert "input X (N, 4) float32 (standardised" in capsys.readouterr().err
-    import bpxp
-
-    net = bpxp.load(model)
-    X = np.random.default_rng(0).normal(size=(7, 4)).astype(np.float32)
+    assert "input X (N, 13) float32, the columns alcohol, malic_acid, ash, alcalinity_of_ash… as in the data " \
+           "(standardised inside the model); outputs label, probabilities" in capsys.readouterr().err
+    assert cli.main(["predict", str(model), "wine", "--out", str(predicted)]) == 0
+    rows = [line.split(",") for line in predicted.read_text().splitlines()[1:]]
     session = ort.InferenceSession(str(onnx_file), providers=["CPUExecutionProvider"])
-    np.testing.assert_array_equal(session.run(["label"], {"X": X})[0], bpxp.to_numpy(net.predict(X)))
+    labels, probabilities = session.run(None, {"X": load_wine().data.astype(np.float32)})
+    assert labels.tolist() == [row[0] for row in rows]
+    np.testing.assert_allclose(probabilities, np.array([row[1:] for row in rows], dtype=float), rtol=1e-5, atol=1e-6)
 
 
 def test_a_csv_file_with_a_target_column_regression_and_classification(tmp_path, capsys):

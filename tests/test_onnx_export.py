@@ -165,6 +165,44 @@ def test_a_float64_estimator_takes_float64_rows():
     assert_close(got["probabilities"], clf.predict_proba(X), "float64")
 
 
+@pytest.mark.parametrize("units", [1, 3], ids=["binary", "multiclass"])
+def test_scaling_runs_inside_the_graph_and_classes_name_the_labels(units):
+    """With ``scaling`` the model takes the features before standardising; with ``classes`` an MLP's labels are
+    those values: ONNX on X equals predict on (X − mean)/scale, its indices mapped to the classes."""
+    output, loss = ("sigmoid", "binary_cross_entropy") if units == 1 else ("softmax", "cross_entropy")
+    net = bpxp.MLP([5, 8, units], hidden="relu", output=output, loss=loss, dtype="float32", random_state=2)
+    mean, scale = np.linspace(-2.0, 3.0, 5), np.linspace(0.5, 4.0, 5)
+    classes = ["no", "yes"] if units == 1 else ["setosa", "versicolor", "virginica"]
+    X = rows(50, seed=3) * 3.0 + 1.0
+    got = run(bpxp.onnx.export(net, scaling=(mean, scale), classes=classes), X)
+    standardised = ((X - mean) / scale).astype("float32")
+    assert got["label"].tolist() == np.asarray(classes)[bpxp.to_numpy(net.predict(standardised))].tolist()
+    assert_close(got["probabilities"], bpxp.to_numpy(net.predict_proba(standardised)), "float32")
+
+
+@pytest.mark.parametrize("options,message", [
+    (dict(scaling=([0.0] * 4, [1.0] * 5)), r"`scaling` must hold a mean and a scale per input feature, shapes "
+                                           r"\(5,\) each, got \(4,\) and \(5,\)"),
+    (dict(scaling=("mean", "scale")), r"`scaling` must be a pair \(mean, scale\) of numbers per input feature"),
+    (dict(classes=["a", "b"]), r"`classes` must name each class of a classifier \(3 for this network's multiclass "
+                               r"outputs\), got 2"),
+    (dict(classes="abc"), r"`classes` must be a sequence of class values, got 'abc'"),
+], ids=["scaling-of-another-width", "scaling-not-numbers", "classes-too-few", "classes-a-string"])
+def test_a_bad_scaling_or_classes_is_one_clear_error(options, message):
+    with pytest.raises(ValueError, match=message):
+        bpxp.onnx.export(bpxp.MLP([5, 4, 3], output="softmax", loss="cross_entropy", random_state=0), **options)
+
+
+def test_classes_are_for_an_mlp_an_estimators_are_its_own():
+    from bpxp.sklearn import MLPClassifier
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = MLPClassifier((3,), max_iter=2, random_state=0).fit(rows(20), np.arange(20) % 2)
+    with pytest.raises(ValueError, match=r"`classes` is for a bpxp.MLP: an estimator's labels are its `classes_`"):
+        bpxp.onnx.export(clf, classes=[0, 1])
+
+
 def test_an_unfitted_estimator_is_one_clear_error():
     from sklearn.exceptions import NotFittedError
 

@@ -324,12 +324,24 @@ def export(args) -> int:
 
     _check_writable(args.out, "out")
     net = load(args.model)
-    model = to_onnx(net, args.out)
-    scaled = " (standardised with the mean and scale saved in the model)" if \
-        "preprocessing" in net.checkpoint_metadata_ else ""
-    print(f"wrote {args.out}: input X (N, {net.layer_sizes[0]}) {net.dtype_name}{scaled}; outputs "
+    meta = net.checkpoint_metadata_
+    scaling = meta.get("preprocessing")
+    model = to_onnx(net, args.out, scaling=None if scaling is None else (scaling["mean"], scaling["scale"]),
+                    classes=meta.get("classes") if scaling is not None else None)
+    print(f"wrote {args.out}: input X (N, {net.layer_sizes[0]}) {net.dtype_name}{_export_input(meta)}; outputs "
           f"{', '.join(o.name for o in model.graph.output)}", file=sys.stderr)
     return 0
+
+
+def _export_input(meta: dict) -> str:
+    """What the exported model's X holds, for a model saved by ``bpxp train`` (its standardisation runs in the
+    graph; text columns must come one-hot encoded, as ``bpxp info`` lists them)."""
+    if "preprocessing" not in meta:
+        return ""
+    text = Encoding.from_metadata(meta.get("encoding"), meta["feature_names"]).text_columns
+    columns = "the features with text columns one-hot encoded, as `bpxp info` lists them" if text else \
+        f"the columns {', '.join(map(str, meta['feature_names'][:4]))}{'…' if len(meta['feature_names']) > 4 else ''}"
+    return f", {columns} as in the data (standardised inside the model)"
 
 
 # What the `cli` extra installs (pyproject.toml) under the names Python imports it by.
