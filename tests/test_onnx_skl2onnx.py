@@ -63,6 +63,24 @@ def test_the_default_zipmap_gives_a_dictionary_per_row():
     assert probabilities[0] == pytest.approx(dict(zip("abc", model.predict_proba(X[:1])[0])), rel=1e-5)
 
 
+@pytest.mark.parametrize("features", ["float32", "float64"])
+def test_a_classifier_trained_on_float64_data_converts_as_scikit_learns_does(features):
+    """Probabilities come in the incoming features' float type, as skl2onnx's own classifiers give them: float32
+    features take the default ZipMap (float32 only) though the network computes in float64."""
+    X, y = rows(60).astype(np.float64), np.array(["a", "b", "c"])[np.arange(60) % 3]
+    model = pipeline(MLPClassifier((8,), max_iter=5, random_state=0), X, y)
+    assert model[-1].network_.dtype_name == "float64"
+    options = None if features == "float32" else {"zipmap": False}  # skl2onnx's ZipMap takes no float64
+    label, probabilities = run(skl2onnx.to_onnx(model, X[:1].astype(features), options=options), X.astype(features))
+    np.testing.assert_array_equal(label, model.predict(X))
+    expected = model.predict_proba(X)
+    if features == "float32":
+        assert probabilities[0] == pytest.approx(dict(zip("abc", expected[0])), rel=1e-5)
+    else:
+        assert probabilities.dtype == np.float64
+        np.testing.assert_allclose(probabilities, expected, rtol=1e-12, atol=1e-15)
+
+
 def test_a_multilabel_classifier_converts():
     X = rows(60)
     Y = np.stack([np.arange(60) % 2, (np.arange(60) // 2) % 2], axis=1)

@@ -35,7 +35,9 @@ def register_skl2onnx() -> None:
 
 def _output_types(operator: Any) -> None:
     """skl2onnx's shape calculator: label (N,) of the classes' type (N, k of 0/1 for multi-label) and probabilities
-    (N, classes) for a classifier; values (N, k) for a regressor; floats of the network's dtype."""
+    (N, classes) for a classifier, in the incoming features' float type, as skl2onnx's own classifiers give them
+    (its ZipMap takes float32 probabilities: a network trained on float64 data, given float32 features, hands them
+    on cast); values (N, k) for a regressor, floats of the network's dtype."""
     from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType, Int64TensorType, StringTensorType
 
     estimator = operator.raw_operator
@@ -51,7 +53,9 @@ def _output_types(operator: Any) -> None:
     else:
         operator.outputs[0].type = StringTensorType([n]) if classes.dtype.kind in "USO" else Int64TensorType([n])
     width = net.layer_sizes[-1] if net.task == "multilabel" else max(len(classes), 2)
-    operator.outputs[1].type = floats([n, width])
+    given = operator.inputs[0].type
+    operator.outputs[1].type = (given.__class__ if isinstance(given, DoubleTensorType | FloatTensorType)
+                                else floats)([n, width])
 
 
 def _convert(scope: Any, operator: Any, container: Any) -> None:
@@ -67,7 +71,8 @@ def _convert(scope: Any, operator: Any, container: Any) -> None:
         wanted = theirs.type.to_onnx_type().tensor_type.elem_type
         names[ours.name] = theirs.full_name if ours.type.tensor_type.elem_type == wanted else \
             scope.get_unique_variable_name(ours.name)
-        if names[ours.name] != theirs.full_name:  # numeric labels of a float or bool type: int64, as skl2onnx's
+        if names[ours.name] != theirs.full_name:  # numeric labels of a float or bool type: int64, as skl2onnx's;
+            # probabilities in the features' float type
             container.add_node("Cast", names[ours.name], theirs.full_name, to=wanted,
                                name=scope.get_unique_operator_name("Cast"))
 
