@@ -1,6 +1,7 @@
 """bpxp.sklearn: scikit-learn's estimator contract, its tools, its accuracy, and any backend's arrays."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -80,6 +81,37 @@ def test_early_stopping_holds_out_a_validation_fraction_and_restores_the_best():
     assert clf.stopped_early_ and clf.n_iter_ < 500
     assert len(clf.validation_scores_) == clf.n_iter_
     assert clf.best_validation_score_ == max(clf.validation_scores_)
+
+
+@pytest.mark.parametrize("task", ["classifier", "regressor"])
+def test_early_stopping_holds_out_the_rows_scikit_learns_holds_out(task):
+    """Same ``random_state``, rows in order: bpxp's RandomState draws as scikit-learn's — the initial parameters,
+    then the split — so both hold out the same rows and reach the same validation scores, epochs and weights; a
+    warm start splits again from a fresh RandomState, as scikit-learn's does, and trains the same epochs. (Its
+    weights are compared after the first fit only: scikit-learn's restored best epoch is the very list of arrays
+    its next fit updates in place, so a warm start that never beats that best ends on its last epoch instead.)"""
+    from sklearn.neural_network import MLPClassifier as ReferenceClassifier
+    from sklearn.neural_network import MLPRegressor as ReferenceRegressor
+
+    X, y = _iris()
+    ours, reference = (MLPClassifier, ReferenceClassifier) if task == "classifier" else (MLPRegressor,
+                                                                                          ReferenceRegressor)
+    X, y = (X, y) if task == "classifier" else (X[:, :3], X[:, 3])
+    settings = dict(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=0.01, max_iter=25, early_stopping=True,
+                    validation_fraction=0.2, n_iter_no_change=4, shuffle=False, warm_start=True, random_state=0)
+    fits = [ours(**settings), reference(**settings)]
+    for warm in (False, True):  # a fit, then a warm start
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            for estimator in fits:
+                estimator.fit(X, y)
+        bpxp_fit, sklearn_fit = fits
+        assert bpxp_fit.n_iter_ == sklearn_fit.n_iter_
+        np.testing.assert_allclose(bpxp_fit.validation_scores_, sklearn_fit.validation_scores_, rtol=1e-12)
+        np.testing.assert_allclose(bpxp_fit.loss_curve_, sklearn_fit.loss_curve_, rtol=1e-12)
+        if not warm:
+            for a, b in zip(bpxp_fit.coefs_ + bpxp_fit.intercepts_, sklearn_fit.coefs_ + sklearn_fit.intercepts_):
+                np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
 def test_early_stopping_works_with_partial_fit():

@@ -192,17 +192,28 @@ class BaseMLP(StochasticTraining, BaseEstimator):
     # -- training ----------------------------------------------------------------------------------------------
     def _new_network(self, n_features: int, n_outputs: int, backend: str, device: Any, dtype: str,
                      assigned=None) -> MLP:
-        """The network, with scikit-learn's initial parameters for the same ``random_state`` (or the assigned)."""
-        random_state = check_random_state(self.random_state)
+        """The network, with scikit-learn's initial parameters drawn from this fit's RandomState (or the assigned)."""
         sizes = [n_features, *self._hidden_sizes, n_outputs]
         initial = [[a.astype(dtype) for a in arrays] for arrays in initial_parameters(sizes, self.activation,
-                                                                                        random_state)]
-        self._rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))  # shuffling
-        self._split_state = random_state
+                                                                                        self._random_state)]
         output, loss = self._output_and_loss()
         return MLP.from_weights(*(assigned or initial), hidden=ACTIVATIONS[self.activation], output=output,
                                 loss=loss, backend=backend, dtype=dtype, device=device,
                                 precision=self.precision)
+
+    def _start_random_state(self) -> None:
+        """This call's RandomState, as scikit-learn's (``check_random_state``: a fresh one per call for an integer
+        seed). It draws as scikit-learn's does — the initial parameters (a first fit), then early stopping's split
+        — so that both hold out the same rows; then, once, the seed of the epochs' shuffling (``_shuffling``)."""
+        self._random_state = check_random_state(self.random_state)
+
+    @property
+    def _shuffling(self) -> np.random.Generator:
+        """The Generator that orders the epochs' rows, seeded from the first fit's RandomState after its split and
+        kept by later calls (``partial_fit``, warm starts), which go on drawing from it."""
+        if getattr(self, "_rng", None) is None:
+            self._rng = np.random.default_rng(self._random_state.randint(np.iinfo(np.int32).max))
+        return self._rng
 
     def _reset_progress(self) -> None:
         self.loss_curve_, self.val_loss_curve_ = [], []
@@ -213,13 +224,14 @@ class BaseMLP(StochasticTraining, BaseEstimator):
             self.validation_scores_, self.best_validation_score_, self.best_loss_ = None, None, np.inf
         self._stopping = Tolerance(float(self.tol), self.n_iter_no_change, watch_score=bool(self.early_stopping))
         self._best_parameters, self._optimizer_state = None, None
-        self._optimizer = None
+        self._optimizer, self._rng = None, None
         self.n_iter_, self.t_, self.stopped_early_ = 0, 0, False
         self.n_layers_ = len(self._hidden_sizes) + 2
         self.out_activation_ = OUT_ACTIVATIONS[self.network_.output]
 
     def _fit(self, X, y, *, sample_weight=None, validation_data=None, incremental: bool, classes=None):
         self._check_parameters()
+        self._start_random_state()
         if dask_chunks.is_dask(X):  # per chunk on the Dask workers, the same run on the Dask driver
             return fit_on_dask(self, X, y, sample_weight=sample_weight, validation_data=validation_data,
                                      incremental=incremental)

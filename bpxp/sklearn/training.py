@@ -77,8 +77,8 @@ class StochasticTraining:
             self._optimizer_state = None
         return TrainingConfig(epochs=1 if incremental else int(self.max_iter),
                               learning_rate=self._optimizer.learning_rate, batch_size=self._batch_size(n_samples),
-                              optimizer=self._optimizer_rule(), shuffle=bool(self.shuffle), random_state=self._rng,
-                              l2=float(self.alpha), weighted=weighted)
+                              optimizer=self._optimizer_rule(), shuffle=bool(self.shuffle),
+                              random_state=self._shuffling, l2=float(self.alpha), weighted=weighted)
 
     def _plan(self, config: TrainingConfig, watch, incremental: bool) -> tuple[Outcome, Plan]:
         """The run's start — the network's parameters, η (``_optimizer``), the optimizer state, the best epoch and
@@ -192,7 +192,7 @@ class StochasticTraining:
         n = Y.shape[0]
         stratify = on_host(Y).astype(bool) if self._is_classifier and Y.shape[1] == 1 else None
         train_rows, val_rows = train_test_split(np.arange(n), test_size=self.validation_fraction,
-                                                random_state=self._split_state, stratify=stratify)
+                                                random_state=self._random_state, stratify=stratify)
         if len(val_rows) < 2:
             raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your "
                              f"dataset (early_stopping holds out {len(val_rows)} of {n} samples).")
