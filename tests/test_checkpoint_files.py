@@ -128,6 +128,8 @@ TAMPERED = [
              r"holds members its metadata does not account for: \['notes'\]"),
     Tampered("a best_0 without training", _array("best_0", np.ones((4, 16), dtype=np.float32)),
              r"does not account for: \['best_0'\]"),
+    Tampered("samples seen as text", _set("training", {"epoch": 0, "settings": {}, "history": {}, "samples_seen": "9"}),
+             r"`training.samples_seen` must be an integer, got '9' \(str\)"),
     Tampered("a member that is no .npy", _array("readme.txt", b"hello"), r"holds a member that is no NumPy array"),
     Tampered("metadata not JSON", _array("metadata", np.array("{oops")), r"has corrupt metadata"),
     Tampered("metadata a JSON list", _array("metadata", np.array("[1, 2]")), r"its metadata is a JSON list"),

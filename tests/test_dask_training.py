@@ -269,6 +269,26 @@ def test_a_scheduled_dask_fit_resumed_from_its_checkpoint_ends_as_an_uninterrupt
         np.testing.assert_array_equal(a, e)
 
 
+def test_a_dask_fit_of_unknown_length_resumes_its_schedule_where_it_stopped(scheduler, tmp_path):
+    """Chunks of unknown size (a filtered Dask array): the samples seen are counted as the epochs run, so the
+    checkpoint records them and the invscaling schedule goes on from there, as in one run."""
+    X, y = _data(200, 0)
+    keep = da.from_array(np.ones(len(y), dtype=bool), chunks=70)
+    X_dask, y_dask = da.from_array(X, chunks=(70, 5))[keep], da.from_array(y, chunks=70)[keep]
+    assert np.isnan(X_dask.shape[0])
+    options = dict(batch_size=None, optimizer="sgd", learning_rate=0.5, learning_rate_schedule="invscaling")
+    uninterrupted = _network()
+    expected = uninterrupted.fit(X_dask, y_dask, epochs=8, **options)
+    path = tmp_path / "unknown-length.npz"
+    _network().fit(X_dask, y_dask, epochs=4, checkpoint=path, **options)
+    assert bpxp.load(path).checkpoint_metadata_["training"]["samples_seen"] == 4 * 200
+    resumed = _network()
+    history = resumed.fit(X_dask, y_dask, epochs=8, resume=path, **options)
+    np.testing.assert_allclose(history.loss, expected.loss, rtol=1e-12)
+    for a, e in zip(_parameters(resumed), _parameters(uninterrupted), strict=True):
+        np.testing.assert_allclose(a, e, rtol=1e-12, atol=1e-14)
+
+
 def test_a_finished_dask_fit_resumed_trains_nothing_and_keeps_its_weights(scheduler, tmp_path):
     from bpxp.training.recovery import FinishedRunWarning
 

@@ -115,7 +115,8 @@ def save_training(path: str | os.PathLike, spec: Spec, outcome, *, backend: str,
         best_arrays = {f"best_{i}": _backend.to_numpy(a) for i, a in enumerate(flat)}
     training = {"epoch": outcome.epoch, "history": dataclasses.asdict(outcome.history),
                 "rng_state": outcome.rng_state, "since_best": outcome.since_best, "best": best_structure,
-                "settings": settings, "rate": None if outcome.rate is None else outcome.rate.record()}
+                "settings": settings, "rate": None if outcome.rate is None else outcome.rate.record(),
+                "samples_seen": outcome.samples_seen}
     arrays, metadata = _contents(spec, (outcome.weights, outcome.biases), backend=backend, device=device,
                                  rule=optimizer, state=outcome.state)
     return _write(Path(path), {**best_arrays, **arrays}, {**metadata, "training": training}, argument)
@@ -149,7 +150,8 @@ def read_training(path: str | os.PathLike, spec: Spec, *, xp: Any, device: Any) 
         best = unflatten([move(arrays[f"best_{i}"]) for i in range(count)], training["best"])
     outcome = Outcome(weights, biases, state, recorded_history(training), epoch=training["epoch"],
                       rng_state=training["rng_state"], best=best, since_best=training["since_best"],
-                      rate=training.get("rate"))  # a schedule's η and plateau count, as a dict (for ``fit``)
+                      rate=training.get("rate"),  # a schedule's η and plateau count, as a dict (for ``fit``)
+                      samples_seen=training.get("samples_seen"))  # None in a file of bpxp 0.1
     return training["settings"], outcome
 
 

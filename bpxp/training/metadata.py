@@ -105,6 +105,8 @@ def _training(value: Any, name: str) -> dict:
         if key not in value:
             raise ValueError(f"`{name}` lacks {key!r}")
         check(value[key], f"{name}.{key}")
+    if value.get("samples_seen") is not None:  # the rows trained on so far (absent in files of bpxp 0.1)
+        _of_type(int, "an integer")(value["samples_seen"], f"{name}.samples_seen")
     unknown = set(value["history"]) - {field.name for field in dataclasses.fields(History)}
     if unknown:
         raise ValueError(f"`{name}.history` holds entries a History has not: {shown(sorted(unknown))}")

@@ -223,7 +223,8 @@ class Start:
         outcome = Outcome(tuple(net.weights), None if net.biases is None else tuple(net.biases), self.optimizer_state)
         if self.resume is not None:
             outcome = resumed(net, self.resume, settings)
-            outcome.samples_seen = 0 if n_samples is None else (outcome.epoch + 1) * n_samples
+            if outcome.samples_seen is None:  # a checkpoint of bpxp 0.1: every epoch saw the n_samples rows
+                outcome.samples_seen = 0 if n_samples is None else (outcome.epoch + 1) * n_samples
             report_finished(self.resume, outcome.history, config.epochs)
         config.start_rate(outcome)
         return outcome, write
