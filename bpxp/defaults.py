@@ -35,8 +35,8 @@ EPOCHS = 200
 AUTO_BATCH_SIZE = 32
 #: η when ``learning_rate`` is not given: each rule's customary step (Adam's is its paper's 0.001).
 LEARNING_RATES = {"sgd": 0.1, "momentum": 0.01, "nesterov": 0.01, "adam": 0.001}
-_OUTPUT_OF_LOSS = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid", "mse": "identity"}
-_LOSS_OF_OUTPUT = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy"}
+_OUTPUT_OF_LOSS = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid", "mse": "identity", "poisson": "exp"}
+_LOSS_OF_OUTPUT = {"softmax": "cross_entropy", "sigmoid": "binary_cross_entropy", "exp": "poisson"}
 
 
 def output_and_loss(output: str | None, loss: str | None, n_outputs: int) -> tuple[str, str]:

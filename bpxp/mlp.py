@@ -221,7 +221,7 @@ class MLP:
             optimizer_state: Any = None, clip_norm: float | None = None, on_divergence: str = "raise",
             snapshot: bool = True, checkpoint: Any = None, checkpoint_every: int = 1, resume: Any = None,
             verbose: bool = False, learning_rate_schedule: Any = None, record: Sequence[str] = ()) -> History:
-        """Train by backpropagation; return the per-epoch :class:`~bpxp.training.loop.History`.
+        """Train by backpropagation; return the per-epoch :class:`~bpxp.History`.
 
         Ctrl-C returns the History so far (``history.interrupted``, an :class:`bpxp.InterruptedWarning`). Dask arrays
         chunked along rows train per chunk on the Dask workers (``bpxp.dask.training``).

@@ -47,6 +47,9 @@ def test_named_outputs_and_losses_are_kept_and_one_follows_the_other():
     assert bpxp.MLP([2, 3, 1], output="sigmoid", loss="mse").loss == "mse"
     assert bpxp.MLP([2, 3, 3], loss="mse").output == "identity"
     assert bpxp.MLP([2, 3, 3], output="softmax").loss == "cross_entropy"
+    assert bpxp.MLP([2, 3, 2], loss="poisson").output == "exp" and bpxp.MLP([2, 3, 2], output="exp").loss == "poisson"
+    for loss in ("mse", "binary_cross_entropy", "cross_entropy", "poisson"):  # every loss names an output it fits
+        assert bpxp.MLP([2, 3, 2], loss=loss).loss == loss
     net = bpxp.MLP([2, 3, 1], output="identity", random_state=0)
     net.fit(np.eye(2), np.array([0, 1]), epochs=1)
     assert (net.output, net.loss) == ("identity", "mse")  # named: not re-chosen from 0/1 targets

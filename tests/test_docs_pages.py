@@ -40,6 +40,19 @@ def test_each_python_block_runs_as_written(page, tmp_path):
         assert done.returncode == 0, f"{page}, block {number + 1}:\n{done.stderr[-3000:]}"
 
 
+def test_the_training_pages_divergence_example_diverges(tmp_path):
+    """The block that shows ``TrainingDiverged`` must reach its ``except``: it prints the epoch, the last finite
+    loss and the epoch kept."""
+    pytest.importorskip("sklearn")
+    (code,) = [block for block in python_blocks("user-guide/training.md") if "TrainingDiverged" in block]
+    (tmp_path / "block.py").write_text(code)
+    done = subprocess.run([sys.executable, "block.py"], cwd=tmp_path, capture_output=True, text=True, timeout=400,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    epoch, last_finite_loss, kept_epoch = done.stdout.split("\n")[0].split()
+    assert int(epoch) > int(kept_epoch) >= 0 and float(last_finite_loss) > 0
+
+
 def test_the_equations_page_includes_code_that_exists():
     import ast
 

@@ -1,6 +1,6 @@
 """Compiled epochs: how a whole epoch (or several) of the same pure training step runs in one library call.
 
-The training step (``bpxp.training.loop.make_step``) is written once and stays pure. What differs between libraries is
+The training step (``bpxp.training.step.make_step``) is written once and stays pure. What differs between libraries is
 only how an epoch *drives* it:
 
 - eagerly, one Python call per mini-batch (``bpxp.training.loop``'s loop: NumPy, array-api-strict, CuPy, torch);

@@ -4,8 +4,8 @@ A function here computes what its portable twin ``*_portable`` computes — the 
 write, using only the Array API standard — but hands the work to a backend's own fused kernel, or to NumPy's
 in-place (``out=``) forms, where that was measured to win (``benchmarks/elementwise.py``; figures below). On
 every other backend it calls the twin. Tests hold each fast path equal to its twin on every backend
-(``tests/test_fast.py``). Besides ``bpxp.backend.namespaces``, this is the only module that knows array libraries
-by name. On ndonnx (an ONNX graph being recorded, ``bpxp.onnx.export``) σ and the row maxima are single ONNX nodes
+(``tests/test_fast.py``). Like every module of ``bpxp.backend`` (and only those), it knows array libraries by
+name. On ndonnx (an ONNX graph being recorded, ``bpxp.onnx.export``) σ and the row maxima are single ONNX nodes
 (``bpxp.backend.onnx_graph``; held equal to ``predict`` through onnxruntime in ``tests/test_onnx_export.py``).
 
 ``overwrite=True`` says the caller made the input array and needs it no more (scipy's ``overwrite_a``

@@ -1,6 +1,7 @@
 """scikit-learn estimators on any bpxp backend: ``MLPClassifier`` and ``MLPRegressor``, drop-in replacements.
 
-They take every parameter of scikit-learn's MLPs, with its meaning, plus ``backend``, ``device`` and ``dtype``, and
+They take every parameter of scikit-learn's MLPs, with its meaning, plus ``backend``, ``device``, ``dtype`` (None:
+X's float type) and ``precision`` (float32 products, or TF32 on CUDA), and
 go further where its users asked: a user-given validation set (``fit(X, y, validation_data=(X_val, y_val))``)
 with a validation-loss curve, and early stopping that also works with ``partial_fit`` given such a set.
 scikit-learn's own test file for its MLPs runs against these estimators (tests/test_sklearn_mlp_suite.py).
@@ -47,9 +48,23 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     As scikit-learn's: one logistic output unit for two classes, a softmax over ≥ 3 classes, and one logistic unit
     per label for a multi-label indicator ``y``; cross-entropy loss. ``predict_proba`` gives probabilities in the
-    order of ``classes_``. See the module docstring for the parameters beyond scikit-learn's. After ``fit``,
-    ``network_`` is the trained :class:`bpxp.MLP`: ``clf.network_.backward(X, np.searchsorted(clf.classes_, y))``
-    gives each layer's δ and ∂L/∂X (``.inputs``), and ``bpxp.gradcheck`` checks it.
+    order of ``classes_``. After ``fit``, ``network_`` is the trained :class:`bpxp.MLP`:
+    ``clf.network_.backward(X, np.searchsorted(clf.classes_, y))`` gives each layer's δ and ∂L/∂X (``.inputs``),
+    and ``bpxp.gradcheck`` checks it.
+
+    Parameters
+    ----------
+    hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, … : as scikit-learn's
+        Every parameter of ``sklearn.neural_network.MLPClassifier``, in its order, with its meaning.
+    backend : {'numpy', 'cupy', 'torch', 'jax', 'array_api_strict', 'mlx'}, default='numpy'
+        Where host data (NumPy arrays, lists, scipy.sparse) trains; an array of another backend trains on its own
+        backend and device, and the outputs come back there.
+    device : str or device, optional
+        The device host data trains on (the backend's default when None).
+    dtype : {'float32', 'float64'}, optional
+        The network's float type; None follows X: float32 data trains in float32, any other in float64.
+    precision : {'float32', 'tf32'}, default='float32'
+        Float32 matrix products in IEEE float32, or on TF32 tensor cores on CUDA GPUs (as :class:`bpxp.MLP`'s).
 
     Examples
     --------
@@ -206,6 +221,14 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     ``loss='poisson'`` an exponential output and half the Poisson deviance (for counts). Its positional
     parameters are scikit-learn's (≥ 1.7): ``loss``, ``hidden_layer_sizes``, ``activation``, as in
     ``MLPRegressor("poisson", (8,))``.
+
+    Parameters
+    ----------
+    loss, hidden_layer_sizes, activation, solver, alpha, batch_size, … : as scikit-learn's
+        Every parameter of ``sklearn.neural_network.MLPRegressor``, in its order, with its meaning.
+    backend, device, dtype, precision
+        Where and in which float type the network trains, as for :class:`MLPClassifier`: ``backend`` (default
+        'numpy') and ``device`` for host data, ``dtype`` None following X, ``precision`` 'float32' or 'tf32'.
 
     Examples
     --------

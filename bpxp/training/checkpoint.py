@@ -123,8 +123,8 @@ def save_training(path: str | os.PathLike, spec: Spec, outcome, *, backend: str,
 
 
 def read_training(path: str | os.PathLike, spec: Spec, *, xp: Any, device: Any) -> tuple[dict, Any]:
-    """A training checkpoint for the network ``spec`` describes: (the fit's settings, a ``bpxp.training.loop.Outcome``
-    with arrays in ``xp`` on ``device``).
+    """A training checkpoint for the network ``spec`` describes: (the fit's settings, a
+    ``bpxp.training.history.Outcome`` with arrays in ``xp`` on ``device``).
 
     Raises a ValueError when the file is no training checkpoint or was written by a different network.
     """
@@ -169,9 +169,9 @@ OPTIONAL_SETTINGS = ("learning_rate_schedule",)  # settings a fit records only w
 
 
 def resume(path: Path, spec: Spec, settings: dict, *, xp: Any, device: Any) -> Any:
-    """The ``bpxp.training.loop.Outcome`` a training checkpoint left, after checking that the network ``spec`` describes
-    wrote it with these ``settings``; its History no longer marked interrupted or diverged. A run that had ended
-    (stopped early, ended by its schedule) stays marked so: the loop trains it no further."""
+    """The ``bpxp.training.history.Outcome`` a training checkpoint left, after checking that the network ``spec``
+    describes wrote it with these ``settings``; its History no longer marked interrupted or diverged. A run that had
+    ended (stopped early, ended by its schedule) stays marked so: the loop trains it no further."""
     if not path.is_file():
         raise FileNotFoundError(f"`resume`: no checkpoint at {str(path)!r}")
     saved, outcome = read_training(path, spec, xp=xp, device=device)
