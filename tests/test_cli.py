@@ -156,12 +156,25 @@ def test_backends_lists_every_backend(capsys):
     (["predict", "missing.npz", "iris"], "no checkpoint at 'missing.npz'"),
     (["info", "missing.npz"], "no checkpoint at 'missing.npz'"),
     (["export", "missing.npz", "out.onnx"], "no checkpoint at 'missing.npz'"),
+    (["train", "iris", "--task", "regression"], "--task regression applies to data files only"),
 ])
 def test_user_mistakes_give_one_line_and_exit_2(argv, message, capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("bpxp: error: ") and message in err and "Traceback" not in err
     assert err.count("\n") == 1
+
+
+def test_predict_checks_its_out_path_first_and_makes_its_folders(tmp_path, capsys):
+    model, blocker = tmp_path / "iris.npz", tmp_path / "a-file"
+    assert cli.main(["train", "--epochs", "2", "--quiet", "--save", str(model)]) == 0
+    blocker.write_text("")
+    capsys.readouterr()
+    assert cli.main(["predict", str(model), "iris", "--out", str(blocker / "p.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bpxp: error: --out ") and "is a file, not a folder" in err and err.count("\n") == 1
+    assert cli.main(["predict", str(model), "iris", "--out", str(tmp_path / "new" / "p.csv")]) == 0
+    assert (tmp_path / "new" / "p.csv").read_text().startswith("prediction,")
 
 
 def test_a_missing_column_is_named(tmp_path, capsys):

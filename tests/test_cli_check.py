@@ -25,6 +25,17 @@ def test_a_saved_model_is_checked_on_its_data(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(["check", "wine", "--model", str(model), "--rows", "5"]) == 0
     assert "wine, 5 rows; MLP([13, 16, 3]" in capsys.readouterr().out
+    assert cli.main(["check", "--model", str(model), "--rows", "5"]) == 0  # on the data it was trained on
+    assert "wine, 5 rows; MLP([13, 16, 3]" in capsys.readouterr().out
+
+
+def test_a_model_saved_from_python_needs_its_data_named(tmp_path, capsys):
+    import bpxp
+
+    model = bpxp.MLP([4, 3, 3], random_state=0).save(tmp_path / "plain.npz")
+    assert cli.main(["check", "--model", str(model)]) == 2
+    err = capsys.readouterr().err
+    assert "does not record the data it was trained on: give the data, as in `bpxp check DATA --model" in err
 
 
 def test_a_wrong_derivative_exits_1_and_says_where(monkeypatch, capsys):

@@ -44,7 +44,7 @@ from .encoding import fit as fit_encoding
 from .info import info
 from .parser import hidden_sizes
 from .parser import parser as _parser
-from .saved import class_indices, model_and_data, no_target_for_bundled, read_data, tell_how_read
+from .saved import class_indices, model_and_data, no_target_for_bundled, read_data, tell_how_read, trained_on
 from .targets import check_no_missing
 from .targets import encoded as encoded_targets
 
@@ -55,6 +55,13 @@ def _check_writable(path: str | None, option: str) -> None:
     problem = None if path is None else destination_problem(path)
     if problem is not None:
         raise ValueError(f"{option} {path!r} {problem}")
+
+
+def _made_writable(path: str | None, option: str) -> None:
+    """:func:`_check_writable`, then the path's missing folders made (as a model's are when it is saved)."""
+    _check_writable(path, option)
+    if path is not None:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
 
 
 @dataclass(frozen=True)
@@ -232,6 +239,7 @@ def _stopped(args, history) -> str:
 
 
 def predict(args) -> int:
+    _made_writable(args.out, "--out")
     net, meta, X, _ = model_and_data(args)
     classes = meta.get("classes")
     outputs = _backend.to_numpy(net.forward(X))
@@ -278,6 +286,8 @@ def evaluate(args) -> int:
 def check(args) -> int:
     """``bpxp check``: a saved model (``--model``) or a fresh network, its ∂L/∂W and ∂L/∂b checked against central
     finite differences in float64 (``bpxp.gradcheck``) on ``--rows`` rows; exit 1 where they disagree."""
+    if args.data is None:
+        args.data = trained_on(args.model) if args.model else "iris"
     if args.model:
         net, meta, X, y = model_and_data(args)
         y = y if meta.get("classes") is None else class_indices(args, meta["classes"], meta, y)
@@ -322,7 +332,7 @@ def backends(args) -> int:
 def export(args) -> int:
     from ..onnx import export as to_onnx
 
-    _check_writable(args.out, "out")
+    _made_writable(args.out, "out")
     net = load(args.model)
     meta = net.checkpoint_metadata_
     scaling = meta.get("preprocessing")

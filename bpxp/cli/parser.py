@@ -191,8 +191,9 @@ def _add_evaluate(evaluate: argparse.ArgumentParser) -> None:
 def _add_check(check: argparse.ArgumentParser) -> None:
     """``bpxp check [DATA] [--model MODEL.npz] [--rows N]``: a fresh network (``train``'s shape options) or a saved
     model, its gradients checked in float64 on some rows of the data."""
-    check.add_argument("data", nargs="?", default="iris",
-                       help=f"a bundled dataset ({', '.join(BUNDLED)}) or a .csv/.parquet file")
+    check.add_argument("data", nargs="?",
+                       help=f"a bundled dataset ({', '.join(BUNDLED)}) or a .csv/.parquet file (default: the data "
+                            "--model was trained on; without --model, iris)")
     check.add_argument("--model", metavar="MODEL.npz", help="check this saved model (default: a fresh network)")
     check.add_argument("--target", help="the target column (required with a data file and no model)")
     check.add_argument("--rows", type=_positive_int, default=16, help="rows checked, drawn by --seed")

@@ -37,10 +37,14 @@ def read_data(name: str, target: str | None, feature_names: list[str] | None = N
 
 
 def no_target_for_bundled(args) -> None:
-    """``--target`` names a column of a data file; a bundled dataset's target is built in (not silently ignored)."""
+    """``--target`` names a column of a data file, and ``--task regression`` treats one as numbers; a bundled
+    dataset's target is built in, its classes (neither option is silently ignored there)."""
     if getattr(args, "target", None) is not None and args.data in BUNDLED:
         raise ValueError(f"--target applies to data files only: the bundled dataset {args.data!r} has its target "
                          f"built in (its class labels); drop --target {args.target!r}")
+    if getattr(args, "task", "auto") == "regression" and args.data in BUNDLED:
+        raise ValueError(f"--task regression applies to data files only: the bundled dataset {args.data!r} is a "
+                         "classification (its class labels); drop --task")
 
 
 def tell_how_read(data: str, note: str | None) -> None:
@@ -84,3 +88,13 @@ def class_indices(args, classes: list, meta: dict, y: np.ndarray) -> np.ndarray:
         raise ValueError(f"the target column {meta.get('target') if args.target is None else args.target!r} "
                          f"of {args.data!r} holds classes the model never saw: {unseen}")
     return np.asarray(labels)
+
+
+def trained_on(model: str) -> str:
+    """The data a model saved by ``bpxp train`` was trained on: a bundled dataset's name or the file's path."""
+    meta = load(model).checkpoint_metadata_
+    data = (meta.get("split") or {}).get("data") or meta.get("trained_on_data")
+    if data is None:
+        raise ValueError(f"{model!r} does not record the data it was trained on: give the data, as in "
+                         f"`bpxp check DATA --model {model}`")
+    return data
