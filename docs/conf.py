@@ -65,7 +65,6 @@ sphinx_gallery_conf = {
 html_theme = "pydata_sphinx_theme"
 html_title = f"bpxp {release}"
 html_theme_options = {
-    "github_url": "https://github.com/bpxp/bpxp",
     "navigation_with_keys": False,
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
