@@ -3,13 +3,12 @@
 The same forward pass, error terms δ and updates run on NumPy, CuPy, PyTorch, JAX and array-api-strict.
 """
 
-from . import activations, backprop, losses, optimizers
+from . import activations, backprop, losses, metrics, optimizers
 from ._version import __version__
 from .backend.listing import BackendInfo, backends
 from .backend.namespaces import BackendUnusable, to_numpy
 from .gradient_check import GradcheckReport, gradcheck
 from .loading import load
-from .math import metrics
 from .math.backprop import Gradients
 from .mlp import MLP
 from .training.archive import CheckpointError

@@ -4,7 +4,7 @@ Every module of ``bpxp`` stands on a floor and imports only from its own floor o
 
     backend       bpxp/backend/ (namespaces, devices, precision, fast paths, how an epoch is driven), _version
       ← math      bpxp/math/ (activations, losses, backprop, optimizers, metrics) and their public paths
-                  (bpxp/activations.py, backprop.py, losses.py, optimizers.py)
+                  (bpxp/activations.py, backprop.py, losses.py, metrics.py, optimizers.py)
       ← description  spec, checks, defaults: what a network and its options are
       ← training  bpxp/training/ (the one epoch loop, its monitor, configuration, checkpoints, L-BFGS)
       ← dask      bpxp/dask/ (training and predicting per chunk; never the MLP)
@@ -37,7 +37,7 @@ pytestmark = pytest.mark.numpy_session("the package's shape is checked in the nu
 
 FLOORS = [  # (floor, the modules on it: a dotted name under bpxp, or a folder's prefix ending in '.')
     ("backend", ("backend.", "_version")),
-    ("math", ("math.", "activations", "backprop", "losses", "optimizers")),
+    ("math", ("math.", "activations", "backprop", "losses", "metrics", "optimizers")),
     ("description", ("spec", "checks", "defaults")),
     ("training", ("training.",)),
     ("dask", ("dask.",)),
