@@ -25,7 +25,8 @@ from bpxp.backend import namespaces as _backend
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("SCIPY_ARRAY_API", "1")  # lets scikit-learn's checks feed the estimators Array API inputs
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# the seed tutorials' data (binary.csv, Iris.csv): the folder in BPXP_DATA, as the gallery reads it, else ../shared/data
+SHARED_DATA = Path(os.environ.get("BPXP_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 
 # (id, backend name, device label): the backend matrix of the suite. The ids are plain strings, so every
 # process (each pytest-xdist worker) collects the same test ids. The GPU variants run where the library sees a

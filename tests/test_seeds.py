@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_close
+from conftest import SHARED_DATA, assert_close
 
 import bpxp
 
@@ -25,7 +25,7 @@ admissions, iris = _example("admissions"), _example("iris")
 @pytest.fixture(scope="module")
 def admissions_reference(request):
     """The float64 NumPy run, the reference for the other backends and for float32."""
-    csv = Path(__file__).resolve().parents[2] / "shared" / "data" / "binary.csv"
+    csv = SHARED_DATA / "binary.csv"
     if not csv.exists():
         pytest.skip(f"seed data not found at {csv}")
     net, accuracy, losses = admissions.run(csv, report=lambda line: None)
@@ -60,7 +60,7 @@ def test_iris_step_matches_the_tutorial(backend, dtype):
 
 
 def test_iris_flowers_read_from_the_csv_are_the_built_in_ones():
-    csv = Path(__file__).resolve().parents[2] / "shared" / "data" / "Iris.csv"
+    csv = SHARED_DATA / "Iris.csv"
     if not csv.exists():
         pytest.skip(f"seed data not found at {csv}")
     np.testing.assert_array_equal(iris.flowers_from_csv(csv), iris.FLOWERS)
