@@ -1,4 +1,5 @@
-"""The ``bpxp`` command: ``train``, ``predict``, ``evaluate``, ``info``, ``backends``.
+"""The ``bpxp`` command: ``train``, ``predict``, ``evaluate``, ``check``, ``info``, ``export``,
+``backends``.
 
 An edge: it uses ``bpxp.MLP``, ``bpxp.load`` and the floors below; nothing imports it.
 """
