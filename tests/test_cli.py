@@ -206,6 +206,30 @@ def test_a_checkpointed_run_resumes_to_the_model_of_an_uninterrupted_one(tmp_pat
     assert "--resume needs --checkpoint" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("case", ["another network", "a saved model", "other settings"])
+def test_a_checkpoint_that_cannot_be_resumed_is_one_line_in_the_commands_terms(tmp_path, capsys, case):
+    run = tmp_path / "run.npz"
+    common = ["train", "--quiet", "--epochs", "2"]
+    made = [*common, "--save" if case == "a saved model" else "--checkpoint", str(run)]
+    assert cli.main(made) == 0
+    changed = {"another network": ["--hidden-layers", "8"], "a saved model": [],
+               "other settings": ["--batch-size", "8"]}[case]
+    capsys.readouterr()
+    assert cli.main([*common, *changed, "--checkpoint", str(run), "--resume"]) == 2
+    err = capsys.readouterr().err
+    said = {"another network": "was written by a different network: layer_sizes [4, 16, 3] there, [4, 8, 3] here",
+            "a saved model": "is a checkpoint without training progress (a model written by --save, not a "
+                             "--checkpoint)",
+            "other settings": "was written by a fit with other settings"}[case]
+    error = err.splitlines()[-1]  # after the line describing the data and the network
+    assert error.startswith(f"bpxp: error: --resume: {str(run)!r} {said}"), err
+    assert error.endswith("; resume with the options it was trained with, or give --checkpoint a new file to "
+                          "start afresh")
+    assert "Traceback" not in err and "bpxp.load" not in err and "fit(" not in err
+    if case != "other settings":  # what the checkpoint's metadata shows is refused before any "resuming from …"
+        assert "resuming from" not in err and "had finished" not in err
+
+
 def test_a_diverging_run_says_so_in_one_line_and_exits_1(capsys):
     code = cli.main(["train", "--epochs", "20", "--optimizer", "sgd", "--learning-rate", "1e30", "--quiet"])
     err = capsys.readouterr().err

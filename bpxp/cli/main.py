@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import importlib.util
 import os
-import shlex
 import sys
 import time
 import warnings
@@ -34,7 +33,6 @@ from ..checks import destination_problem
 from ..gradient_check import gradcheck
 from ..loading import load
 from ..mlp import MLP
-from ..training.checkpoint import read, recorded_history
 from ..training.recovery import FinishedRunWarning, InterruptedWarning, TrainingDiverged
 from .datasets import NAMES as BUNDLED
 from .datasets import split as split_rows
@@ -44,6 +42,7 @@ from .encoding import fit as fit_encoding
 from .info import info
 from .parser import hidden_sizes
 from .parser import parser as _parser
+from .resuming import announce_resume, resume_errors_as_options, stopped_line
 from .saved import class_indices, model_and_data, no_target_for_bundled, read_data, tell_how_read, trained_on
 from .targets import check_no_missing
 from .targets import encoded as encoded_targets
@@ -109,7 +108,7 @@ def train(args) -> int:
         history.plot(args.plot, title=f"bpxp on {args.data}: {'-'.join(map(str, net.layer_sizes))} {args.hidden}")
         print(f"plotted {args.plot}", file=sys.stderr)
     if history.interrupted:
-        print(_stopped(args, history), file=sys.stderr)
+        print(stopped_line(args, history), file=sys.stderr)
         return 130
     return 0
 
@@ -157,11 +156,11 @@ def _network(args, data: _TrainingData) -> MLP:
 def _fit(net: MLP, data: _TrainingData, args):
     """Fit on the training rows (resuming with --resume): (its History, the epochs this run trained, its seconds)."""
     resume = args.checkpoint if args.resume and os.path.exists(args.checkpoint) else None
-    done_before = _announce_resume(resume, args.epochs)
+    done_before = announce_resume(resume, args.epochs, net.spec)
     start = time.perf_counter()
-    with warnings.catch_warnings():  # Ctrl-C is reported below in one line, not as a warning
+    with warnings.catch_warnings(), resume_errors_as_options():  # Ctrl-C is said below in one line, not warned
         warnings.simplefilter("ignore", InterruptedWarning)
-        warnings.simplefilter("ignore", FinishedRunWarning)  # said by _announce_resume
+        warnings.simplefilter("ignore", FinishedRunWarning)  # said by announce_resume
         history = net.fit(*data.training, epochs=args.epochs, learning_rate=args.learning_rate,
                           batch_size=args.batch_size, optimizer=args.optimizer, l2=args.l2,
                           validation_data=data.validation, early_stopping=args.early_stopping,
@@ -209,33 +208,6 @@ def _save(net: MLP, data: _TrainingData, history, args) -> None:
         reason = getattr(error.__cause__, "strerror", None) or error.strerror or error  # the system's own words
         raise type(error)(f"--save {args.save!r}: cannot write the model there ({reason})") from None
     print(f"saved {saved}", file=sys.stderr)
-
-
-def _announce_resume(checkpoint: str | None, epochs: int) -> int:
-    """Say where a resumed run starts ("resuming from epoch N of M", or that it had finished); return N."""
-    if checkpoint is None:
-        return 0
-    training = read(checkpoint, parts=())[0].get("training", {})
-    done = training.get("epoch", -1) + 1
-    finished = recorded_history(training).finished(epochs) if "history" in training else None
-    if finished is not None:
-        print(f"the run in {checkpoint} had finished at epoch {done} of {epochs} ({finished}): nothing to resume",
-              file=sys.stderr)
-    else:
-        print(f"resuming from epoch {done} of {epochs} ({checkpoint})", file=sys.stderr)
-    return done
-
-
-def _stopped(args, history) -> str:
-    """The one line after Ctrl-C: where training stopped, what was saved, and how to go on."""
-    kept = "its initial weights" if history.kept_epoch is None else f"the weights of epoch {history.kept_epoch + 1}"
-    line = f"stopped at epoch {history.epochs} of {args.epochs} (Ctrl-C); the model keeps {kept}"
-    if args.save:
-        line += f"; model saved to {args.save}"
-    if args.checkpoint:
-        argv = [*args.argv, *([] if "--resume" in args.argv else ["--resume"])]
-        line += f"; resume with: {shlex.join(['bpxp', *argv])}"
-    return line
 
 
 def predict(args) -> int:
