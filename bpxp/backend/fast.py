@@ -202,7 +202,6 @@ def inner(M: Any, N: Any, *, xp: Any) -> Any:
 # and the gradients concatenated (17 calls a step instead of 44), in the moments the step owns (``overwrite``). On
 # that network (batch 200, float64, one thread): penalty, Adam and subtraction 43 against 55 µs a step.
 _PACKED: dict[int, tuple] = {}  # id(flat buffer) → (weak reference to it, weak references to its views)
-_PACKED_KEPT = 64
 
 
 def _packed_buffer(arrays: tuple) -> Any:
@@ -219,18 +218,15 @@ def _packed_buffer(arrays: tuple) -> Any:
 
 def _views(flat: Any, like: tuple, *, packed: bool = False) -> tuple:
     """Views of the flat NumPy array ``flat``, one per array of ``like``, shaped as it, in order; ``packed``:
-    remembered as the packing of ``flat`` (weakly: forgotten with the arrays)."""
+    remembered as the packing of ``flat`` while it lives (its weak reference's callback forgets it with it)."""
     views, start = [], 0
     for a in like:
         views.append(flat[start:start + a.size].reshape(a.shape))
         start += a.size
     if packed:
-        if len(_PACKED) >= _PACKED_KEPT:  # forget the dead buffers, and all of them if that is not enough
-            for key in [key for key, (buffer, _) in _PACKED.items() if buffer() is None]:
-                del _PACKED[key]
-            if len(_PACKED) >= _PACKED_KEPT:
-                _PACKED.clear()
-        _PACKED[id(flat)] = (weakref.ref(flat), tuple(weakref.ref(v) for v in views))
+        key = id(flat)
+        _PACKED[key] = (weakref.ref(flat, lambda _, key=key: _PACKED.pop(key, None)),
+                        tuple(weakref.ref(v) for v in views))
     return tuple(views)
 
 
