@@ -177,6 +177,17 @@ def test_predict_checks_its_out_path_first_and_makes_its_folders(tmp_path, capsy
     assert (tmp_path / "new" / "p.csv").read_text().startswith("prediction,")
 
 
+@pytest.mark.filterwarnings("always::UserWarning")  # shown, as outside the suite, not raised
+def test_a_warning_is_one_line_in_the_commands_voice(capsys, monkeypatch):
+    from bpxp.backend import namespaces
+
+    monkeypatch.setattr(namespaces, "_said_tf32_is_a_no_op", set())  # not yet said in this process
+    assert cli.main(["train", "--epochs", "2", "--quiet", "--precision", "tf32"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "tf32" in line and "warning" in line]
+    assert warned == ["bpxp: warning: precision='tf32' changes nothing on backend 'numpy', device 'cpu': TF32 "
+                      "products exist on CUDA GPUs only (float32 is used)"]
+
+
 def test_a_missing_column_is_named(tmp_path, capsys):
     path = tmp_path / "data.csv"
     path.write_text("a,b\n1,2\n3,4\n")

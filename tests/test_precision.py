@@ -96,8 +96,9 @@ def test_tf32_on_a_cpu_changes_nothing_and_says_so_once(backend, fresh_tf32_noti
     if _backend._on_cuda(backend.device):
         pytest.skip("TF32 is real on a CUDA device")
     net = backend.mlp([20, 16, 3], hidden="relu", random_state=0, precision="tf32", output="sigmoid", loss="mse")
-    with pytest.warns(UserWarning, match=r"precision='tf32' changes nothing on backend .*CUDA GPUs only"):
+    with pytest.warns(UserWarning, match=r"precision='tf32' changes nothing on backend .*CUDA GPUs only") as said:
         outputs = net.forward(X)
+    assert [w.filename for w in said] == [__file__]  # at the user's line, not inside bpxp
     np.testing.assert_array_equal(bpxp.to_numpy(net.forward(X)), bpxp.to_numpy(outputs))  # silent the 2nd time
     np.testing.assert_array_equal(bpxp.to_numpy(outputs), bpxp.to_numpy(reference.forward(X)))
 

@@ -11,7 +11,9 @@ import contextlib
 import functools
 import importlib
 import importlib.util
+import os
 import re
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -188,6 +190,16 @@ def resolve_dtype(xp: Any, dtype: Any) -> Any:
 
 
 # -- precision of float32 matrix products -------------------------------------------------------------------------
+def _outside_bpxp() -> int:
+    """The ``stacklevel`` at which a warning given by this module's caller points at the first line outside bpxp
+    (and outside ``contextlib``, whose frames a ``with`` adds): the user's call, wherever bpxp enters the policy."""
+    package, level, frame = os.path.dirname(os.path.dirname(__file__)), 2, sys._getframe(2)
+    while frame is not None and (frame.f_code.co_filename.startswith(package)
+                                 or frame.f_code.co_filename == contextlib.__file__):
+        level, frame = level + 1, frame.f_back
+    return level
+
+
 _said_tf32_is_a_no_op: set[str] = set()  # the backends already told (the warning is given once per process)
 
 
@@ -222,7 +234,7 @@ def matmul_precision(xp: Any, device: Any, precision: str) -> Iterator[None]:
             _said_tf32_is_a_no_op.add(name)
             warnings.warn(f"precision='tf32' changes nothing on backend {name!r}, device "
                           f"{device_label(device)!r}: TF32 products exist on CUDA GPUs only (float32 is used)",
-                          UserWarning, stacklevel=3)
+                          UserWarning, stacklevel=_outside_bpxp())
         precision = "float32"
     if name == "mlx" and device is not None:  # MLX arrays have no device: their operations run on a stream's
         with on_mlx.stream(device):

@@ -17,6 +17,7 @@ Every user mistake (a bad path, column or option) ends in one line on stderr and
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import importlib.util
 import os
@@ -335,6 +336,24 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
     args.argv = argv
+    with _warnings_in_one_line():
+        return _run(args)
+
+
+@contextlib.contextmanager
+def _warnings_in_one_line():
+    """A warning said as the command's other messages are: "bpxp: warning: …", one line on stderr."""
+    shown = warnings.showwarning
+    warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: print(
+        f"bpxp: warning: {str(message).splitlines()[0]}", file=sys.stderr if file is None else file)
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
+
+
+def _run(args) -> int:
+    """The command ``args`` asks for, its errors each one line on stderr; its exit status."""
     try:
         return {"train": train, "predict": predict, "evaluate": evaluate, "check": check, "info": info,
                 "backends": backends, "export": export}[args.command](args)
