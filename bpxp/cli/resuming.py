@@ -8,7 +8,7 @@ import contextlib
 import shlex
 import sys
 
-from ..training.checkpoint import read, recorded_history
+from ..training.checkpoint import check_resumable, read, recorded_history
 
 
 @contextlib.contextmanager
@@ -36,13 +36,8 @@ def announce_resume(checkpoint: str | None, epochs: int, spec) -> int:
     if checkpoint is None:
         return 0
     metadata = read(checkpoint, parts=())[0]
-    differ = spec.differences(metadata)
-    if "training" not in metadata or differ:
-        raise ValueError(_in_options(
-            f"{checkpoint!r} was written by a different network: " + ", ".join(
-                f"{key} {old!r} there, {new!r} here" for key, (old, new) in differ.items()) if differ else
-            f"{checkpoint!r} is a checkpoint without training progress (written by MLP.save, not by "
-            "fit(checkpoint=...))"))
+    with resume_errors_as_options():  # what the metadata shows, refused before "resuming from …" is said
+        check_resumable(checkpoint, metadata, spec)
     training = metadata["training"]
     done = training.get("epoch", -1) + 1
     finished = recorded_history(training).finished(epochs) if "history" in training else None

@@ -122,6 +122,18 @@ def save_training(path: str | os.PathLike, spec: Spec, outcome, *, backend: str,
     return _write(Path(path), {**best_arrays, **arrays}, {**metadata, "training": training}, argument)
 
 
+def check_resumable(path: str | os.PathLike, metadata: dict, spec: Spec) -> None:
+    """Refuse (a ValueError) a checkpoint whose ``metadata`` holds no training progress, or that a network other than
+    the one ``spec`` describes wrote: what its metadata alone shows (the settings are checked by :func:`resume`)."""
+    if metadata.get("training") is None:
+        raise ValueError(f"`resume`: {str(path)!r} is a checkpoint without training progress (written by "
+                         f"MLP.save, not by fit(checkpoint=...)); load it with bpxp.load and call fit instead")
+    differ = spec.differences(metadata)
+    if differ:
+        raise ValueError(f"`resume`: {str(path)!r} was written by a different network: "
+                         + ", ".join(f"{key} {old!r} there, {new!r} here" for key, (old, new) in differ.items()))
+
+
 def read_training(path: str | os.PathLike, spec: Spec, *, xp: Any, device: Any) -> tuple[dict, Any]:
     """A training checkpoint for the network ``spec`` describes: (the fit's settings, a
     ``bpxp.training.history.Outcome`` with arrays in ``xp`` on ``device``).
@@ -130,14 +142,8 @@ def read_training(path: str | os.PathLike, spec: Spec, *, xp: Any, device: Any) 
     """
 
     metadata, arrays = read(path)
-    training = metadata.get("training")
-    if training is None:
-        raise ValueError(f"`resume`: {str(path)!r} is a checkpoint without training progress (written by "
-                         f"MLP.save, not by fit(checkpoint=...)); load it with bpxp.load and call fit instead")
-    differ = spec.differences(metadata)
-    if differ:
-        raise ValueError(f"`resume`: {str(path)!r} was written by a different network: "
-                         + ", ".join(f"{key} {old!r} there, {new!r} here" for key, (old, new) in differ.items()))
+    check_resumable(path, metadata, spec)
+    training = metadata["training"]
     move = lambda a: xp.asarray(a, device=device)  # noqa: E731
     n_layers = len(spec.layer_sizes) - 1
     weights = tuple(move(arrays[f"weights_{i}"]) for i in range(n_layers))
