@@ -214,8 +214,9 @@ def take_rows(A, rows):
 
 class SparseBatches:
     """A sparse X's batches, each densified and moved to the network's device when its step comes (the epoch's
-    rows in the order the driver draws). Y, with the sample weights as one more column, is checked and moved once
-    per fit; its batches are gathered on the device."""
+    rows in the order the driver draws; X is CSR, whose row slices are cheap). Y, with the sample weights as one
+    more column, is checked and moved once per fit; its batches are sliced, or gathered on the device by the
+    epoch's permutation, moved there once per epoch."""
 
     def __init__(self, estimator, X, Y, weights, batch_size):
         self.net, self.X = estimator.network_, X
@@ -225,11 +226,11 @@ class SparseBatches:
 
     def __call__(self, order):
         xp = self.net.xp
+        on_device = None if order is None else xp.asarray(order, device=_device_of(self.Y))
         for start in range(0, self.n, self.size):
+            end = min(start + self.size, self.n)
             if order is None:
-                rows = np.arange(start, min(start + self.size, self.n))
-                Y_batch = self.Y[start:start + len(rows), ...]
+                rows, Y_batch = slice(start, end), self.Y[start:end, ...]
             else:
-                rows = order[start:start + self.size]
-                Y_batch = xp.take(self.Y, xp.asarray(rows, device=_device_of(self.Y)), axis=0)
+                rows, Y_batch = order[start:end], xp.take(self.Y, on_device[start:end], axis=0)
             yield session.features(self.net, self.X[rows].toarray()), Y_batch
