@@ -54,14 +54,11 @@ def to_network(x: Any, *, name: str, xp: Any, device: Any, dtype: Any = None, fl
     target = backend_name(xp)
     source = array_backend(x)
     if source is None:
-        host = _host_numbers(x, name=name)
         if float_name is not None:
-            host = _narrowed(host, np.dtype(float_name), name=name, xp=_host_namespace)
-        elif host.dtype.kind == "b":
-            host = host.astype(np.int64)
-        else:
-            host = _integers_that_fit(host, xp=xp, device=device)
-        return namespaces.moved([shareable_host_array(host, target)], xp=xp, device=device)[0]
+            return _onto(_host_floats(x, float_name, name=name), xp=xp, device=device)
+        host = _host_numbers(x, name=name)
+        host = host.astype(np.int64) if host.dtype.kind == "b" else _integers_that_fit(host, xp=xp, device=device)
+        return _onto(host, xp=xp, device=device)
     if source != target:
         raise TypeError(
             f"`{name}` is a {source} array but this network runs on {target}; convert it with "
@@ -109,6 +106,16 @@ def _integers_that_fit(host: np.ndarray, *, xp: Any, device: Any) -> np.ndarray:
     if int(host.min()) >= limits.min and int(host.max()) <= limits.max:
         return host
     return host.astype(np.float64)
+
+
+def _host_floats(x: Any, float_name: str, *, name: str) -> np.ndarray:
+    """Host data as a NumPy array of the floating dtype ``float_name``, refusing values it turns into ±inf."""
+    return _narrowed(_host_numbers(x, name=name), np.dtype(float_name), name=name, xp=_host_namespace)
+
+
+def _onto(host: np.ndarray, *, xp: Any, device: Any) -> Any:
+    """A checked host array on the network's namespace and device: one move, sharing memory where it may."""
+    return namespaces.moved([shareable_host_array(host, backend_name(xp))], xp=xp, device=device)[0]
 
 
 def _narrowed(x: Any, dtype: Any, *, name: str, xp: Any) -> Any:
@@ -164,8 +171,7 @@ def _copies(arrays: Sequence[Any], names: Sequence[str], *, xp: Any, device: Any
     hosts = {}
     for i, (array, name) in enumerate(zip(arrays, names)):
         if array_backend(array) is None:
-            host = _host_numbers(array, name=name)
-            host = _narrowed(host, np.dtype(float_name), name=name, xp=_host_namespace)
+            host = _host_floats(array, float_name, name=name)
             if not np.isfinite(host).all():
                 raise ValueError(f"`{name}` contains NaN or infinite values; remove or impute them first")
             hosts[i] = shareable_host_array(host, backend_name(xp))
@@ -188,11 +194,13 @@ def features(X: Any, *, n_features: int, xp: Any, device: Any, dtype: Any, float
              name: str = "X") -> Any:
     """Check and convert a feature matrix X of shape (n_samples, n_features) to the network's dtype."""
     if array_backend(X) is None:
-        X = _narrowed(_host_numbers(X, name=name), np.dtype(float_name), name=name, xp=_host_namespace)
+        X = _host_floats(X, float_name, name=name)
         if X.nbytes <= HOST_CHECKED_BYTES:
             _check_features(X, n_features=n_features, name=name, xp=_host_namespace)
-            return namespaces.moved([shareable_host_array(X, backend_name(xp))], xp=xp, device=device)[0]
-    X = to_network(X, name=name, xp=xp, device=device, dtype=dtype, float_name=float_name)
+            return _onto(X, xp=xp, device=device)
+        X = _onto(X, xp=xp, device=device)
+    else:
+        X = to_network(X, name=name, xp=xp, device=device, dtype=dtype, float_name=float_name)
     _check_features(X, n_features=n_features, name=name, xp=xp)
     return X
 
@@ -244,7 +252,7 @@ def targets(y: Any, *, n_rows: int, spec: Description, xp: Any, device: Any, nam
         host = _host_numbers(y, name=name)
         host = host.astype(np.int64) if host.dtype.kind == "b" else host
         Y = _checked_targets(host, n_rows=n_rows, spec=spec, xp=_host_namespace, name=name, rows_of=rows_of)
-        return namespaces.moved([shareable_host_array(Y, backend_name(xp))], xp=xp, device=device)[0]
+        return _onto(Y, xp=xp, device=device)
     y = to_network(y, name=name, xp=xp, device=device)
     return _checked_targets(y, n_rows=n_rows, spec=spec, xp=xp, name=name, rows_of=rows_of)
 
