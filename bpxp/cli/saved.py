@@ -11,6 +11,7 @@ import sys
 import numpy as np
 
 from ..loading import load
+from ..training.checkpoint import read
 from ..training.metadata import check_saved_by_train
 from .datasets import NAMES as BUNDLED
 from .datasets import check_source, read_table
@@ -92,7 +93,7 @@ def class_indices(args, classes: list, meta: dict, y: np.ndarray) -> np.ndarray:
 
 def trained_on(model: str) -> str:
     """The data a model saved by ``bpxp train`` was trained on: a bundled dataset's name or the file's path."""
-    meta = load(model).checkpoint_metadata_
+    meta = read(model, parts=())[0]  # the metadata only: no array is read
     data = (meta.get("split") or {}).get("data") or meta.get("trained_on_data")
     if data is None:
         raise ValueError(f"{model!r} does not record the data it was trained on: give the data, as in "

@@ -1,10 +1,9 @@
 """The training step: forward, backward and the update for one batch, built once per architecture.
 
 ``step(weights, biases, state, total, X_batch, Y_batch, learning_rate=η) → (weights, biases, state, total)`` is
-forward, backward
-(``bpxp.math.backprop``) and the update (``bpxp.math.optimizers.apply_update``), compiled once where that pays
-(JAX). How an epoch drives it is the backend layer's (``bpxp.backend``); what an epoch's result does to the fit is
-the loop's (``bpxp.training.loop``).
+forward, backward (``bpxp.math.backprop``) and the update (``bpxp.math.optimizers.apply_update``), compiled once
+where that pays (JAX). How an epoch drives it is the backend layer's (``bpxp.backend``); what an epoch's result
+does to the fit is the loop's (``bpxp.training.loop``).
 """
 
 from __future__ import annotations
