@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import numpy as np
+
 from ..backend import onnx_graph
 from ..backend.namespaces import to_numpy
 from ..math import predictions
@@ -97,8 +99,6 @@ def _network_of(model: Any) -> tuple[MLP, Any, bool]:
 
 def _checked_scaling(scaling: Any, net: MLP) -> list:
     """(mean, scale) as arrays of the network's dtype, one value per input feature; else a ValueError."""
-    import numpy as np
-
     try:
         mean, scale = (np.asarray(a, dtype=net.dtype_name) for a in scaling)
     except (TypeError, ValueError) as error:
@@ -122,8 +122,6 @@ def _checked_classes(classes: Any, found: Any, net: MLP) -> Any:
     if net.task not in ("binary", "multiclass") or len(classes) != outputs:
         raise ValueError(f"`classes` must name each class of a classifier ({outputs} for this network's "
                          f"{net.task} outputs), got {len(classes)}")
-    import numpy as np
-
     return np.asarray(classes)
 
 
